@@ -1,0 +1,49 @@
+/**
+ * AWS SDK client factories. Credentials and region come from the standard AWS chain unless given;
+ * the standard `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL_DYNAMODB` variables are
+ * honoured by the SDK itself, and an explicit endpoint (S3-compatible servers, DynamoDB Local) wins.
+ * Throttling is retried by the SDK's adaptive retry mode.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+
+export interface AwsClientOptions {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts?: number;
+}
+
+export interface S3ClientOptions extends AwsClientOptions {
+  /** Path-style addressing, needed by most S3-compatible servers. Defaults to true when an endpoint is given. */
+  forcePathStyle?: boolean;
+}
+
+function region(options: AwsClientOptions): string {
+  return options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+}
+
+export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  return new S3Client({
+    region: region(options),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    forcePathStyle: options.forcePathStyle ?? Boolean(options.endpoint),
+    retryMode: "adaptive",
+    maxAttempts: options.maxAttempts ?? 8,
+    // Checksums only where S3 requires them: keeps S3-compatible servers that don't decode
+    // aws-chunked trailers (s3rver, older MinIO) storing the bytes we sent.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+export function createDynamoDBClient(options: AwsClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    region: region(options),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    retryMode: "adaptive",
+    maxAttempts: options.maxAttempts ?? 10,
+  });
+}

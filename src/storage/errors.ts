@@ -1,0 +1,52 @@
+import { SnaplakeError } from "../errors.js";
+
+export class StorageError extends SnaplakeError {
+  readonly uri: string;
+  constructor(code: string, uri: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.uri = uri;
+  }
+}
+
+export class InvalidUriError extends StorageError {
+  constructor(uri: string, reason: string) {
+    super("INVALID_URI", uri, `Invalid storage URI "${uri}": ${reason}`);
+  }
+}
+
+export class ObjectNotFoundError extends StorageError {
+  constructor(uri: string, options?: { cause?: unknown }) {
+    super("OBJECT_NOT_FOUND", uri, `No object at ${uri}`, options);
+  }
+}
+
+export class BucketNotFoundError extends StorageError {
+  readonly bucket: string;
+  constructor(bucket: string, uri: string, options?: { cause?: unknown }) {
+    super("BUCKET_NOT_FOUND", uri, `Bucket "${bucket}" does not exist (while accessing ${uri})`, options);
+    this.bucket = bucket;
+  }
+}
+
+export class AccessDeniedError extends StorageError {
+  constructor(uri: string, options?: { cause?: unknown }) {
+    super(
+      "ACCESS_DENIED",
+      uri,
+      `Access denied to ${uri}: check the credentials' permissions for this bucket and key`,
+      options,
+    );
+  }
+}
+
+export class OutsideRootError extends StorageError {
+  readonly root: string;
+  constructor(uri: string, root: string) {
+    super(
+      "OUTSIDE_ROOT",
+      uri,
+      `${uri} is outside the local storage root ${root}; keys may not contain ".." segments or be absolute`,
+    );
+    this.root = root;
+  }
+}

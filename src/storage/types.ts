@@ -1,0 +1,46 @@
+import type { Readable } from "node:stream";
+
+/** What a listing or head returns about one object. `uri` is absolute (`s3://bucket/key` or `file:///abs/path`). */
+export interface ObjectInfo {
+  uri: string;
+  size: number;
+  /** S3's ETag without quotes; on local folders the MD5 hex digest of the content. Never empty. */
+  etag: string;
+  lastModified: Date;
+  /** S3 storage class (`STANDARD`, `GLACIER`, `DEEP_ARCHIVE`, ...); local objects are `STANDARD`. */
+  storageClass: string;
+}
+
+export interface PutOptions {
+  /** Defaults from the file extension (Parquet, JSON, NDJSON, TSV, gzip), else application/octet-stream. */
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface PutResult {
+  uri: string;
+  etag: string;
+  size: number;
+}
+
+export type Body = Buffer | Uint8Array | string | Readable;
+
+/**
+ * One small interface over object URIs, implemented for S3 and for local folders.
+ * Folder URIs may be given with or without a trailing slash; listings are recursive and in key order.
+ */
+export interface Storage {
+  /** Every object under the folder `prefixUri`, following every page. */
+  list(prefixUri: string): AsyncIterable<ObjectInfo>;
+  /** Immediate sub-folders of `folderUri`, as absolute URIs with a trailing slash, in key order. */
+  listFolders(folderUri: string): Promise<string[]>;
+  /** Throws `ObjectNotFoundError` when absent. */
+  head(uri: string): Promise<ObjectInfo>;
+  exists(uri: string): Promise<boolean>;
+  get(uri: string): Promise<Buffer>;
+  getStream(uri: string): Promise<Readable>;
+  /** Atomic on local folders (temp file + rename); multipart on S3 for large or streamed bodies. */
+  put(uri: string, body: Body, options?: PutOptions): Promise<PutResult>;
+  /** Deletes every URI given; absent objects are not an error. */
+  delete(uris: readonly string[]): Promise<void>;
+}
