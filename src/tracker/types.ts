@@ -1,0 +1,119 @@
+/**
+ * The task tracker's contract: every step of every project records its tasks in one DynamoDB table.
+ * Steps and workers only talk to this interface; `DynamoTracker` (dynamo-tracker.ts) implements it.
+ */
+
+export const TASK_STATUSES = ["pending", "in_progress", "failed", "succeeded", "ignored"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export type TaskData = Record<string, unknown>;
+
+/** One recorded failure of one attempt. Bounded: the tracker keeps the most recent ones. */
+export interface TaskErrorRecord {
+  attempt: number;
+  /** ISO-8601 UTC time of the failure. */
+  at: string;
+  name: string;
+  message: string;
+  /** The first lines of the stack, if any. */
+  stack?: string;
+  /** The typed error's `code`, when it has one. */
+  code?: string;
+}
+
+export interface Task<I extends TaskData = TaskData, O extends TaskData = TaskData> {
+  projectId: string;
+  step: string;
+  taskId: string;
+  status: TaskStatus;
+  attempts: number;
+  maxAttempts: number;
+  leaseToken?: string;
+  /** Epoch milliseconds. */
+  leaseExpiresAt?: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  input: I;
+  /** Merged on every update, never replaced wholesale. */
+  output: O;
+  errors: TaskErrorRecord[];
+}
+
+export interface TaskSpec<I extends TaskData = TaskData> {
+  taskId: string;
+  input: I;
+}
+
+/** Proof of ownership of a claimed task; every write after the claim is conditional on `token`. */
+export interface Lease<I extends TaskData = TaskData> {
+  projectId: string;
+  step: string;
+  taskId: string;
+  token: string;
+  expiresAt: number;
+  attempt: number;
+  task: Task<I>;
+}
+
+export type StatusCounts = Record<TaskStatus, number>;
+
+export interface BarrierResult {
+  /** True when the step has at least one task and every task succeeded. */
+  complete: boolean;
+  total: number;
+  counts: StatusCounts;
+  /** Tasks that are not `succeeded`, with their status and last error. */
+  missing: Task[];
+}
+
+export interface TaskContext<I extends TaskData = TaskData> {
+  lease: Lease<I>;
+  input: I;
+  /** Aborted when the lease is lost (heartbeat failed); long work should stop early. */
+  signal: AbortSignal;
+}
+
+export type RunTaskResult<O extends TaskData = TaskData> =
+  | { outcome: "succeeded"; task: Task<TaskData, O> }
+  | { outcome: "failed"; task: Task; error: unknown }
+  | { outcome: "not_claimable"; task: Task | undefined };
+
+export interface TaskTracker {
+  /** On-demand table with the status index; idempotent; resolves once ACTIVE. */
+  createTable(): Promise<void>;
+  /** Idempotent: never duplicates a task nor resets an existing one. */
+  createTasks(
+    projectId: string,
+    step: string,
+    specs: readonly TaskSpec[],
+    options?: { maxAttempts?: number },
+  ): Promise<{ created: number; existing: number }>;
+  get(projectId: string, step: string, taskId: string): Promise<Task | undefined>;
+  /** Every task of a step (every page), optionally only some statuses. */
+  list(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<Task[]>;
+  /** Tasks a worker could claim now: pending, failed with attempts left, in_progress with an expired lease. */
+  todo(projectId: string, step: string): Promise<Task[]>;
+  counts(projectId: string, step: string): Promise<StatusCounts>;
+  /** Failed and ignored tasks with their error history. */
+  failures(projectId: string, step: string): Promise<Task[]>;
+  barrier(projectId: string, step: string): Promise<BarrierResult>;
+  /** One conditional write; `undefined` when the task is not claimable now. */
+  claim(projectId: string, step: string, taskId: string): Promise<Lease | undefined>;
+  /** Extends the lease; throws `LeaseLostError` when another worker took the task over. */
+  heartbeat(lease: Lease): Promise<Lease>;
+  /** Conditional on still holding the lease (fencing); throws `LeaseLostError` otherwise. */
+  complete(lease: Lease, output?: TaskData): Promise<Task>;
+  /** Records the error; `ignored` once attempts are exhausted. Fenced like `complete`. */
+  fail(lease: Lease, error: unknown, output?: TaskData): Promise<Task>;
+  /** Brings failed/ignored tasks (or the given statuses) back to `pending` with fresh attempts. */
+  reset(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<number>;
+  /** Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error. */
+  runTask<O extends TaskData>(
+    projectId: string,
+    step: string,
+    taskId: string,
+    fn: (context: TaskContext) => Promise<O>,
+  ): Promise<RunTaskResult<O>>;
+}
