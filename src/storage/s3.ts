@@ -1,0 +1,311 @@
+/**
+ * Storage on S3 (and S3-compatible servers) through the AWS SDK v3. Small Buffers go up with one
+ * PutObject; large or streamed bodies through lib-storage's multipart `Upload`. SDK errors become the
+ * typed storage errors, naming the URI.
+ */
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import pLimit from "p-limit";
+import {
+  AccessDeniedError,
+  BucketNotFoundError,
+  InvalidUriError,
+  ObjectNotFoundError,
+  StorageError,
+} from "./errors.js";
+import type { Body, ObjectInfo, PutOptions, PutResult, Storage } from "./types.js";
+import { asFolder, contentTypeFor, parseUri } from "./uri.js";
+
+/** Buffers at least this large, and every stream, go through multipart upload. */
+export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** 8 MiB parts allow objects up to ~80 GB (10,000 parts); 4 in flight bound memory to ~32 MiB per upload. */
+const PART_SIZE = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 4;
+/** DeleteObjects takes at most 1000 keys per request. */
+const DELETE_BATCH = 1000;
+const DELETE_BATCHES_IN_FLIGHT = 4;
+
+interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+export class S3Storage implements Storage {
+  constructor(readonly client: S3Client) {}
+
+  async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
+    const { bucket, key } = s3Location(prefixUri);
+    const pages = paginateListObjectsV2(
+      { client: this.client },
+      { Bucket: bucket, Prefix: folderPrefix(key) },
+    );
+    try {
+      for await (const page of pages) {
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          yield {
+            uri: s3Uri(bucket, object.Key),
+            size: object.Size ?? 0,
+            etag: unquote(object.ETag),
+            lastModified: object.LastModified ?? new Date(0),
+            storageClass: object.StorageClass ?? "STANDARD",
+          };
+        }
+      }
+    } catch (error) {
+      throw mapS3Error(error, prefixUri, bucket, "ListObjectsV2");
+    }
+  }
+
+  async listFolders(folderUri: string): Promise<string[]> {
+    const { bucket, key } = s3Location(folderUri);
+    const input = { Bucket: bucket, Prefix: folderPrefix(key), Delimiter: "/" };
+    const folders: string[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, input)) {
+        for (const common of page.CommonPrefixes ?? []) {
+          if (common.Prefix !== undefined) folders.push(s3Uri(bucket, common.Prefix));
+        }
+      }
+    } catch (error) {
+      throw mapS3Error(error, folderUri, bucket, "ListObjectsV2");
+    }
+    return folders;
+  }
+
+  async head(uri: string): Promise<ObjectInfo> {
+    const { bucket, key } = objectLocation(uri);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        uri: s3Uri(bucket, key),
+        size: out.ContentLength ?? 0,
+        etag: unquote(out.ETag),
+        lastModified: out.LastModified ?? new Date(0),
+        storageClass: out.StorageClass ?? "STANDARD",
+      };
+    } catch (error) {
+      throw await this.refineNotFound(mapS3Error(error, uri, bucket, "HeadObject"), bucket);
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      await this.head(uri);
+      return true;
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  async get(uri: string): Promise<Buffer> {
+    const body = await this.getBody(uri);
+    const bytes = await body.transformToByteArray();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async getStream(uri: string): Promise<Readable> {
+    const body = await this.getBody(uri);
+    if (body instanceof Readable) return body;
+    throw new StorageError(
+      "S3_REQUEST_FAILED",
+      uri,
+      `GetObject ${uri} returned a body that is not a Node stream`,
+    );
+  }
+
+  async put(uri: string, body: Body, options: PutOptions = {}): Promise<PutResult> {
+    const { bucket, key } = objectLocation(uri);
+    const params = {
+      Bucket: bucket,
+      Key: key,
+      ContentType: options.contentType ?? contentTypeFor(key),
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+    };
+    try {
+      if (!(body instanceof Readable)) {
+        const bytes = typeof body === "string" ? Buffer.from(body) : body;
+        if (bytes.byteLength < MULTIPART_THRESHOLD) {
+          const out = await this.client.send(
+            new PutObjectCommand({ ...params, Body: bytes, ContentLength: bytes.byteLength }),
+          );
+          return { uri: s3Uri(bucket, key), etag: unquote(out.ETag), size: bytes.byteLength };
+        }
+        return await this.upload(params, bytes, bytes.byteLength);
+      }
+      return await this.uploadStream(params, body);
+    } catch (error) {
+      throw mapS3Error(error, uri, bucket, "PutObject");
+    }
+  }
+
+  async delete(uris: readonly string[]): Promise<void> {
+    const keysByBucket = new Map<string, Set<string>>();
+    for (const uri of uris) {
+      const { bucket, key } = objectLocation(uri);
+      const keys = keysByBucket.get(bucket) ?? new Set<string>();
+      keys.add(key);
+      keysByBucket.set(bucket, keys);
+    }
+    const limit = pLimit(DELETE_BATCHES_IN_FLIGHT);
+    const batches: Array<Promise<void>> = [];
+    for (const [bucket, keySet] of keysByBucket) {
+      const keys = [...keySet];
+      for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+        const batch = keys.slice(start, start + DELETE_BATCH);
+        batches.push(limit(() => this.deleteBatch(bucket, batch)));
+      }
+    }
+    await Promise.all(batches);
+  }
+
+  private async deleteBatch(bucket: string, keys: string[]): Promise<void> {
+    const request = new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+    });
+    const out = await this.client.send(request).catch((error: unknown) => {
+      throw mapS3Error(error, s3Uri(bucket, keys[0] ?? ""), bucket, "DeleteObjects");
+    });
+    // DeleteObjects answers 200 even when single keys fail; absent keys are not failures.
+    const failure = out.Errors?.[0];
+    if (failure) {
+      const uri = s3Uri(bucket, failure.Key ?? "");
+      if (failure.Code === "AccessDenied") throw new AccessDeniedError(uri);
+      const count = out.Errors?.length ?? 1;
+      throw new StorageError(
+        "S3_DELETE_FAILED",
+        uri,
+        `Deleting ${count} object(s) in s3://${bucket}/ failed, first ${uri}: ${failure.Code} ${failure.Message ?? ""}`.trim(),
+      );
+    }
+  }
+
+  private async getBody(uri: string) {
+    const { bucket, key } = objectLocation(uri);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!out.Body) throw new StorageError("S3_REQUEST_FAILED", uri, `GetObject ${uri} returned no body`);
+      return out.Body;
+    } catch (error) {
+      throw mapS3Error(error, uri, bucket, "GetObject");
+    }
+  }
+
+  private async upload(
+    params: { Bucket: string; Key: string },
+    body: Buffer | Uint8Array | Readable,
+    size: number,
+  ): Promise<PutResult> {
+    const upload = new Upload({
+      client: this.client,
+      params: { ...params, Body: body },
+      partSize: PART_SIZE,
+      queueSize: PARTS_IN_FLIGHT,
+    });
+    const out = await upload.done();
+    return { uri: s3Uri(params.Bucket, params.Key), etag: unquote(out.ETag), size };
+  }
+
+  /** Streams have no known length: count the bytes on their way to the multipart upload. */
+  private async uploadStream(params: { Bucket: string; Key: string }, body: Readable): Promise<PutResult> {
+    let size = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer | string, _encoding, callback) {
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        size += bytes.length;
+        callback(null, bytes);
+      },
+    });
+    // A failing source destroys `counted`, which fails the upload; a failing upload destroys both.
+    const piping = pipeline(body, counted);
+    piping.catch(() => {});
+    try {
+      const result = await this.upload(params, counted, 0);
+      await piping;
+      return { ...result, size };
+    } catch (error) {
+      counted.destroy();
+      // Prefer the source's own error (e.g. a read failure) over the upload's echo of it.
+      const sourceError = await piping.then(
+        () => null,
+        (pipeError: unknown) => pipeError,
+      );
+      throw sourceError ?? error;
+    }
+  }
+
+  /** HEAD answers a bodiless 404 for a missing key and for a missing bucket alike: ask the bucket. */
+  private async refineNotFound(error: Error, bucket: string): Promise<Error> {
+    if (!(error instanceof ObjectNotFoundError)) return error;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch (bucketError) {
+      if (statusOf(bucketError) === 404)
+        return new BucketNotFoundError(bucket, error.uri, { cause: bucketError });
+    }
+    return error;
+  }
+}
+
+/**
+ * Maps an SDK error to a typed storage error naming the URI: NoSuchBucket → BucketNotFoundError,
+ * NoSuchKey / 404 → ObjectNotFoundError, 403 → AccessDeniedError; anything else is wrapped with the
+ * operation and URI, keeping the SDK error as `cause`.
+ */
+export function mapS3Error(error: unknown, uri: string, bucket: string, operation: string): Error {
+  if (error instanceof StorageError) return error;
+  const name = error instanceof Error ? error.name : "";
+  const status = statusOf(error);
+  if (name === "NoSuchBucket") return new BucketNotFoundError(bucket, uri, { cause: error });
+  if (name === "NoSuchKey" || name === "NotFound" || status === 404) {
+    return new ObjectNotFoundError(uri, { cause: error });
+  }
+  if (name === "AccessDenied" || status === 403) return new AccessDeniedError(uri, { cause: error });
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new StorageError("S3_REQUEST_FAILED", uri, `${operation} ${uri} failed: ${reason}`, {
+    cause: error,
+  });
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof S3ServiceException) return error.$metadata?.httpStatusCode;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  return metadata?.httpStatusCode;
+}
+
+function s3Location(uri: string): S3Location {
+  const parsed = parseUri(uri);
+  if (parsed.scheme !== "s3") throw new InvalidUriError(uri, "not an s3:// URI (S3Storage)");
+  return { bucket: parsed.bucket, key: parsed.key };
+}
+
+function objectLocation(uri: string): S3Location {
+  const location = s3Location(uri);
+  if (!location.key) throw new InvalidUriError(uri, "names a bucket, not an object");
+  return location;
+}
+
+function folderPrefix(key: string): string {
+  return key ? asFolder(key) : "";
+}
+
+function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? "").replace(/^"|"$/g, "");
+}
