@@ -1,0 +1,121 @@
+/**
+ * The project configuration: one object, parsed with zod at the boundary. Errors name the field.
+ * Everything inside snaplake works with the parsed, typed `ProjectConfig`.
+ */
+import bytes from "bytes";
+import { z } from "zod";
+import { ConfigError, formatZodIssues } from "./errors.js";
+
+/** A byte size: a number, or a string such as "128MB" or "1.5 GiB" (binary units). */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "number") return value;
+  const parsed = bytes.parse(value.replace(/i?B$/i, "B"));
+  if (parsed === null || !Number.isFinite(parsed) || parsed <= 0) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a size (use bytes or e.g. "128MB")` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' and '-' only");
+
+const columnName = z.string().min(1);
+
+const sortKey = z.union([
+  columnName.transform((column) => ({ column, descending: false })),
+  z.object({ column: columnName, descending: z.boolean().default(false) }).strict(),
+]);
+
+const snapshotSource = z.union([
+  z
+    .object({
+      /** A folder (prefix) holding the snapshot's data files. */
+      uri: z.string().min(1),
+      /** Keep only keys (relative to `uri`) matching this regular expression. */
+      include: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** A ready manifest summary JSON (ours or s3manifesto's), written by the user. */
+      manifestUri: z.string().min(1),
+    })
+    .strict(),
+]);
+
+export const COMPRESSIONS = ["zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed"] as const;
+
+const awsSettings = z
+  .object({
+    region: z.string().optional(),
+    /** S3-compatible endpoint (MinIO, LocalStack...). `AWS_ENDPOINT_URL_S3` works too. */
+    s3Endpoint: z.string().url().optional(),
+    forcePathStyle: z.boolean().optional(),
+    /** DynamoDB endpoint (DynamoDB Local...). `AWS_ENDPOINT_URL_DYNAMODB` works too. */
+    dynamodbEndpoint: z.string().url().optional(),
+  })
+  .strict();
+
+const trackerSettings = z
+  .object({
+    /** DynamoDB table holding every step's tasks. Without it, the embedded tracker (dynalite) is used. */
+    tableName: z.string().min(3).max(255).optional(),
+    indexName: z.string().min(3).optional(),
+    /** How long a claimed task stays owned without a heartbeat. */
+    leaseSeconds: z.number().positive().default(300),
+    maxAttempts: z.number().int().positive().default(3),
+  })
+  .strict();
+
+export const projectConfigSchema = z
+  .object({
+    projectId: identifier,
+    snapshot: snapshotSource,
+    /** Where manifests and staging Parquet go. */
+    stagingUri: z.string().min(1),
+    /** Where the compacted lake goes. */
+    datalakeUri: z.string().min(1),
+    /** Step 1 reads snapshot files in groups of about this many bytes. */
+    targetFileGroupSize: byteSize.default(100 * 1024 * 1024),
+    partitionKeys: z.array(columnName).default([]),
+    sortBy: z.array(sortKey).default([]),
+    targetParquetFileSize: byteSize.default(128 * 1024 * 1024),
+    compression: z.enum(COMPRESSIONS).default("zstd"),
+    rowGroupSize: z.number().int().positive().default(122_880),
+    /** With `updateTimeColumn`: keep only the latest row per record id in the lake. */
+    recordIdColumn: columnName.optional(),
+    updateTimeColumn: columnName.optional(),
+    /** Count this column's non-null values in validation, in addition to rows. */
+    countColumn: columnName.optional(),
+    tracker: trackerSettings.default({ leaseSeconds: 300, maxAttempts: 3 }),
+    aws: awsSettings.default({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (Boolean(config.recordIdColumn) !== Boolean(config.updateTimeColumn)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [config.recordIdColumn ? "updateTimeColumn" : "recordIdColumn"],
+        message: "recordIdColumn and updateTimeColumn go together (de-duplication needs both)",
+      });
+    }
+    if (config.partitionKeys.length !== new Set(config.partitionKeys).size) {
+      ctx.addIssue({ code: "custom", path: ["partitionKeys"], message: "partition keys must be distinct" });
+    }
+  });
+
+export type ProjectConfigInput = z.input<typeof projectConfigSchema>;
+export type ProjectConfig = z.output<typeof projectConfigSchema>;
+export type SortKey = ProjectConfig["sortBy"][number];
+export type Compression = ProjectConfig["compression"];
+
+/** Parses a config object; throws `ConfigError` naming every field at fault. */
+export function parseProjectConfig(input: unknown, source = "project config"): ProjectConfig {
+  const result = projectConfigSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(source, formatZodIssues(result.error.issues));
+  return result.data;
+}

@@ -1,0 +1,87 @@
+/**
+ * Harmonises the schemas of frames read from different files before concatenation: missing columns become
+ * nulls, types widen safely (Int8 < Int16 < Int32 < Int64, unsigned to a wider signed int, ints to Float64,
+ * Float32 to Float64, Categorical to String, Null to anything). Anything else is an incompatible type: an
+ * error naming the column and the files.
+ */
+import pl from "nodejs-polars";
+import { SnaplakeError } from "../errors.js";
+import { dtypeName } from "./convert.js";
+
+export class SchemaConflictError extends SnaplakeError {
+  readonly column: string;
+  constructor(column: string, types: Array<{ type: string; sources: string[] }>) {
+    const detail = types.map((t) => `${t.type} in ${t.sources.join(", ")}`).join("; ");
+    super(
+      "SCHEMA_CONFLICT",
+      `Column "${column}" has incompatible types across files: ${detail}. Cast it to one type in your reader.`,
+    );
+    this.column = column;
+  }
+}
+
+const INT_RANK: Record<string, number> = { Int8: 1, Int16: 2, Int32: 3, Int64: 4 };
+const UINT_RANK: Record<string, number> = { UInt8: 1, UInt16: 2, UInt32: 3, UInt64: 4 };
+const INT_BY_RANK = [pl.Int8, pl.Int8, pl.Int16, pl.Int32, pl.Int64];
+const FLOATS = new Set(["Float32", "Float64"]);
+
+/** The common type of two dtypes, or undefined when there is no safe widening. */
+export function widen(a: pl.DataType, b: pl.DataType): pl.DataType | undefined {
+  const na = dtypeName(a);
+  const nb = dtypeName(b);
+  if (String(a) === String(b)) return a;
+  if (na === "Null") return b;
+  if (nb === "Null") return a;
+  const stringy = (n: string) => n === "String" || n === "Utf8" || n === "Categorical";
+  if (stringy(na) && stringy(nb)) return pl.Utf8;
+  const rank = (n: string) => INT_RANK[n] ?? (UINT_RANK[n] !== undefined ? UINT_RANK[n]! + 1 : undefined);
+  const ra = rank(na);
+  const rb = rank(nb);
+  if (ra !== undefined && rb !== undefined) {
+    if (UINT_RANK[na] !== undefined && UINT_RANK[nb] !== undefined)
+      return UINT_RANK[na]! >= UINT_RANK[nb]! ? a : b;
+    const needed = Math.max(ra, rb);
+    return needed > 4 ? undefined : INT_BY_RANK[needed];
+  }
+  if ((FLOATS.has(na) || ra !== undefined) && (FLOATS.has(nb) || rb !== undefined)) return pl.Float64;
+  return undefined;
+}
+
+/** Concatenates frames (in the order given) into one, harmonising their schemas. */
+export function concatHarmonized(
+  frames: ReadonlyArray<{ frame: pl.DataFrame; source: string }>,
+): pl.DataFrame {
+  if (frames.length === 0) return pl.DataFrame();
+  const target = new Map<string, pl.DataType>();
+  const seen = new Map<string, Map<string, string[]>>();
+  for (const { frame, source } of frames) {
+    for (const [column, dtype] of Object.entries(frame.schema) as Array<[string, pl.DataType]>) {
+      const bySource = seen.get(column) ?? new Map<string, string[]>();
+      bySource.set(String(dtype), [...(bySource.get(String(dtype)) ?? []), source]);
+      seen.set(column, bySource);
+      const current = target.get(column);
+      const next = current === undefined ? dtype : widen(current, dtype);
+      if (next === undefined) {
+        throw new SchemaConflictError(
+          column,
+          [...bySource.entries()].map(([type, sources]) => ({
+            type: type.replace(/^DataType\((.*)\)$/, "$1"),
+            sources,
+          })),
+        );
+      }
+      target.set(column, next);
+    }
+  }
+  const columns = [...target.keys()];
+  const aligned = frames.map(({ frame }) =>
+    frame.select(
+      ...columns.map((column) => {
+        const dtype = target.get(column)!;
+        if (!frame.columns.includes(column)) return pl.lit(null).cast(dtype).alias(column);
+        return String(frame.schema[column]) === String(dtype) ? pl.col(column) : pl.col(column).cast(dtype);
+      }),
+    ),
+  );
+  return aligned.length === 1 ? aligned[0]! : pl.concat(aligned, { how: "vertical" });
+}

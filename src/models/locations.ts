@@ -1,0 +1,75 @@
+/**
+ * Every URI the workflow reads or writes, computed from the staging and lake roots. Names are
+ * deterministic (fingerprints, not counters), so a retry overwrites the same keys.
+ *
+ * {staging}/manifests/snapshot/manifest-summary.json        step 0 (when snaplake lists the source)
+ * {staging}/manifests/snapshot/manifest-data.parquet
+ * {staging}/manifests/snapshot-file-groups/{fp}.json       step 1.1, one per group
+ * {staging}/manifests/staging-file-groups/{fp}.json        step 1.3, one per snapshot group (same fp)
+ * {staging}/manifests/partition-file-groups/{fp}.json      step 2.1, one per compaction group
+ * {staging}/manifests/todo/{step}.json                     todo lists for Step Functions' ItemReader
+ * {staging}/manifests/validation/validate-datalake-result.json   step 3
+ * {staging}/datalake/{k=v/...}/{snapshot group fp}.parquet  staging data
+ * {staging}/bad-rows/{snapshot group fp}.ndjson            rows a reader rejected (e.g. Snowplow)
+ * {lake}/{k=v/...}/part-{partition group fp}-{nnnnn}.parquet
+ */
+import { asFolder, joinUri, normalizeUri } from "../storage/uri.js";
+
+export class Locations {
+  readonly staging: string;
+  readonly datalake: string;
+
+  constructor(stagingUri: string, datalakeUri: string) {
+    this.staging = asFolder(normalizeUri(stagingUri));
+    this.datalake = asFolder(normalizeUri(datalakeUri));
+  }
+
+  get manifests(): string {
+    return joinUri(this.staging, "manifests/");
+  }
+  get snapshotManifestSummary(): string {
+    return joinUri(this.manifests, "snapshot/manifest-summary.json");
+  }
+  get snapshotManifestData(): string {
+    return joinUri(this.manifests, "snapshot/manifest-data.parquet");
+  }
+  snapshotFileGroup(fingerprint: string): string {
+    return joinUri(this.manifests, "snapshot-file-groups", `${fingerprint}.json`);
+  }
+  stagingManifest(snapshotGroupFingerprint: string): string {
+    return joinUri(this.manifests, "staging-file-groups", `${snapshotGroupFingerprint}.json`);
+  }
+  partitionFileGroup(fingerprint: string): string {
+    return joinUri(this.manifests, "partition-file-groups", `${fingerprint}.json`);
+  }
+  todoList(step: string): string {
+    return joinUri(this.manifests, "todo", `${step}.json`);
+  }
+  get validationResult(): string {
+    return joinUri(this.manifests, "validation/validate-datalake-result.json");
+  }
+  get stagingData(): string {
+    return joinUri(this.staging, "datalake/");
+  }
+  stagingFile(partitionPath: string, snapshotGroupFingerprint: string): string {
+    return joinUri(this.stagingData, partitionPath, `${snapshotGroupFingerprint}.parquet`);
+  }
+  badRows(snapshotGroupFingerprint: string): string {
+    return joinUri(this.staging, "bad-rows", `${snapshotGroupFingerprint}.ndjson`);
+  }
+  lakeFolder(partitionPath: string): string {
+    return asFolder(joinUri(this.datalake, partitionPath));
+  }
+  lakeFile(partitionPath: string, groupFingerprint: string, index: number): string {
+    return joinUri(
+      this.datalake,
+      partitionPath,
+      `${lakeFilePrefix(groupFingerprint)}${String(index).padStart(5, "0")}.parquet`,
+    );
+  }
+}
+
+/** Output files of one compaction group share this prefix, so a re-run can find (and replace) them. */
+export function lakeFilePrefix(groupFingerprint: string): string {
+  return `part-${groupFingerprint}-`;
+}

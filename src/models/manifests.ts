@@ -1,0 +1,233 @@
+/**
+ * Manifests: the snapshot manifest (summary JSON + Parquet data file, compatible with s3manifesto's layout)
+ * and the JSON manifests of the groups each step plans and produces. All JSON read back is parsed with zod.
+ */
+import pl from "nodejs-polars";
+import { z } from "zod";
+import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
+import type { Storage } from "../storage/types.js";
+import { baseName, joinUri, parentFolder } from "../storage/uri.js";
+import { fingerprintFiles, MissingEtagError } from "./fingerprint.js";
+
+/** One data file of a snapshot: where it is, its etag and size, and its row count when known. */
+export interface DataFile {
+  uri: string;
+  etag: string;
+  size: number;
+  nRecord: number | null;
+}
+
+export interface SnapshotManifest {
+  summaryUri: string;
+  dataUri: string;
+  files: DataFile[];
+  size: number;
+  /** Sum of the files' row counts; null unless every file's count is known. */
+  nRecord: number | null;
+  fingerprint: string;
+  details: Record<string, unknown>;
+}
+
+export class ManifestError extends SnaplakeError {
+  constructor(uri: string, problem: string, options?: { cause?: unknown }) {
+    super("MANIFEST_INVALID", `Manifest ${uri}: ${problem}`, options);
+  }
+}
+
+function parseJson<T>(schema: z.ZodType<T>, text: string, uri: string): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(uri, `not valid JSON (${(error as Error).message})`);
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`Manifest ${uri}`, formatZodIssues(result.error.issues));
+  return result.data;
+}
+
+export async function readJson<T>(storage: Storage, uri: string, schema: z.ZodType<T>): Promise<T> {
+  return parseJson(schema, (await storage.get(uri)).toString("utf8"), uri);
+}
+
+export async function writeJson(storage: Storage, uri: string, value: unknown): Promise<void> {
+  await storage.put(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: "application/json" });
+}
+
+// --- snapshot manifest -------------------------------------------------------------------------------
+
+const summarySchema = z.object({
+  manifest: z.string().min(1),
+  size: z.number().nullish(),
+  n_record: z.number().nullish(),
+  fingerprint: z.string().nullish(),
+  details: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export function summarizeFiles(
+  files: readonly DataFile[],
+): Pick<SnapshotManifest, "size" | "nRecord" | "fingerprint"> {
+  let size = 0;
+  let nRecord: number | null = 0;
+  for (const file of files) {
+    size += file.size;
+    nRecord = nRecord === null || file.nRecord === null ? null : nRecord + file.nRecord;
+  }
+  return { size, nRecord, fingerprint: fingerprintFiles(files) };
+}
+
+/** Writes the data file (Parquet: uri, etag, size, n_record) first and the summary last, so a reader never sees a summary without its data. */
+export async function writeSnapshotManifest(
+  storage: Storage,
+  summaryUri: string,
+  files: readonly DataFile[],
+  details: Record<string, unknown> = {},
+): Promise<SnapshotManifest> {
+  const dataUri = joinUri(
+    parentFolder(summaryUri),
+    baseName(summaryUri)
+      .replace(/summary/, "data")
+      .replace(/\.json$/, ".parquet"),
+  );
+  const frame = pl.DataFrame(
+    {
+      uri: files.map((f) => f.uri),
+      etag: files.map((f) => f.etag),
+      size: files.map((f) => f.size),
+      n_record: files.map((f) => f.nRecord),
+    },
+    { schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 } },
+  );
+  await storage.put(dataUri, frame.writeParquet({ compression: "zstd" }));
+  const summary = summarizeFiles(files);
+  await writeJson(storage, summaryUri, {
+    manifest: dataUri,
+    size: summary.size,
+    n_record: summary.nRecord,
+    n_file: files.length,
+    fingerprint: summary.fingerprint,
+    details,
+  });
+  return { summaryUri, dataUri, files: [...files], ...summary, details };
+}
+
+function numberOrNull(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === "bigint" ? Number(value) : Number(value);
+}
+
+/**
+ * Reads a snapshot manifest: ours, or one written by the user (s3manifesto's summary JSON pointing at a
+ * Parquet, NDJSON or JSON-array data file with `uri`, `etag`, `size` and optional `n_record`).
+ */
+export async function readSnapshotManifest(storage: Storage, summaryUri: string): Promise<SnapshotManifest> {
+  const summary = await readJson(storage, summaryUri, summarySchema);
+  const dataUri = summary.manifest;
+  const raw = await storage.get(dataUri);
+  const files: DataFile[] = [];
+  const bad = (row: number, problem: string) => new ManifestError(dataUri, `row ${row + 1}: ${problem}`);
+  if (/\.parquet$/i.test(dataUri)) {
+    const frame = pl.readParquet(raw);
+    for (const column of ["uri", "etag", "size"]) {
+      if (!frame.columns.includes(column)) throw new ManifestError(dataUri, `missing column "${column}"`);
+    }
+    const uris = frame.getColumn("uri").toArray() as Array<string | null>;
+    const etags = frame.getColumn("etag").toArray() as Array<string | null>;
+    const sizes = frame.getColumn("size").toArray() as unknown[];
+    const counts = frame.columns.includes("n_record")
+      ? (frame.getColumn("n_record").toArray() as unknown[])
+      : [];
+    for (let i = 0; i < uris.length; i++) {
+      const uri = uris[i];
+      if (!uri) throw bad(i, "empty uri");
+      const etag = etags[i];
+      if (!etag) throw new MissingEtagError(uri);
+      const size = numberOrNull(sizes[i]);
+      if (size === null || size < 0) throw bad(i, `${uri} has no size`);
+      files.push({ uri, etag, size, nRecord: numberOrNull(counts[i]) });
+    }
+  } else {
+    const text = raw.toString("utf8").trim();
+    const rows: unknown[] = text.startsWith("[")
+      ? JSON.parse(text)
+      : text
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
+    const entry = z.object({
+      uri: z.string().min(1),
+      etag: z.string().nullish(),
+      size: z.number().nonnegative(),
+      n_record: z.number().nullish(),
+    });
+    rows.forEach((row, i) => {
+      const parsed = entry.safeParse(row);
+      if (!parsed.success) throw bad(i, formatZodIssues(parsed.error.issues).join("; "));
+      if (!parsed.data.etag) throw new MissingEtagError(parsed.data.uri);
+      files.push({
+        uri: parsed.data.uri,
+        etag: parsed.data.etag,
+        size: parsed.data.size,
+        nRecord: parsed.data.n_record ?? null,
+      });
+    });
+  }
+  const computed = summarizeFiles(files);
+  return {
+    summaryUri,
+    dataUri,
+    files,
+    ...computed,
+    details: summary.details ?? {},
+  };
+}
+
+// --- group manifests -----------------------------------------------------------------------------------
+
+const dataFileSchema = z.object({
+  uri: z.string(),
+  etag: z.string().min(1),
+  size: z.number(),
+  nRecord: z.number().nullable(),
+});
+
+/** One unit of work for step 1.3: snapshot files read together. */
+export const snapshotFileGroupSchema = z.object({
+  kind: z.literal("snapshot-file-group"),
+  fingerprint: z.string(),
+  size: z.number(),
+  nRecord: z.number().nullable(),
+  files: z.array(dataFileSchema),
+});
+export type SnapshotFileGroup = z.infer<typeof snapshotFileGroupSchema>;
+
+const stagingFileSchema = dataFileSchema.extend({
+  nRecord: z.number(),
+  /** Hive path of the partition, "" when the lake is not partitioned. */
+  partition: z.string(),
+});
+export type StagingFile = z.infer<typeof stagingFileSchema>;
+
+/** Step 1.3's record of what one snapshot group became. */
+export const stagingManifestSchema = z.object({
+  kind: z.literal("staging-file-group"),
+  snapshotGroup: z.string(),
+  rowsRead: z.number(),
+  rowsWritten: z.number(),
+  badRows: z.number(),
+  /** Rows the reader removed on purpose, by reason (e.g. natural duplicates). */
+  dropped: z.record(z.string(), z.number()).default({}),
+  files: z.array(stagingFileSchema),
+});
+export type StagingManifest = z.infer<typeof stagingManifestSchema>;
+
+/** One unit of work for step 2.3: staging files of one partition compacted together. */
+export const partitionFileGroupSchema = z.object({
+  kind: z.literal("partition-file-group"),
+  fingerprint: z.string(),
+  partition: z.string(),
+  estimatedBytes: z.number(),
+  nRecord: z.number(),
+  files: z.array(stagingFileSchema),
+});
+export type PartitionFileGroup = z.infer<typeof partitionFileGroupSchema>;

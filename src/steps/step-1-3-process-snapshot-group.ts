@@ -1,0 +1,222 @@
+/**
+ * Step 1.3: one snapshot file group becomes Hive-partitioned staging Parquet. The user's reader turns the
+ * group into a frame; snaplake adds derived columns, splits by partition, writes one file per partition named
+ * by the group's fingerprint (a retry overwrites the same keys), keeps rejected rows in a bad-rows file, and
+ * writes the staging manifest last.
+ */
+import pl from "nodejs-polars";
+import pLimit from "p-limit";
+import type { Compression } from "../config.js";
+import { SnaplakeError } from "../errors.js";
+import { dtypeName, type FrameLike, toPolars } from "../frames/convert.js";
+import { concatHarmonized } from "../frames/harmonize.js";
+import { encodeHivePath, type PartitionValues } from "../models/hive.js";
+import type { Locations } from "../models/locations.js";
+import {
+  type SnapshotFileGroup,
+  type StagingFile,
+  type StagingManifest,
+  writeJson,
+} from "../models/manifests.js";
+import type { SnapshotGroupTaskOutput } from "../models/steps.js";
+import type { Storage } from "../storage/types.js";
+
+/** A column computed from the frame the reader returned, e.g. a partition key from a timestamp. */
+export interface DerivedColumn {
+  name: string;
+  expr: pl.Expr;
+}
+
+/** A row the reader rejected, kept with its reason (written as one JSON line). */
+export interface BadRecord {
+  source: string;
+  line?: number;
+  raw?: string;
+  errors: unknown[];
+}
+
+export interface SnapshotReadResult {
+  data: FrameLike;
+  /** Rows rejected as malformed: written to the bad-rows output and counted, never dropped silently. */
+  badRows?: readonly BadRecord[];
+  /** Rows removed on purpose, by reason (e.g. `{ "natural-duplicates": 3 }`); counted in validation. */
+  dropped?: Readonly<Record<string, number>>;
+}
+
+export interface ReadContext {
+  storage: Storage;
+  signal: AbortSignal;
+  /** Reads one file; a failure names the file. */
+  readFile(uri: string): Promise<Buffer>;
+  /** Decodes every file of the group with `decode` and concatenates the results; a failure names the file. */
+  readEach(decode: (bytes: Buffer, uri: string) => FrameLike | Promise<FrameLike>): Promise<pl.DataFrame>;
+}
+
+/** The user's reader: `batchReadSnapshotDataFile` on a `Project`. */
+export type BatchReadSnapshotDataFile = (
+  group: SnapshotFileGroup,
+  context: ReadContext,
+) => Promise<FrameLike | SnapshotReadResult>;
+
+export class SnapshotFileReadError extends SnaplakeError {
+  readonly uri: string;
+  constructor(uri: string, cause: unknown) {
+    super(
+      "SNAPSHOT_FILE_UNREADABLE",
+      `Cannot read snapshot file ${uri}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+    this.uri = uri;
+  }
+}
+
+export class SnapshotGroupReadError extends SnaplakeError {
+  constructor(group: SnapshotFileGroup, cause: unknown) {
+    const files = group.files.map((f) => f.uri);
+    const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
+    super(
+      "SNAPSHOT_GROUP_UNREADABLE",
+      `Reading snapshot file group ${group.fingerprint} (${shown}) failed: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+export class MissingPartitionColumnError extends SnaplakeError {
+  constructor(missing: string[], available: string[]) {
+    super(
+      "MISSING_PARTITION_COLUMN",
+      `Partition column(s) ${missing.map((c) => `"${c}"`).join(", ")} not in the frame (columns: ${available.join(", ")}); derive them in the reader or with derivedColumns`,
+    );
+  }
+}
+
+export function createReadContext(
+  storage: Storage,
+  group: SnapshotFileGroup,
+  signal: AbortSignal,
+): ReadContext {
+  const readFile = async (uri: string) => {
+    try {
+      return await storage.get(uri);
+    } catch (error) {
+      throw new SnapshotFileReadError(uri, error);
+    }
+  };
+  return {
+    storage,
+    signal,
+    readFile,
+    async readEach(decode) {
+      const frames: Array<{ frame: pl.DataFrame; source: string }> = [];
+      for (const file of group.files) {
+        signal.throwIfAborted();
+        const bytes = await readFile(file.uri);
+        try {
+          frames.push({ frame: toPolars(await decode(bytes, file.uri)), source: file.uri });
+        } catch (error) {
+          throw new SnapshotFileReadError(file.uri, error);
+        }
+      }
+      return concatHarmonized(frames);
+    },
+  };
+}
+
+function isReadResult(value: FrameLike | SnapshotReadResult): value is SnapshotReadResult {
+  return typeof value === "object" && value !== null && "data" in value && !("writeParquet" in value);
+}
+
+export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly DerivedColumn[]): pl.DataFrame {
+  // One at a time, so a derived column may use an earlier one.
+  return derived.reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame);
+}
+
+/** Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). */
+export function splitByPartition(
+  frame: pl.DataFrame,
+  partitionKeys: readonly string[],
+): Array<{ path: string; values: PartitionValues; rows: pl.DataFrame }> {
+  if (partitionKeys.length === 0) return [{ path: "", values: {}, rows: frame }];
+  const missing = partitionKeys.filter((k) => !frame.columns.includes(k));
+  if (missing.length > 0) throw new MissingPartitionColumnError(missing, frame.columns);
+  if (frame.height === 0) return [];
+  const parts = frame.partitionBy([...partitionKeys], true, true);
+  return parts.map((part) => {
+    const keys = part.select(...partitionKeys.map((k) => pl.col(k).cast(pl.Utf8))).head(1);
+    const values: PartitionValues = {};
+    for (const key of partitionKeys) {
+      const value = keys.getColumn(key).get(0);
+      values[key] = value === null || value === undefined ? null : String(value);
+    }
+    return { path: encodeHivePath(partitionKeys, values), values, rows: part.drop([...partitionKeys]) };
+  });
+}
+
+export async function processSnapshotGroup(input: {
+  storage: Storage;
+  locations: Locations;
+  group: SnapshotFileGroup;
+  read: BatchReadSnapshotDataFile;
+  partitionKeys: readonly string[];
+  derivedColumns?: readonly DerivedColumn[];
+  compression: Compression;
+  signal?: AbortSignal;
+}): Promise<SnapshotGroupTaskOutput & { stagingManifest: StagingManifest }> {
+  const { storage, locations, group } = input;
+  const signal = input.signal ?? new AbortController().signal;
+
+  let result: FrameLike | SnapshotReadResult;
+  try {
+    result = await input.read(group, createReadContext(storage, group, signal));
+  } catch (error) {
+    if (error instanceof SnapshotFileReadError) throw error;
+    throw new SnapshotGroupReadError(group, error);
+  }
+  const read = isReadResult(result) ? result : { data: result };
+  let frame = applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []);
+  const categorical = frame.columns.filter((c) => dtypeName(frame.getColumn(c).dtype) === "Categorical");
+  if (categorical.length > 0) frame = frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
+  signal.throwIfAborted();
+
+  const parts = splitByPartition(frame, input.partitionKeys);
+  const limit = pLimit(4);
+  const files: StagingFile[] = await Promise.all(
+    parts.map((part) =>
+      limit(async () => {
+        const bytes = part.rows.writeParquet({ compression: input.compression });
+        const uri = locations.stagingFile(part.path, group.fingerprint);
+        const put = await storage.put(uri, bytes);
+        return { uri, etag: put.etag, size: put.size, nRecord: part.rows.height, partition: part.path };
+      }),
+    ),
+  );
+  files.sort((a, b) => (a.uri < b.uri ? -1 : 1));
+
+  const badRows = read.badRows ?? [];
+  if (badRows.length > 0) {
+    const ndjson = badRows.map((row) => JSON.stringify(row)).join("\n") + "\n";
+    await storage.put(locations.badRows(group.fingerprint), ndjson, { contentType: "application/x-ndjson" });
+  }
+  const droppedTotal = Object.values(read.dropped ?? {}).reduce((a, b) => a + b, 0);
+  const stagingManifest: StagingManifest = {
+    kind: "staging-file-group",
+    snapshotGroup: group.fingerprint,
+    rowsRead: frame.height + badRows.length + droppedTotal,
+    rowsWritten: frame.height,
+    badRows: badRows.length,
+    dropped: { ...(read.dropped ?? {}) },
+    files,
+  };
+  const stagingManifestUri = locations.stagingManifest(group.fingerprint);
+  await writeJson(storage, stagingManifestUri, stagingManifest);
+  return {
+    stagingManifestUri,
+    rowsRead: stagingManifest.rowsRead,
+    rowsWritten: stagingManifest.rowsWritten,
+    badRows: badRows.length,
+    dropped: { ...(read.dropped ?? {}) },
+    stagingFiles: files.length,
+    stagingManifest,
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Step 2.1: plan compaction. Only once every step-1.3 task succeeded (the stage barrier) unless forced.
+ * The staging manifests to read come from the tracker's task outputs, not from listing a folder. Per
+ * partition, staging files are packed into groups whose estimated output is near a whole number of target
+ * Parquet files; with de-duplication a partition is one group, so every version of a record meets.
+ */
+import pLimit from "p-limit";
+import { SnaplakeError } from "../errors.js";
+import { fingerprintFiles } from "../models/fingerprint.js";
+import type { Locations } from "../models/locations.js";
+import {
+  type PartitionFileGroup,
+  readJson,
+  type StagingFile,
+  stagingManifestSchema,
+  writeJson,
+} from "../models/manifests.js";
+import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
+import type { Storage } from "../storage/types.js";
+import type { BarrierResult, TaskTracker } from "../tracker/types.js";
+import { packBalanced } from "./pack.js";
+
+export class StageBarrierError extends SnaplakeError {
+  readonly barrier: BarrierResult;
+  constructor(step: string, barrier: BarrierResult) {
+    const shown = barrier.missing
+      .slice(0, 10)
+      .map((t) => `${t.taskId} (${t.status}${t.errors.at(-1) ? `: ${t.errors.at(-1)!.message}` : ""})`)
+      .join("; ");
+    const more = barrier.missing.length > 10 ? `; and ${barrier.missing.length - 10} more` : "";
+    super(
+      "STAGE_INCOMPLETE",
+      barrier.total === 0
+        ? `Step ${step} has no tasks yet: run it before planning the next stage`
+        : `Step ${step} is not complete: ${barrier.missing.length} of ${barrier.total} tasks not succeeded: ${shown}${more}. Fix and retry them (snaplake retry), or force the next stage.`,
+    );
+    this.barrier = barrier;
+  }
+}
+
+/** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
+export function planPartitionFileGroups(
+  files: readonly StagingFile[],
+  options: { groupSize: number; dedupe: boolean },
+): PartitionFileGroup[] {
+  const byPartition = new Map<string, StagingFile[]>();
+  for (const file of files)
+    byPartition.set(file.partition, [...(byPartition.get(file.partition) ?? []), file]);
+  const groups: PartitionFileGroup[] = [];
+  for (const partition of [...byPartition.keys()].sort()) {
+    const partitionFiles = byPartition.get(partition)!;
+    const packed = options.dedupe
+      ? [partitionFiles.sort((a, b) => (a.uri < b.uri ? -1 : 1))]
+      : packBalanced(
+          partitionFiles,
+          options.groupSize,
+          (f) => f.size,
+          (f) => f.uri,
+        );
+    for (const group of packed) {
+      groups.push({
+        kind: "partition-file-group",
+        fingerprint: fingerprintFiles(group),
+        partition,
+        estimatedBytes: group.reduce((sum, f) => sum + f.size, 0),
+        nRecord: group.reduce((sum, f) => sum + f.nRecord, 0),
+        files: group,
+      });
+    }
+  }
+  return groups;
+}
+
+export async function planStagingToDatalake(input: {
+  storage: Storage;
+  tracker: TaskTracker;
+  projectId: string;
+  locations: Locations;
+  targetParquetFileSize: number;
+  targetFileGroupSize: number;
+  dedupe: boolean;
+  force?: boolean;
+  maxAttempts?: number;
+}): Promise<{
+  partitions: number;
+  groups: number;
+  tasksCreated: number;
+  tasksExisting: number;
+  stagingManifests: number;
+}> {
+  const { storage, tracker, projectId, locations } = input;
+  const barrier = await tracker.barrier(projectId, Step.snapshotToStaging);
+  if (!barrier.complete && !input.force) throw new StageBarrierError(Step.snapshotToStaging, barrier);
+
+  const done = await tracker.list(projectId, Step.snapshotToStaging, { statuses: ["succeeded"] });
+  const limit = pLimit(16);
+  const manifests = await Promise.all(
+    done.map((task) =>
+      limit(() =>
+        readJson(storage, (task.output as SnapshotGroupTaskOutput).stagingManifestUri, stagingManifestSchema),
+      ),
+    ),
+  );
+  const files = manifests.flatMap((m) => m.files);
+  const groups = planPartitionFileGroups(files, {
+    // A group big enough to fill at least one target file, small enough to hold in memory.
+    groupSize: Math.max(input.targetParquetFileSize, input.targetFileGroupSize),
+    dedupe: input.dedupe,
+  });
+  await Promise.all(
+    groups.map((g) => limit(() => writeJson(storage, locations.partitionFileGroup(g.fingerprint), g))),
+  );
+  const specs = groups.map((g) => ({
+    taskId: g.fingerprint,
+    input: {
+      groupUri: locations.partitionFileGroup(g.fingerprint),
+      fingerprint: g.fingerprint,
+      partition: g.partition,
+      files: g.files.length,
+      estimatedBytes: g.estimatedBytes,
+    } satisfies PartitionGroupTaskInput,
+  }));
+  const { created, existing } = await tracker.createTasks(projectId, Step.stagingToDatalake, specs, {
+    ...(input.maxAttempts ? { maxAttempts: input.maxAttempts } : {}),
+  });
+  return {
+    partitions: new Set(groups.map((g) => g.partition)).size,
+    groups: groups.length,
+    tasksCreated: created,
+    tasksExisting: existing,
+    stagingManifests: manifests.length,
+  };
+}

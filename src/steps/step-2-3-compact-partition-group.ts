@@ -1,0 +1,171 @@
+/**
+ * Step 2.3: one partition group's staging files become sorted, right-sized lake Parquet. Schemas are
+ * harmonised, the latest row per record id is kept when configured, rows are sorted, and the output is split
+ * into files of about the target size (calibrated on a sample of the real output, since compressed size
+ * depends on the data). Names are deterministic; files a previous attempt left beyond the new count are removed.
+ */
+import pl from "nodejs-polars";
+import type { Compression, SortKey } from "../config.js";
+import { SnaplakeError } from "../errors.js";
+import { concatHarmonized } from "../frames/harmonize.js";
+import { frameToParquet } from "../frames/parquet.js";
+import { type Locations, lakeFilePrefix } from "../models/locations.js";
+import type { PartitionFileGroup } from "../models/manifests.js";
+import type { PartitionGroupTaskOutput } from "../models/steps.js";
+import type { Storage } from "../storage/types.js";
+import { baseName, relativeKey } from "../storage/uri.js";
+
+export class StagingFileReadError extends SnaplakeError {
+  constructor(uri: string, cause: unknown) {
+    super(
+      "STAGING_FILE_UNREADABLE",
+      `Cannot read staging file ${uri}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+export class MissingColumnError extends SnaplakeError {
+  constructor(purpose: string, column: string, available: string[]) {
+    super(
+      "MISSING_COLUMN",
+      `${purpose} column "${column}" is not in the data (columns: ${available.join(", ")})`,
+    );
+  }
+}
+
+export interface DedupeOptions {
+  recordIdColumn: string;
+  updateTimeColumn: string;
+}
+
+const ROW = "__snaplake_row";
+
+/**
+ * Keeps the latest row per record id (largest update time; a null update time counts as oldest; among equal
+ * times, the later row in input order). Rows without a record id are all kept: there is nothing to match them on.
+ */
+export function keepLatest(
+  frame: pl.DataFrame,
+  options: DedupeOptions,
+): { frame: pl.DataFrame; removed: number } {
+  for (const [purpose, column] of [
+    ["recordIdColumn", options.recordIdColumn],
+    ["updateTimeColumn", options.updateTimeColumn],
+  ] as const) {
+    if (!frame.columns.includes(column)) throw new MissingColumnError(purpose, column, frame.columns);
+  }
+  const indexed = frame.withRowIndex(ROW);
+  const id = pl.col(options.recordIdColumn);
+  const withId = indexed.filter(id.isNotNull());
+  const withoutId = indexed.filter(id.isNull());
+  const latest = withId
+    .sort([options.recordIdColumn, options.updateTimeColumn, ROW], [false, true, true], true)
+    .unique({ subset: [options.recordIdColumn], keep: "first", maintainOrder: true });
+  const kept = (withoutId.height > 0 ? pl.concat([latest, withoutId]) : latest).drop(ROW);
+  return { frame: kept, removed: frame.height - kept.height };
+}
+
+export function sortFrame(frame: pl.DataFrame, sortBy: readonly SortKey[]): pl.DataFrame {
+  if (sortBy.length === 0 || frame.height === 0) return frame;
+  const missing = sortBy.find((k) => !frame.columns.includes(k.column));
+  if (missing) throw new MissingColumnError("sortBy", missing.column, frame.columns);
+  return frame.sort(
+    sortBy.map((k) => k.column),
+    sortBy.map((k) => k.descending),
+    true,
+    true,
+  );
+}
+
+/**
+ * Writes `frame` as files of about `targetSize` bytes: a sample slice measures bytes per row, then rows are
+ * split evenly over ceil(estimated total / target) files. Returns each file's bytes in order.
+ */
+export async function* splitToParquet(
+  frame: pl.DataFrame,
+  options: { targetSize: number; compression: Compression; rowGroupSize: number; estimatedBytes: number },
+): AsyncGenerator<{ bytes: Buffer; rows: number }> {
+  const total = frame.height;
+  if (total === 0) return;
+  const write = (slice: pl.DataFrame) =>
+    frameToParquet(slice, { compression: options.compression, rowGroupSize: options.rowGroupSize });
+  const guess = Math.max(1, Math.ceil(options.estimatedBytes / options.targetSize));
+  const sampleRows = Math.ceil(total / guess);
+  const sample = await write(frame.slice(0, sampleRows));
+  const bytesPerRow = sample.length / sampleRows;
+  const files = Math.max(1, Math.ceil((total * bytesPerRow) / options.targetSize));
+  const rowsPerFile = Math.ceil(total / files);
+  for (let offset = 0; offset < total; offset += rowsPerFile) {
+    const rows = Math.min(rowsPerFile, total - offset);
+    const bytes = offset === 0 && rows === sampleRows ? sample : await write(frame.slice(offset, rows));
+    yield { bytes, rows };
+  }
+}
+
+export async function compactPartitionGroup(input: {
+  storage: Storage;
+  locations: Locations;
+  group: PartitionFileGroup;
+  sortBy: readonly SortKey[];
+  dedupe?: DedupeOptions;
+  targetParquetFileSize: number;
+  compression: Compression;
+  rowGroupSize: number;
+  signal?: AbortSignal;
+}): Promise<PartitionGroupTaskOutput> {
+  const { storage, locations, group } = input;
+  const frames: Array<{ frame: pl.DataFrame; source: string }> = [];
+  for (const file of [...group.files].sort((a, b) => (a.uri < b.uri ? -1 : 1))) {
+    input.signal?.throwIfAborted();
+    try {
+      frames.push({ frame: pl.readParquet(await storage.get(file.uri)), source: file.uri });
+    } catch (error) {
+      throw new StagingFileReadError(file.uri, error);
+    }
+  }
+  let frame = concatHarmonized(frames);
+  const rowsRead = frame.height;
+  let duplicatesRemoved = 0;
+  if (input.dedupe) {
+    const deduped = keepLatest(frame, input.dedupe);
+    frame = deduped.frame;
+    duplicatesRemoved = deduped.removed;
+  }
+  frame = sortFrame(frame, input.sortBy);
+
+  const lakeFiles: PartitionGroupTaskOutput["lakeFiles"] = [];
+  let bytesWritten = 0;
+  for await (const { bytes, rows } of splitToParquet(frame, {
+    targetSize: input.targetParquetFileSize,
+    compression: input.compression,
+    rowGroupSize: input.rowGroupSize,
+    estimatedBytes: group.estimatedBytes,
+  })) {
+    input.signal?.throwIfAborted();
+    const uri = locations.lakeFile(group.partition, group.fingerprint, lakeFiles.length);
+    await storage.put(uri, bytes);
+    lakeFiles.push({ uri, size: bytes.length, nRecord: rows });
+    bytesWritten += bytes.length;
+  }
+  await removeStaleOutputs(storage, locations, group, new Set(lakeFiles.map((f) => f.uri)));
+  return { rowsRead, rowsWritten: frame.height, duplicatesRemoved, lakeFiles, bytesWritten };
+}
+
+/** Deletes this group's files from an earlier attempt that the current attempt did not write again. */
+async function removeStaleOutputs(
+  storage: Storage,
+  locations: Locations,
+  group: PartitionFileGroup,
+  written: ReadonlySet<string>,
+): Promise<void> {
+  const folder = locations.lakeFolder(group.partition);
+  const prefix = lakeFilePrefix(group.fingerprint);
+  const stale: string[] = [];
+  for await (const object of storage.list(folder)) {
+    const key = relativeKey(folder, object.uri);
+    if (!key.includes("/") && baseName(key).startsWith(prefix) && !written.has(object.uri))
+      stale.push(object.uri);
+  }
+  if (stale.length > 0) await storage.delete(stale);
+}

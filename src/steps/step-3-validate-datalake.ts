@@ -1,0 +1,266 @@
+/**
+ * Step 3: validate the lake against the snapshot. Rows are accounted for end to end:
+ *   snapshot rows (when known) = rows read by step 1.3
+ *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
+ *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
+ * Any task not succeeded is a gap, and any unexplained difference is a problem naming the partition. The
+ * result is written as JSON next to the manifests; `ok` is false when anything is off.
+ */
+
+import pl from "nodejs-polars";
+import pLimit from "p-limit";
+import { SnaplakeError } from "../errors.js";
+import { parquetRowCount } from "../frames/parquet.js";
+import type { Locations } from "../models/locations.js";
+import {
+  readJson,
+  type SnapshotManifest,
+  snapshotFileGroupSchema,
+  stagingManifestSchema,
+  writeJson,
+} from "../models/manifests.js";
+import {
+  type PartitionGroupTaskInput,
+  type PartitionGroupTaskOutput,
+  type SnapshotGroupTaskInput,
+  type SnapshotGroupTaskOutput,
+  Step,
+} from "../models/steps.js";
+import type { Storage } from "../storage/types.js";
+import { parentFolder, relativeKey } from "../storage/uri.js";
+import type { Task, TaskTracker } from "../tracker/types.js";
+
+export interface PartitionReport {
+  partition: string;
+  stagingRows: number;
+  stagingBytes: number;
+  duplicatesRemoved: number;
+  lakeRows: number;
+  lakeFiles: number;
+  lakeBytes: number;
+  countColumnNonNull?: number;
+  ok: boolean;
+}
+
+export interface TaskGap {
+  step: string;
+  taskId: string;
+  status: string;
+  files?: string[];
+  lastError?: string;
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  checkedAt: string;
+  snapshot: { files: number; bytes: number; rows: number | null; fingerprint: string };
+  staging: {
+    groups: number;
+    groupsSucceeded: number;
+    rowsRead: number;
+    rowsWritten: number;
+    badRows: number;
+    dropped: Record<string, number>;
+    files: number;
+    bytes: number;
+  };
+  lake: { partitions: number; files: number; bytes: number; rows: number; duplicatesRemoved: number };
+  gaps: TaskGap[];
+  problems: string[];
+  partitions: PartitionReport[];
+}
+
+export class ValidationFailedError extends SnaplakeError {
+  readonly result: ValidationResult;
+  constructor(result: ValidationResult, resultUri: string) {
+    const lines = [
+      ...result.gaps.map(
+        (g) => `${g.step} task ${g.taskId} is ${g.status}${g.lastError ? ` (${g.lastError})` : ""}`,
+      ),
+      ...result.problems,
+    ];
+    const shown =
+      lines.slice(0, 10).join("; ") + (lines.length > 10 ? `; and ${lines.length - 10} more` : "");
+    super("VALIDATION_FAILED", `Data lake validation failed: ${shown}. Details: ${resultUri}`);
+    this.result = result;
+  }
+}
+
+function lastError(task: Task): string | undefined {
+  const last = task.errors.at(-1);
+  return last ? `${last.name}: ${last.message}` : undefined;
+}
+
+export async function validateDatalake(input: {
+  storage: Storage;
+  tracker: TaskTracker;
+  projectId: string;
+  locations: Locations;
+  manifest: SnapshotManifest;
+  countColumn?: string;
+}): Promise<ValidationResult> {
+  const { storage, tracker, projectId, locations, manifest } = input;
+  const limit = pLimit(8);
+  const gaps: TaskGap[] = [];
+  const problems: string[] = [];
+
+  // Step 1: did every snapshot file go through a succeeded group?
+  const snapshotTasks = await tracker.list(projectId, Step.snapshotToStaging);
+  const plannedFiles = snapshotTasks.reduce((n, t) => n + (t.input as SnapshotGroupTaskInput).files, 0);
+  if (snapshotTasks.length === 0) problems.push("no snapshot file groups were planned (run step 1.1)");
+  else if (plannedFiles !== manifest.files.length) {
+    problems.push(`snapshot has ${manifest.files.length} files but the planned groups hold ${plannedFiles}`);
+  }
+  const succeeded = snapshotTasks.filter((t) => t.status === "succeeded");
+  for (const task of snapshotTasks.filter((t) => t.status !== "succeeded")) {
+    const group = await readJson(
+      storage,
+      (task.input as SnapshotGroupTaskInput).groupUri,
+      snapshotFileGroupSchema,
+    ).catch(() => undefined);
+    gaps.push({
+      step: Step.snapshotToStaging,
+      taskId: task.taskId,
+      status: task.status,
+      ...(group ? { files: group.files.map((f) => f.uri) } : {}),
+      ...(lastError(task) ? { lastError: lastError(task) } : {}),
+    });
+  }
+  const stagingManifests = await Promise.all(
+    succeeded.map((t) =>
+      limit(() =>
+        readJson(storage, (t.output as SnapshotGroupTaskOutput).stagingManifestUri, stagingManifestSchema),
+      ),
+    ),
+  );
+  const staging: ValidationResult["staging"] = {
+    groups: snapshotTasks.length,
+    groupsSucceeded: succeeded.length,
+    rowsRead: 0,
+    rowsWritten: 0,
+    badRows: 0,
+    dropped: {},
+    files: 0,
+    bytes: 0,
+  };
+  const partitions = new Map<string, PartitionReport>();
+  const partitionOf = (partition: string) => {
+    let report = partitions.get(partition);
+    if (!report) {
+      report = {
+        partition,
+        stagingRows: 0,
+        stagingBytes: 0,
+        duplicatesRemoved: 0,
+        lakeRows: 0,
+        lakeFiles: 0,
+        lakeBytes: 0,
+        ok: true,
+      };
+      partitions.set(partition, report);
+    }
+    return report;
+  };
+  for (const m of stagingManifests) {
+    staging.rowsRead += m.rowsRead;
+    staging.rowsWritten += m.rowsWritten;
+    staging.badRows += m.badRows;
+    for (const [reason, n] of Object.entries(m.dropped))
+      staging.dropped[reason] = (staging.dropped[reason] ?? 0) + n;
+    const droppedTotal = Object.values(m.dropped).reduce((a, b) => a + b, 0);
+    if (m.rowsRead !== m.rowsWritten + m.badRows + droppedTotal) {
+      problems.push(
+        `group ${m.snapshotGroup}: ${m.rowsRead} rows read but ${m.rowsWritten} written + ${m.badRows} bad + ${droppedTotal} dropped`,
+      );
+    }
+    for (const file of m.files) {
+      staging.files += 1;
+      staging.bytes += file.size;
+      const report = partitionOf(file.partition);
+      report.stagingRows += file.nRecord;
+      report.stagingBytes += file.size;
+    }
+  }
+  if (manifest.nRecord !== null && gaps.length === 0 && staging.rowsRead !== manifest.nRecord) {
+    problems.push(
+      `the snapshot manifest counts ${manifest.nRecord} rows but step 1.3 read ${staging.rowsRead}`,
+    );
+  }
+
+  // Step 2: compaction tasks and their de-duplication.
+  const compactionTasks = await tracker.list(projectId, Step.stagingToDatalake);
+  if (compactionTasks.length === 0 && staging.files > 0)
+    problems.push("no compaction groups were planned (run step 2.1)");
+  for (const task of compactionTasks) {
+    const partition = (task.input as PartitionGroupTaskInput).partition;
+    if (task.status === "succeeded") {
+      partitionOf(partition).duplicatesRemoved += (task.output as PartitionGroupTaskOutput).duplicatesRemoved;
+    } else {
+      gaps.push({
+        step: Step.stagingToDatalake,
+        taskId: task.taskId,
+        status: task.status,
+        ...(lastError(task) ? { lastError: lastError(task) } : {}),
+      });
+    }
+  }
+
+  // The lake as it really is: every Parquet file, its rows from the footer.
+  const lakeObjects = [];
+  for await (const object of storage.list(locations.datalake)) {
+    if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
+  }
+  await Promise.all(
+    lakeObjects.map((object) =>
+      limit(async () => {
+        const bytes = await storage.get(object.uri);
+        const partition = relativeKey(locations.datalake, parentFolder(object.uri)).replace(/\/$/, "");
+        const report = partitionOf(partition);
+        report.lakeFiles += 1;
+        report.lakeBytes += object.size;
+        report.lakeRows += parquetRowCount(bytes);
+        if (input.countColumn) {
+          const column = pl.readParquet(bytes, { columns: [input.countColumn] }).getColumn(input.countColumn);
+          report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
+        }
+      }),
+    ),
+  );
+
+  const reports = [...partitions.values()].sort((a, b) => (a.partition < b.partition ? -1 : 1));
+  for (const report of reports) {
+    const expected = report.stagingRows - report.duplicatesRemoved;
+    if (report.lakeRows !== expected) {
+      report.ok = false;
+      const where = report.partition || "(unpartitioned)";
+      problems.push(
+        report.stagingRows === 0
+          ? `partition ${where}: ${report.lakeRows} rows in the lake that no staging file accounts for`
+          : `partition ${where}: ${report.lakeRows} rows in the lake, expected ${expected} (${report.stagingRows} staged - ${report.duplicatesRemoved} duplicates)`,
+      );
+    }
+  }
+  const result: ValidationResult = {
+    ok: gaps.length === 0 && problems.length === 0,
+    checkedAt: new Date().toISOString(),
+    snapshot: {
+      files: manifest.files.length,
+      bytes: manifest.size,
+      rows: manifest.nRecord,
+      fingerprint: manifest.fingerprint,
+    },
+    staging,
+    lake: {
+      partitions: reports.filter((r) => r.lakeFiles > 0).length,
+      files: lakeObjects.length,
+      bytes: reports.reduce((n, r) => n + r.lakeBytes, 0),
+      rows: reports.reduce((n, r) => n + r.lakeRows, 0),
+      duplicatesRemoved: reports.reduce((n, r) => n + r.duplicatesRemoved, 0),
+    },
+    gaps,
+    problems,
+    partitions: reports,
+  };
+  await writeJson(storage, locations.validationResult, result);
+  return result;
+}
