@@ -3,6 +3,8 @@
  * Steps and workers only talk to this interface; `DynamoTracker` (dynamo-tracker.ts) implements it.
  */
 
+import type { LeaseLostError } from "./errors.js";
+
 export const TASK_STATUSES = ["pending", "in_progress", "failed", "succeeded", "ignored"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -78,7 +80,9 @@ export interface TaskContext<I extends TaskData = TaskData> {
 export type RunTaskResult<O extends TaskData = TaskData> =
   | { outcome: "succeeded"; task: Task<TaskData, O> }
   | { outcome: "failed"; task: Task; error: unknown }
-  | { outcome: "not_claimable"; task: Task | undefined };
+  | { outcome: "not_claimable"; task: Task | undefined }
+  /** The lease was taken over while `fn` ran (or before its result was written): nothing was recorded. */
+  | { outcome: "lease_lost"; task: Task | undefined; error: LeaseLostError };
 
 export interface TaskTracker {
   /** On-demand table with the status index; idempotent; resolves once ACTIVE. */

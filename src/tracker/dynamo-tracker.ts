@@ -1,0 +1,868 @@
+/**
+ * `DynamoTracker`: the task tracker on one DynamoDB table (layout in models.ts).
+ *
+ * Guarantees
+ * - Claiming is one conditional UpdateItem: only one worker can move a task to in_progress, and every later
+ *   write (heartbeat, complete, fail) is conditional on the lease token it got (fencing). Index reads may be
+ *   stale; the conditional write is the strongly consistent re-check.
+ * - A crashed worker's task is claimable again once its lease expires. The takeover records a
+ *   "LeaseExpiredError" for the lost attempt; when the lost attempt was the last one allowed, the claim
+ *   instead marks the task `ignored` (see `claim`).
+ * - Happy path: 2 requests per task (claim, complete), plus one heartbeat per `heartbeatMs` of run time.
+ * - No transactions and no TTL are used, so it runs on dynalite as well as DynamoDB (Local).
+ *
+ * Item size: a DynamoDB item holds at most 400 KB. Input plus output are limited to `maxDataBytes`
+ * (300 000 bytes of JSON by default); error records are truncated and the history is bounded.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DescribeTableCommandOutput,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
+import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
+import type { Condition } from "dynamodb-toolbox/entity/actions/parseCondition";
+import { PutItemCommand } from "dynamodb-toolbox/entity/actions/put";
+import {
+  $add,
+  $get,
+  $remove,
+  $set,
+  isConditionCheckFailed,
+  UpdateItemCommand,
+  type UpdateItemInput,
+} from "dynamodb-toolbox/entity/actions/update";
+import { BatchGetCommand, execute as executeBatchGet } from "dynamodb-toolbox/table/actions/batchGet";
+import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
+import pLimit from "p-limit";
+import { ConfigError } from "../errors.js";
+import { type Logger, silentLogger } from "../logging.js";
+import { toErrorRecord } from "./error-records.js";
+import {
+  describeTask,
+  InvalidTaskKeyError,
+  LeaseLostError,
+  TaskDataTooLargeError,
+  TrackerTableError,
+} from "./errors.js";
+import { createTrackerModels, stepKey, stepStatusKey, TABLE_KEYS, type TrackerModels } from "./models.js";
+import {
+  type BarrierResult,
+  type Lease,
+  type RunTaskResult,
+  type StatusCounts,
+  TASK_STATUSES,
+  type Task,
+  type TaskContext,
+  type TaskData,
+  type TaskErrorRecord,
+  type TaskSpec,
+  type TaskStatus,
+  type TaskTracker,
+} from "./types.js";
+
+export interface DynamoTrackerOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Name of the status index (GSI). Default: `by-status`. */
+  indexName?: string;
+  /** How long a claim stays valid without a heartbeat. Default: 5 minutes. */
+  leaseMs?: number;
+  /** How often `runTask` extends the lease. Default: a third of `leaseMs`. */
+  heartbeatMs?: number;
+  /** Attempts per task (the first run included) before it becomes `ignored`. Default: 3. */
+  maxAttempts?: number;
+  /** Error records kept per task (the most recent ones). Default: 10. */
+  maxErrorHistory?: number;
+  /** Combined JSON size allowed for a task's input and output. Default: 300 000 bytes. */
+  maxDataBytes?: number;
+  /** Items per query page (DynamoDB `Limit`); every page is always read. Default: DynamoDB's 1 MB pages. */
+  pageSize?: number;
+  /** Parallel conditional puts in `createTasks` and updates in `reset`. Default: 16. */
+  writeConcurrency?: number;
+  /** How long `createTable` waits for ACTIVE. Default: 5 minutes. */
+  tableReadyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+type TaskEntity = TrackerModels["task"];
+type TaskItem = Awaited<ReturnType<typeof readItem>>;
+async function readItem(models: TrackerModels, key: { projectId: string; step: string; taskId: string }) {
+  const { Item } = await models.task.build(GetItemCommand).key(key).options({ consistent: true }).send();
+  return Item;
+}
+
+const BATCH_GET_MAX_KEYS = 100;
+const MAX_TASK_ID_BYTES = 1024;
+const MAX_KEY_PART_CHARS = 255;
+
+export class DynamoTracker implements TaskTracker {
+  readonly tableName: string;
+  readonly indexName: string;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly maxAttempts: number;
+  readonly maxErrorHistory: number;
+  readonly maxDataBytes: number;
+  private readonly client: DynamoDBClient;
+  private readonly models: TrackerModels;
+  private readonly pageSize: number | undefined;
+  private readonly writeConcurrency: number;
+  private readonly tableReadyTimeoutMs: number;
+  private readonly logger: Logger;
+
+  constructor(options: DynamoTrackerOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.indexName = options.indexName ?? "by-status";
+    this.leaseMs = positive("leaseMs", options.leaseMs ?? 5 * 60_000);
+    this.heartbeatMs = positive("heartbeatMs", options.heartbeatMs ?? Math.floor(this.leaseMs / 3));
+    this.maxAttempts = positive("maxAttempts", options.maxAttempts ?? 3);
+    this.maxErrorHistory = positive("maxErrorHistory", options.maxErrorHistory ?? 10);
+    this.maxDataBytes = positive("maxDataBytes", options.maxDataBytes ?? 300_000);
+    this.pageSize = options.pageSize === undefined ? undefined : positive("pageSize", options.pageSize);
+    this.writeConcurrency = positive("writeConcurrency", options.writeConcurrency ?? 16);
+    this.tableReadyTimeoutMs = options.tableReadyTimeoutMs ?? 5 * 60_000;
+    this.logger = options.logger ?? silentLogger;
+    const documentClient = DynamoDBDocumentClient.from(this.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.models = createTrackerModels({
+      documentClient,
+      tableName: this.tableName,
+      indexName: this.indexName,
+    });
+  }
+
+  // ---------------------------------------------------------------- table
+
+  async createTable(): Promise<void> {
+    const { partitionKey, sortKey, indexPartitionKey } = TABLE_KEYS;
+    try {
+      await this.client.send(
+        new CreateTableCommand({
+          TableName: this.tableName,
+          BillingMode: "PAY_PER_REQUEST",
+          AttributeDefinitions: [
+            { AttributeName: partitionKey, AttributeType: "S" },
+            { AttributeName: sortKey, AttributeType: "S" },
+            { AttributeName: indexPartitionKey, AttributeType: "S" },
+          ],
+          KeySchema: [
+            { AttributeName: partitionKey, KeyType: "HASH" },
+            { AttributeName: sortKey, KeyType: "RANGE" },
+          ],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: this.indexName,
+              KeySchema: [
+                { AttributeName: indexPartitionKey, KeyType: "HASH" },
+                { AttributeName: sortKey, KeyType: "RANGE" },
+              ],
+              Projection: { ProjectionType: "ALL" },
+            },
+          ],
+        }),
+      );
+      this.logger.info({ table: this.tableName }, "creating tracker table");
+    } catch (error) {
+      // Already there (or being created by someone else): fine, we still wait for it below.
+      if ((error as { name?: string }).name !== "ResourceInUseException") throw error;
+    }
+    await this.waitUntilActive();
+  }
+
+  private async waitUntilActive(): Promise<void> {
+    const deadline = Date.now() + this.tableReadyTimeoutMs;
+    for (;;) {
+      const { Table } = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+      const index = Table?.GlobalSecondaryIndexes?.find((gsi) => gsi.IndexName === this.indexName);
+      if (Table?.TableStatus === "ACTIVE" && !index) {
+        throw new TrackerTableError(
+          this.tableName,
+          `exists but has no index "${this.indexName}"; pick another table name or the index name it was created with`,
+        );
+      }
+      if (Table?.TableStatus === "ACTIVE" && index?.IndexStatus === "ACTIVE") {
+        this.checkKeySchema(Table);
+        return;
+      }
+      if (Date.now() > deadline) {
+        throw new TrackerTableError(
+          this.tableName,
+          `not ACTIVE after ${this.tableReadyTimeoutMs} ms (table ${Table?.TableStatus}, index ${index?.IndexStatus})`,
+        );
+      }
+      await sleep(250);
+    }
+  }
+
+  private checkKeySchema(table: NonNullable<DescribeTableCommandOutput["Table"]>): void {
+    const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
+    const expected = `${TABLE_KEYS.partitionKey}:HASH,${TABLE_KEYS.sortKey}:RANGE`;
+    if (keys !== expected) {
+      throw new TrackerTableError(this.tableName, `has key schema ${keys}, not the tracker's ${expected}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- planning
+
+  async createTasks(
+    projectId: string,
+    step: string,
+    specs: readonly TaskSpec[],
+    options: { maxAttempts?: number } = {},
+  ): Promise<{ created: number; existing: number }> {
+    assertStepKey(projectId, step);
+    const maxAttempts = positive("maxAttempts", options.maxAttempts ?? this.maxAttempts);
+    const seen = new Set<string>();
+    for (const spec of specs) {
+      assertTaskId(projectId, step, spec.taskId);
+      if (seen.has(spec.taskId)) {
+        throw new InvalidTaskKeyError(
+          `Task id "${spec.taskId}" appears twice in the plan for step "${step}"`,
+        );
+      }
+      seen.add(spec.taskId);
+      this.assertDataSize(projectId, step, spec.taskId, "input", spec.input, {});
+    }
+
+    // One consistent BatchGet per 100 tasks finds those already planned, so re-planning a big step is cheap;
+    // the put below is still conditional, so a concurrent planner can never overwrite a task.
+    const existingIds = await this.existingTaskIds(projectId, step, [...seen]);
+    const missing = specs.filter((spec) => !existingIds.has(spec.taskId));
+    const limit = pLimit(this.writeConcurrency);
+    const now = new Date().toISOString();
+    const results = await Promise.all(
+      missing.map((spec) =>
+        limit(async () => {
+          try {
+            await this.models.task
+              .build(PutItemCommand)
+              .item({
+                projectId,
+                step,
+                taskId: spec.taskId,
+                ...statusFields(projectId, step, "pending"),
+                attempts: 0,
+                maxAttempts,
+                createdAt: now,
+                updatedAt: now,
+                input: spec.input,
+                output: {},
+                errors: [],
+              })
+              .options({ condition: { attr: "taskId", exists: false } })
+              .send();
+            return true;
+          } catch (error) {
+            if (isConditionCheckFailed(error)) return false;
+            throw error;
+          }
+        }),
+      ),
+    );
+    const created = results.filter(Boolean).length;
+    this.logger.info({ projectId, step, created, existing: specs.length - created }, "planned tasks");
+    return { created, existing: specs.length - created };
+  }
+
+  private async existingTaskIds(projectId: string, step: string, taskIds: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < taskIds.length; i += BATCH_GET_MAX_KEYS) {
+      const requests = taskIds
+        .slice(i, i + BATCH_GET_MAX_KEYS)
+        .map((taskId) => this.models.task.build(BatchGetRequest).key({ projectId, step, taskId }));
+      const command = this.models.table
+        .build(BatchGetCommand)
+        .requests(...requests)
+        .options({ consistent: true });
+      // `execute` re-sends unprocessed keys (with back-off) up to maxAttempts times.
+      const { Responses } = await executeBatchGet({ maxAttempts: 10 }, command);
+      for (const item of Responses[0] ?? []) if (item) found.add(item.taskId);
+    }
+    return found;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async get(projectId: string, step: string, taskId: string): Promise<Task | undefined> {
+    assertStepKey(projectId, step);
+    assertTaskId(projectId, step, taskId);
+    const item = await readItem(this.models, { projectId, step, taskId });
+    return item && toTask(item);
+  }
+
+  async list(
+    projectId: string,
+    step: string,
+    options: { statuses?: readonly TaskStatus[] } = {},
+  ): Promise<Task[]> {
+    assertStepKey(projectId, step);
+    if (options.statuses) {
+      const perStatus = await Promise.all(
+        options.statuses.map((status) => this.queryStatus(projectId, step, status)),
+      );
+      return perStatus.flat().sort(byTaskId);
+    }
+    return this.queryStep(projectId, step);
+  }
+
+  async todo(projectId: string, step: string): Promise<Task[]> {
+    assertStepKey(projectId, step);
+    const now = Date.now();
+    const [pending, retryable, expired] = await Promise.all([
+      this.queryStatus(projectId, step, "pending"),
+      this.queryStatus(projectId, step, "failed", { attr: "attempts", lt: { attr: "maxAttempts" } }),
+      // Includes expired tasks with no attempts left: claiming those marks them ignored.
+      this.queryStatus(projectId, step, "in_progress", { attr: "leaseExpiresAt", lt: now }),
+    ]);
+    return [...pending, ...retryable, ...expired];
+  }
+
+  async counts(projectId: string, step: string): Promise<StatusCounts> {
+    assertStepKey(projectId, step);
+    const counted = await Promise.all(
+      TASK_STATUSES.map(async (status) => {
+        const { Count } = await this.models.table
+          .build(QueryCommand)
+          .entities(this.models.task)
+          .query({ index: this.models.statusIndex, partition: stepStatusKey(projectId, step, status) })
+          .options({ select: "COUNT", maxPages: Number.POSITIVE_INFINITY, limit: this.pageSize })
+          .send();
+        return [status, Count ?? 0] as const;
+      }),
+    );
+    return Object.fromEntries(counted) as StatusCounts;
+  }
+
+  async failures(projectId: string, step: string): Promise<Task[]> {
+    return this.list(projectId, step, { statuses: ["failed", "ignored"] });
+  }
+
+  /** Reads the whole step from the base table with strongly consistent reads: no stale index can pass it. */
+  async barrier(projectId: string, step: string): Promise<BarrierResult> {
+    assertStepKey(projectId, step);
+    const tasks = await this.queryStep(projectId, step);
+    const counts = emptyCounts();
+    for (const task of tasks) counts[task.status] += 1;
+    const missing = tasks.filter((task) => task.status !== "succeeded");
+    return { complete: tasks.length > 0 && missing.length === 0, total: tasks.length, counts, missing };
+  }
+
+  private async queryStep(projectId: string, step: string): Promise<Task[]> {
+    const { Items = [] } = await this.models.table
+      .build(QueryCommand)
+      .entities(this.models.task)
+      .query({ partition: stepKey(projectId, step) })
+      .options({ consistent: true, maxPages: Number.POSITIVE_INFINITY, limit: this.pageSize })
+      .send();
+    return Items.map(toTask);
+  }
+
+  private async queryStatus(
+    projectId: string,
+    step: string,
+    status: TaskStatus,
+    filter?: Condition<TaskEntity>,
+  ): Promise<Task[]> {
+    const { Items = [] } = await this.models.table
+      .build(QueryCommand)
+      .entities(this.models.task)
+      .query({ index: this.models.statusIndex, partition: stepStatusKey(projectId, step, status) })
+      .options({
+        maxPages: Number.POSITIVE_INFINITY,
+        limit: this.pageSize,
+        ...(filter ? { filters: { Task: filter } } : {}),
+      })
+      .send();
+    return Items.map(toTask);
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  async claim(projectId: string, step: string, taskId: string): Promise<Lease | undefined> {
+    assertStepKey(projectId, step);
+    assertTaskId(projectId, step, taskId);
+    const now = Date.now();
+    const token = randomUUID();
+    let claimed: TaskItem;
+    try {
+      const { Attributes } = await this.models.task
+        .build(UpdateItemCommand)
+        .item({
+          projectId,
+          step,
+          taskId,
+          // Evaluated against the old item: tells us afterwards whether this was a takeover.
+          claimedFrom: $get("status"),
+          ...statusFields(projectId, step, "in_progress"),
+          attempts: $add(1),
+          leaseToken: token,
+          leaseExpiresAt: now + this.leaseMs,
+          startedAt: iso(now),
+          updatedAt: iso(now),
+          finishedAt: $remove(),
+        })
+        .options({
+          returnValues: "ALL_NEW",
+          returnValuesOnConditionFalse: "ALL_OLD",
+          condition: {
+            or: [
+              { attr: "status", eq: "pending" },
+              {
+                and: [
+                  { attr: "status", eq: "failed" },
+                  { attr: "attempts", lt: { attr: "maxAttempts" } },
+                ],
+              },
+              {
+                and: [
+                  { attr: "status", eq: "in_progress" },
+                  { attr: "leaseExpiresAt", lt: now },
+                  { attr: "attempts", lt: { attr: "maxAttempts" } },
+                ],
+              },
+            ],
+          },
+        })
+        .send();
+      claimed = Attributes;
+    } catch (error) {
+      if (!isConditionCheckFailed(error, this.models.task)) throw error;
+      // DynamoDB returns the item that failed the check; dynalite does not, so read it then.
+      const current = error.FormattedItem ?? (await readItem(this.models, { projectId, step, taskId }));
+      if (current) await this.abandonIfExhausted(current, now);
+      return undefined;
+    }
+    if (!claimed)
+      throw new Error(`UpdateItem returned no attributes for ${describeTask(projectId, step, taskId)}`);
+    let lease = toLease(claimed, token);
+    if (claimed.claimedFrom === "in_progress") lease = await this.recordTakeover(lease, now);
+    this.logger.debug({ projectId, step, taskId, attempt: lease.attempt }, "claimed task");
+    return lease;
+  }
+
+  /** The previous attempt's worker vanished: leave a trace of it in the new attempt's history. */
+  private async recordTakeover(lease: Lease, now: number): Promise<Lease> {
+    const record = leaseExpiredRecord(lease.attempt - 1, now);
+    this.logger.info(
+      { projectId: lease.projectId, step: lease.step, taskId: lease.taskId, attempt: lease.attempt },
+      "took over a task whose lease expired",
+    );
+    const task = await this.fencedUpdate(lease, "recording the lease takeover", {
+      errors: $set(this.boundedHistory(lease.task.errors, record)),
+    });
+    return { ...lease, task };
+  }
+
+  /**
+   * An in_progress task whose lease expired and that has no attempts left: its last worker died. Mark it
+   * ignored with a "LeaseExpiredError" record instead of letting it be claimed forever. Conditional on the
+   * expired lease token, so a late heartbeat of a slow-but-alive worker wins the race.
+   */
+  private async abandonIfExhausted(item: NonNullable<TaskItem>, now: number): Promise<void> {
+    const expired = item.status === "in_progress" && (item.leaseExpiresAt ?? 0) < now;
+    if (!expired || item.attempts < item.maxAttempts || !item.leaseToken) return;
+    const { projectId, step, taskId } = item;
+    try {
+      await this.models.task
+        .build(UpdateItemCommand)
+        .item({
+          projectId,
+          step,
+          taskId,
+          ...statusFields(projectId, step, "ignored"),
+          updatedAt: iso(now),
+          finishedAt: iso(now),
+          leaseToken: $remove(),
+          leaseExpiresAt: $remove(),
+          errors: $set(this.boundedHistory(item.errors, leaseExpiredRecord(item.attempts, now))),
+        })
+        .options({
+          condition: {
+            and: [
+              { attr: "status", eq: "in_progress" },
+              { attr: "leaseToken", eq: item.leaseToken },
+              { attr: "leaseExpiresAt", lt: now },
+            ],
+          },
+        })
+        .send();
+      this.logger.warn(
+        { projectId, step, taskId, attempts: item.attempts },
+        "lease expired on the last attempt: ignored",
+      );
+    } catch (error) {
+      if (!isConditionCheckFailed(error)) throw error;
+    }
+  }
+
+  async heartbeat(lease: Lease): Promise<Lease> {
+    const expiresAt = Date.now() + this.leaseMs;
+    const task = await this.fencedUpdate(lease, "the heartbeat", { leaseExpiresAt: expiresAt });
+    return { ...lease, expiresAt, task };
+  }
+
+  async complete(lease: Lease, output: TaskData = {}): Promise<Task> {
+    this.assertDataSize(lease.projectId, lease.step, lease.taskId, "output", lease.task.input, {
+      ...lease.task.output,
+      ...output,
+    });
+    const now = Date.now();
+    const task = await this.fencedUpdate(lease, "the result", {
+      ...statusFields(lease.projectId, lease.step, "succeeded"),
+      ...finishFields(now),
+      output: mergeOutput(output),
+    });
+    this.logger.debug(
+      { projectId: lease.projectId, step: lease.step, taskId: lease.taskId },
+      "task succeeded",
+    );
+    return task;
+  }
+
+  async fail(lease: Lease, error: unknown, output: TaskData = {}): Promise<Task> {
+    this.assertDataSize(lease.projectId, lease.step, lease.taskId, "output", lease.task.input, {
+      ...lease.task.output,
+      ...output,
+    });
+    const now = Date.now();
+    const exhausted = lease.attempt >= lease.task.maxAttempts;
+    const status: TaskStatus = exhausted ? "ignored" : "failed";
+    const task = await this.fencedUpdate(lease, "the failure", {
+      ...statusFields(lease.projectId, lease.step, status),
+      ...finishFields(now),
+      output: mergeOutput(output),
+      errors: $set(
+        this.boundedHistory(lease.task.errors, toErrorRecord(error, lease.attempt, new Date(now))),
+      ),
+    });
+    this.logger.info(
+      { projectId: lease.projectId, step: lease.step, taskId: lease.taskId, attempt: lease.attempt, status },
+      "task attempt failed",
+    );
+    return task;
+  }
+
+  /** An update that only applies while `lease` is still the task's current lease; otherwise LeaseLostError. */
+  private async fencedUpdate(
+    lease: Lease,
+    operation: string,
+    changes: Omit<UpdateItemInput<TaskEntity>, "projectId" | "step" | "taskId">,
+  ): Promise<Task> {
+    const { projectId, step, taskId, token } = lease;
+    try {
+      const { Attributes } = await this.models.task
+        .build(UpdateItemCommand)
+        .item({ projectId, step, taskId, ...changes })
+        .options({
+          returnValues: "ALL_NEW",
+          condition: {
+            and: [
+              { attr: "status", eq: "in_progress" },
+              { attr: "leaseToken", eq: token },
+            ],
+          },
+        })
+        .send();
+      if (!Attributes)
+        throw new Error(`UpdateItem returned no attributes for ${describeTask(projectId, step, taskId)}`);
+      return toTask(Attributes);
+    } catch (error) {
+      if (!isConditionCheckFailed(error)) throw error;
+      const current = await readItem(this.models, { projectId, step, taskId });
+      throw new LeaseLostError({
+        projectId,
+        step,
+        taskId,
+        operation,
+        currentStatus: current?.status,
+        currentAttempt: current?.attempts,
+      });
+    }
+  }
+
+  async reset(
+    projectId: string,
+    step: string,
+    options: { statuses?: readonly TaskStatus[] } = {},
+  ): Promise<number> {
+    assertStepKey(projectId, step);
+    const tasks = await this.list(projectId, step, { statuses: options.statuses ?? ["failed", "ignored"] });
+    const limit = pLimit(this.writeConcurrency);
+    const now = iso(Date.now());
+    const done = await Promise.all(
+      tasks.map((task) =>
+        limit(async () => {
+          try {
+            await this.models.task
+              .build(UpdateItemCommand)
+              .item({
+                projectId,
+                step,
+                taskId: task.taskId,
+                ...statusFields(projectId, step, "pending"),
+                attempts: 0,
+                updatedAt: now,
+                leaseToken: $remove(),
+                leaseExpiresAt: $remove(),
+              })
+              // The index read may be stale: only reset what is still in the status we saw.
+              .options({ condition: { attr: "status", eq: task.status } })
+              .send();
+            return true;
+          } catch (error) {
+            if (isConditionCheckFailed(error)) return false;
+            throw error;
+          }
+        }),
+      ),
+    );
+    const count = done.filter(Boolean).length;
+    this.logger.info({ projectId, step, count }, "reset tasks to pending");
+    return count;
+  }
+
+  // ---------------------------------------------------------------- running
+
+  async runTask<O extends TaskData>(
+    projectId: string,
+    step: string,
+    taskId: string,
+    fn: (context: TaskContext) => Promise<O>,
+  ): Promise<RunTaskResult<O>> {
+    const lease = await this.claim(projectId, step, taskId);
+    if (!lease) return { outcome: "not_claimable", task: await this.get(projectId, step, taskId) };
+
+    const controller = new AbortController();
+    const keeper = new LeaseKeeper(this, lease, this.heartbeatMs, controller, this.logger);
+    let outcome: { ok: true; output: O } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, output: await fn({ lease, input: lease.task.input, signal: controller.signal }) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    const current = await keeper.stop();
+    const lost = async (error: LeaseLostError): Promise<RunTaskResult<O>> => ({
+      outcome: "lease_lost",
+      task: await this.get(projectId, step, taskId),
+      error,
+    });
+    if (controller.signal.aborted) return lost(controller.signal.reason as LeaseLostError);
+
+    if (outcome.ok) {
+      try {
+        const task = await this.complete(current, outcome.output ?? {});
+        return { outcome: "succeeded", task: task as Task<TaskData, O> };
+      } catch (error) {
+        if (error instanceof LeaseLostError) return lost(error);
+        // The result could not be stored (too large, invalid): that is this attempt's failure.
+        outcome = { ok: false, error };
+      }
+    }
+    try {
+      const task = await this.fail(current, outcome.error);
+      return { outcome: "failed", task, error: outcome.error };
+    } catch (error) {
+      if (error instanceof LeaseLostError) return lost(error);
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private boundedHistory(history: readonly TaskErrorRecord[], record: TaskErrorRecord): TaskErrorRecord[] {
+    return [...history, record].slice(-this.maxErrorHistory);
+  }
+
+  private assertDataSize(
+    projectId: string,
+    step: string,
+    taskId: string,
+    what: "input" | "output",
+    input: TaskData,
+    output: TaskData,
+  ): void {
+    const bytes = jsonBytes(input) + jsonBytes(output);
+    if (bytes > this.maxDataBytes) {
+      throw new TaskDataTooLargeError({
+        projectId,
+        step,
+        taskId,
+        what: what === "input" ? "input" : "input plus output",
+        bytes,
+        limit: this.maxDataBytes,
+      });
+    }
+  }
+}
+
+/** Extends the lease every `intervalMs` while a task runs; aborts `controller` when the lease is lost. */
+class LeaseKeeper {
+  private current: Lease;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly tracker: DynamoTracker,
+    lease: Lease,
+    private readonly intervalMs: number,
+    private readonly controller: AbortController,
+    private readonly logger: Logger,
+  ) {
+    this.current = lease;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.inFlight = this.beat().finally(() => {
+        if (!this.stopped) this.schedule();
+      });
+    }, this.intervalMs);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      this.current = await this.tracker.heartbeat(this.current);
+    } catch (error) {
+      if (this.stopped) return;
+      if (error instanceof LeaseLostError) {
+        this.stopped = true;
+        this.controller.abort(error);
+        return;
+      }
+      // A transient failure: the lease may still be ours; the next beat (or the fenced complete) will tell.
+      const { projectId, step, taskId } = this.current;
+      this.logger.warn({ projectId, step, taskId, err: error }, "heartbeat failed; will retry");
+    }
+  }
+
+  /** Stops heartbeats and returns the latest lease (after any heartbeat in flight). */
+  async stop(): Promise<Lease> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.inFlight;
+    return this.current;
+  }
+}
+
+// ------------------------------------------------------------------ pure helpers
+
+function statusFields(projectId: string, step: string, status: TaskStatus) {
+  return { status, stepStatus: stepStatusKey(projectId, step, status) };
+}
+
+function finishFields(now: number) {
+  return {
+    updatedAt: iso(now),
+    finishedAt: iso(now),
+    leaseToken: $remove(),
+    leaseExpiresAt: $remove(),
+  };
+}
+
+/** `SET output.k = v` per key: merges into the stored output instead of replacing it. */
+function mergeOutput(output: TaskData) {
+  return Object.fromEntries(Object.entries(output).map(([key, value]) => [key, $set(value)]));
+}
+
+function leaseExpiredRecord(attempt: number, now: number): TaskErrorRecord {
+  return {
+    attempt,
+    at: iso(now),
+    name: "LeaseExpiredError",
+    message: "The worker stopped renewing its lease before finishing (crashed, killed or stalled).",
+    code: "TASK_LEASE_EXPIRED",
+  };
+}
+
+function toTask(item: NonNullable<TaskItem>): Task {
+  return {
+    projectId: item.projectId,
+    step: item.step,
+    taskId: item.taskId,
+    status: item.status,
+    attempts: item.attempts,
+    maxAttempts: item.maxAttempts,
+    ...(item.leaseToken !== undefined ? { leaseToken: item.leaseToken } : {}),
+    ...(item.leaseExpiresAt !== undefined ? { leaseExpiresAt: item.leaseExpiresAt } : {}),
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+    ...(item.startedAt !== undefined ? { startedAt: item.startedAt } : {}),
+    ...(item.finishedAt !== undefined ? { finishedAt: item.finishedAt } : {}),
+    input: item.input,
+    output: item.output,
+    errors: item.errors,
+  };
+}
+
+function toLease(item: NonNullable<TaskItem>, token: string): Lease {
+  return {
+    projectId: item.projectId,
+    step: item.step,
+    taskId: item.taskId,
+    token,
+    expiresAt: item.leaseExpiresAt ?? 0,
+    attempt: item.attempts,
+    task: toTask(item),
+  };
+}
+
+function emptyCounts(): StatusCounts {
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
+}
+
+function byTaskId(a: Task, b: Task): number {
+  return a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0;
+}
+
+function assertStepKey(projectId: string, step: string): void {
+  for (const [name, value] of [
+    ["project id", projectId],
+    ["step", step],
+  ] as const) {
+    if (
+      typeof value !== "string" ||
+      value.length === 0 ||
+      value.length > MAX_KEY_PART_CHARS ||
+      value.includes("#")
+    ) {
+      throw new InvalidTaskKeyError(
+        `The ${name} ${JSON.stringify(value)} is not valid: use 1-${MAX_KEY_PART_CHARS} characters without "#"`,
+      );
+    }
+  }
+}
+
+function assertTaskId(projectId: string, step: string, taskId: string): void {
+  if (typeof taskId !== "string" || taskId.length === 0 || Buffer.byteLength(taskId) > MAX_TASK_ID_BYTES) {
+    throw new InvalidTaskKeyError(
+      `Task id ${JSON.stringify(taskId)} of step "${step}" in project "${projectId}" is not valid: use 1-${MAX_TASK_ID_BYTES} bytes`,
+    );
+  }
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? "");
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError("DynamoTracker options", [`${name}: must be a positive number`]);
+  }
+  return value;
+}
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
