@@ -1,0 +1,206 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import {
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-dynamodb";
+import { afterAll, describe, expect, it } from "vitest";
+import { RunLeaseLostError, RunManifests } from "../../src/snowplow/run-manifests.js";
+import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
+
+const CLAIMER = fileURLToPath(new URL("./fixtures/claim-runs.ts", import.meta.url));
+
+function spawnClaimer(args: string[]): {
+  child: ChildProcess;
+  lines: () => string[];
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ["--import", "tsx", CLAIMER, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    err += chunk;
+  });
+  const exited = once(child, "exit").then(([code]) => {
+    if (code !== 0 && code !== null) throw new Error(`claimer exited with ${code}: ${err}`);
+    return code as number | null;
+  });
+  return { child, lines: () => out.split("\n").filter(Boolean), exited };
+}
+
+describe.each(dynamoBackends())("RunManifests on $name", ({ endpoint }) => {
+  const client = testDynamoClient(endpoint);
+  afterAll(() => client.destroy());
+
+  async function freshTable(): Promise<RunManifests> {
+    const manifests = new RunManifests(client, uniqueName("runs"));
+    await manifests.create();
+    return manifests;
+  }
+
+  it("creates an ACTIVE on-demand table with hash key RunId, idempotently", async () => {
+    const manifests = new RunManifests(client, uniqueName("runs"));
+    await manifests.create();
+    await manifests.create();
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: manifests.tableName }));
+    expect(Table?.TableStatus).toBe("ACTIVE");
+    expect(Table?.KeySchema).toEqual([{ AttributeName: "RunId", KeyType: "HASH" }]);
+    expect(Table?.AttributeDefinitions).toEqual([{ AttributeName: "RunId", AttributeType: "S" }]);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
+  });
+
+  it("creates a provisioned table when asked", async () => {
+    const manifests = new RunManifests(client, uniqueName("runs"));
+    await manifests.create({ billing: { mode: "provisioned", readCapacityUnits: 5, writeCapacityUnits: 7 } });
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: manifests.tableName }));
+    expect(Table?.ProvisionedThroughput?.ReadCapacityUnits).toBe(5);
+    expect(Table?.ProvisionedThroughput?.WriteCapacityUnits).toBe(7);
+  });
+
+  it("adds runs and answers contains", async () => {
+    const manifests = await freshTable();
+    const runId = "enriched/archive/run=2017-02-21-11-40-15/";
+    expect(await manifests.contains(runId)).toBe(false);
+    await manifests.add(runId);
+    await manifests.add(runId);
+    expect(await manifests.contains(runId)).toBe(true);
+    expect(await manifests.contains("enriched/archive/run=2017-02-21-11-40-16/")).toBe(false);
+  });
+
+  it("is wire-compatible with the Python and Scala SDKs", async () => {
+    const manifests = await freshTable();
+    // The Python SDK's add_to_manifest: put_item(Item={'RunId': {'S': run_id}}).
+    await client.send(
+      new PutItemCommand({
+        TableName: manifests.tableName,
+        Item: { RunId: { S: "sdk/run=2017-01-01-00-00-00/" } },
+      }),
+    );
+    expect(await manifests.contains("sdk/run=2017-01-01-00-00-00/")).toBe(true);
+    expect(await manifests.claim("sdk/run=2017-01-01-00-00-00/", { leaseMs: 60_000 })).toBeNull();
+    // The SDKs' is_in_manifest: get_item by RunId (Scala: AttributesToGet RunId) and test for an item.
+    await manifests.add("ours/run=2017-01-01-00-00-00/");
+    const lease = await manifests.claim("claimed/run=2017-01-01-00-00-00/", { leaseMs: 60_000 });
+    await manifests.complete("claimed/run=2017-01-01-00-00-00/", lease!);
+    for (const runId of ["ours/run=2017-01-01-00-00-00/", "claimed/run=2017-01-01-00-00-00/"]) {
+      const { Item } = await client.send(
+        new GetItemCommand({
+          TableName: manifests.tableName,
+          Key: { RunId: { S: runId } },
+          AttributesToGet: ["RunId"],
+        }),
+      );
+      expect(Item).toEqual({ RunId: { S: runId } });
+    }
+  });
+
+  it("claims, completes and fails runs with lease tokens", async () => {
+    const manifests = await freshTable();
+    const runId = "archive/run=2020-01-01-00-00-00/";
+    const first = await manifests.claim(runId, { leaseMs: 60_000 });
+    expect(first?.attempt).toBe(1);
+    expect(await manifests.contains(runId)).toBe(false);
+    expect(await manifests.claim(runId, { leaseMs: 60_000 })).toBeNull();
+    expect((await manifests.status(runId))?.state).toBe("processing");
+
+    await manifests.fail(runId, first!, new Error("disk on fire"));
+    expect(await manifests.contains(runId)).toBe(false);
+    expect(await manifests.status(runId)).toMatchObject({
+      state: "failed",
+      attempts: 1,
+      lastError: "Error: disk on fire",
+    });
+    await expect(manifests.complete(runId, first!)).rejects.toBeInstanceOf(RunLeaseLostError);
+
+    const second = await manifests.claim(runId, { leaseMs: 60_000 });
+    expect(second?.attempt).toBe(2);
+    const renewed = await manifests.renew(runId, second!, { leaseMs: 120_000 });
+    expect(renewed.expiresAt).toBeGreaterThan(second!.expiresAt);
+    await manifests.complete(runId, renewed);
+    expect(await manifests.contains(runId)).toBe(true);
+    expect(await manifests.status(runId)).toMatchObject({ state: "completed", attempts: 2 });
+    expect((await manifests.status(runId))?.lastError).toBeUndefined();
+    expect(await manifests.claim(runId, { leaseMs: 60_000 })).toBeNull();
+  });
+
+  it("lets a run be claimed again once its lease expires, and the old holder loses it", async () => {
+    let now = 1_000_000;
+    const table = await freshTable();
+    const manifests = new RunManifests(client, table.tableName, { now: () => now });
+    const runId = "archive/run=2020-01-02-00-00-00/";
+    const stale = await manifests.claim(runId, { leaseMs: 5_000 });
+    now += 4_999;
+    expect(await manifests.claim(runId, { leaseMs: 5_000 })).toBeNull();
+    now += 2;
+    const fresh = await manifests.claim(runId, { leaseMs: 5_000 });
+    expect(fresh?.attempt).toBe(2);
+    await expect(manifests.complete(runId, stale!)).rejects.toBeInstanceOf(RunLeaseLostError);
+    await expect(manifests.renew(runId, stale!, { leaseMs: 5_000 })).rejects.toBeInstanceOf(
+      RunLeaseLostError,
+    );
+    await manifests.complete(runId, fresh!);
+    expect(await manifests.contains(runId)).toBe(true);
+  });
+
+  it("a plain add replaces a claim (the SDK way of marking a run done)", async () => {
+    const manifests = await freshTable();
+    const runId = "archive/run=2020-01-03-00-00-00/";
+    const lease = await manifests.claim(runId, { leaseMs: 60_000 });
+    await manifests.add(runId);
+    expect(await manifests.contains(runId)).toBe(true);
+    await expect(manifests.complete(runId, lease!)).rejects.toBeInstanceOf(RunLeaseLostError);
+  });
+
+  it("reports a missing table as an error", async () => {
+    const manifests = new RunManifests(client, uniqueName("absent"));
+    await expect(manifests.contains("x")).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it("two processes racing to claim the same runs: each run is won exactly once", async () => {
+    const manifests = await freshTable();
+    const runIds = Array.from(
+      { length: 12 },
+      (_, i) => `race/run=2021-01-01-00-00-${String(i).padStart(2, "0")}/`,
+    );
+    const startAt = String(Date.now() + 2500);
+    const racers = [0, 1].map(() =>
+      spawnClaimer([endpoint, manifests.tableName, "60000", startAt, "exit", ...runIds]),
+    );
+    await Promise.all(racers.map((r) => r.exited));
+    const results = racers.map((r) =>
+      r.lines().map((line) => JSON.parse(line) as { runId: string; won: boolean }),
+    );
+    for (const runId of runIds) {
+      const winners = results.filter((lines) => lines.find((l) => l.runId === runId)?.won);
+      expect(winners, runId).toHaveLength(1);
+    }
+    for (const runId of runIds) expect((await manifests.status(runId))?.state).toBe("processing");
+  });
+
+  it("a killed claimer's run becomes claimable after its lease", async () => {
+    const manifests = await freshTable();
+    const runId = "crash/run=2021-01-01-00-00-00/";
+    const leaseMs = 2000;
+    const holder = spawnClaimer([endpoint, manifests.tableName, String(leaseMs), "0", "hold", runId]);
+    while (!holder.lines().includes("holding")) await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(holder.lines()[0]!)).toEqual({ runId, won: true });
+    holder.child.kill("SIGKILL");
+    await holder.exited;
+    expect(await manifests.claim(runId, { leaseMs: 60_000 })).toBeNull();
+    const expiresAt = (await manifests.status(runId))?.leaseExpiresAt ?? 0;
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 50));
+    const lease = await manifests.claim(runId, { leaseMs: 60_000 });
+    expect(lease?.attempt).toBe(2);
+    await manifests.complete(runId, lease!);
+    expect(await manifests.contains(runId)).toBe(true);
+  });
+});
