@@ -4,8 +4,9 @@
  *
  * Design (measured against splitting one string column in polars, which was ~2× slower):
  *  1. read each line as ONE string column (separator = a byte absent from the input, quoting off), with its
- *     row index → line number and the raw text of bad lines; a regex counts the fields, vectorised;
- *  2. read the same bytes again as 131 string columns (quoting off, ragged lines tolerated);
+ *     row index → line number and the raw text of bad lines;
+ *  2. read the same bytes again as 131 string columns (quoting off, ragged lines tolerated); a line has
+ *     exactly 131 fields iff its length = the fields' lengths + 130 tabs (vectorised, cheaper than a regex);
  *  3. cast vectorised (strict=false): a value that is non-empty but casts to null is an error;
  *     timestamps also run SCALAR_PATTERNS.timestamp (polars alone accepts "2024-1-2" or 10 fraction digits);
  *  4. validate non-empty JSON cells in JavaScript (the only per-cell JS work, and it is data validation);
@@ -77,10 +78,9 @@ const JSON_COLUMNS = ["contexts", "derived_contexts", "unstruct_event"] as const
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 
 const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
-/** Exactly 131 tab-separated fields. */
-const FIELD_COUNT_PATTERN = `^(?:[^\\t]*\\t){${ENRICHED_FIELD_COUNT - 1}}[^\\t]*$`;
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
+const COUNT_OK = "__count_ok";
 const RAW = "__raw";
 
 function polarsType(type: EnrichedFieldType): DataType {
@@ -136,36 +136,60 @@ function invalidUtf8Lines(input: Buffer): Set<number> {
   return invalid;
 }
 
-/** Typed value and "is invalid" flag of one column, both vectorised. */
-function columnExprs(name: string, type: EnrichedFieldType): { value: Expr; invalid?: Expr } {
+const rawName = (name: string) => `__raw_${name}`;
+
+/** The typed value of one column (stage 1: computed once, from the raw text). */
+function typedValue(name: string, type: EnrichedFieldType): Expr {
   const raw = pl.col(name);
-  const present = raw.isNotNull();
   switch (type) {
-    // polars' strict=false casts accept exactly SCALAR_PATTERNS.int / .double (tests check the agreement),
-    // so a present value that casts to null is invalid; Int32 overflow also gives null.
-    case "int": {
-      const value = raw.cast(pl.Int32, false);
-      return { value, invalid: present.and(value.isNull()) };
-    }
-    case "double": {
-      const value = raw.cast(pl.Float64, false);
-      return { value, invalid: present.and(value.isFinite().fillNull(false).not()) };
-    }
+    case "int":
+      return raw.cast(pl.Int32, false);
+    case "double":
+      return raw.cast(pl.Float64, false);
     case "boolean":
-      return { value: raw.eq(pl.lit("1")), invalid: present.and(raw.isIn(["0", "1"]).not()) };
-    case "timestamp": {
-      const value = raw.str
+      return raw.eq(pl.lit("1"));
+    case "timestamp":
+      return raw.str
         .strptime(pl.Datetime("ms"), TIMESTAMP_FORMAT)
         .dt.replaceTimeZone("UTC")
         .cast(pl.Datetime("ms", "UTC"));
-      return {
-        value,
-        invalid: present.and(raw.str.contains(SCALAR_PATTERNS.timestamp).not().or(value.isNull())),
-      };
-    }
     default:
-      return { value: raw };
+      return raw;
   }
+}
+
+/**
+ * "Is invalid" flag of one typed column (stage 2: from the raw text `__raw_<name>` and the typed value).
+ * polars' strict=false casts accept exactly SCALAR_PATTERNS.int / .double (tests check the agreement), so a
+ * present value that casts to null is invalid; Int32 overflow also gives null. Timestamps also need the
+ * pattern: polars alone accepts "2024-1-2" or 10 fraction digits.
+ */
+function invalidFlag(name: string, type: EnrichedFieldType): Expr | undefined {
+  const raw = pl.col(rawName(name));
+  const value = pl.col(name);
+  const present = raw.isNotNull();
+  switch (type) {
+    case "int":
+      return present.and(value.isNull());
+    case "double":
+      return present.and(value.isFinite().fillNull(false).not());
+    case "boolean":
+      return present.and(raw.isIn(["0", "1"]).not());
+    case "timestamp":
+      return present.and(raw.str.contains(SCALAR_PATTERNS.timestamp).not().or(value.isNull()));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Exactly 131 fields, vectorised and cheaper than a regex: with ragged lines truncated, the line is as long
+ * as its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer: fewer tabs; more: extra text).
+ */
+function fieldCountOk(): Expr {
+  const length = (name: string) => pl.col(name).str.lengths().cast(pl.Int64).fillNull(0);
+  const fieldsLength = pl.sumHorizontal(ENRICHED_FIELDS.map((field) => length(field.name)));
+  return length(RAW).eq(fieldsLength.add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64)));
 }
 
 /** JSON-column validation in JS, on non-empty cells only. Returns the rows (0-based) with JSON errors. */
@@ -284,17 +308,26 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
 
-  const typed: Expr[] = [];
-  const invalid: Expr[] = [pl.col(RAW).str.contains(FIELD_COUNT_PATTERN).fillNull(false).not()];
+  // Stage 1: typed values, computed once; raw text kept beside the columns that can be invalid.
+  const stage1: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW), fieldCountOk().alias(COUNT_OK)];
+  const badFlags: Expr[] = [pl.col(COUNT_OK).not()];
+  const rawColumns: string[] = [];
   for (const field of ENRICHED_FIELDS) {
-    const { value, invalid: bad } = columnExprs(field.name, field.type);
-    typed.push(value.alias(field.name));
-    if (bad) invalid.push(bad);
-    if ("required" in field) invalid.push(pl.col(field.name).isNull());
+    stage1.push(typedValue(field.name, field.type).alias(field.name));
+    const flag = invalidFlag(field.name, field.type);
+    if (flag) {
+      stage1.push(pl.col(field.name).alias(rawName(field.name)));
+      rawColumns.push(rawName(field.name));
+      badFlags.push(flag);
+    }
+    if ("required" in field) badFlags.push(pl.col(field.name).isNull());
   }
+  // Stage 2: one "bad" flag per line.
   const checked = (fields.hstack(lines, false) as unknown as DataFrame)
     .lazy()
-    .select(pl.col(LINE_NUMBER), pl.col(RAW), pl.anyHorizontal(invalid).alias(BAD), ...typed)
+    .select(...stage1)
+    .withColumns(pl.anyHorizontal(badFlags).alias(BAD))
+    .drop([...rawColumns, COUNT_OK])
     .collectSync();
 
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);

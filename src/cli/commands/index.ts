@@ -1,4 +1,5 @@
 import type { Command } from "@commander-js/extra-typings";
+import { register as snowplow } from "./snowplow.js";
 
 /** Every CLI command registers itself here, one line each. */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [snowplow];
