@@ -385,6 +385,15 @@ export class DynamoTracker implements TaskTracker {
   // ---------------------------------------------------------------- leases
 
   async claim(projectId: string, step: string, taskId: string): Promise<Lease | undefined> {
+    return (await this.tryClaim(projectId, step, taskId)).lease;
+  }
+
+  /** `claim`, but when the task is not claimable also says what it is now (no extra read on DynamoDB). */
+  private async tryClaim(
+    projectId: string,
+    step: string,
+    taskId: string,
+  ): Promise<{ lease: Lease } | { lease: undefined; current: Task | undefined }> {
     assertStepKey(projectId, step);
     assertTaskId(projectId, step, taskId);
     const now = Date.now();
@@ -435,15 +444,15 @@ export class DynamoTracker implements TaskTracker {
       if (!isConditionCheckFailed(error, this.models.task)) throw error;
       // DynamoDB returns the item that failed the check; dynalite does not, so read it then.
       const current = error.FormattedItem ?? (await readItem(this.models, { projectId, step, taskId }));
-      if (current) await this.abandonIfExhausted(current, now);
-      return undefined;
+      if (!current) return { lease: undefined, current: undefined };
+      return { lease: undefined, current: (await this.abandonIfExhausted(current, now)) ?? toTask(current) };
     }
     if (!claimed)
       throw new Error(`UpdateItem returned no attributes for ${describeTask(projectId, step, taskId)}`);
     let lease = toLease(claimed, token);
     if (claimed.claimedFrom === "in_progress") lease = await this.recordTakeover(lease, now);
     this.logger.debug({ projectId, step, taskId, attempt: lease.attempt }, "claimed task");
-    return lease;
+    return { lease };
   }
 
   /** The previous attempt's worker vanished: leave a trace of it in the new attempt's history. */
@@ -464,12 +473,12 @@ export class DynamoTracker implements TaskTracker {
    * ignored with a "LeaseExpiredError" record instead of letting it be claimed forever. Conditional on the
    * expired lease token, so a late heartbeat of a slow-but-alive worker wins the race.
    */
-  private async abandonIfExhausted(item: NonNullable<TaskItem>, now: number): Promise<void> {
+  private async abandonIfExhausted(item: NonNullable<TaskItem>, now: number): Promise<Task | undefined> {
     const expired = item.status === "in_progress" && (item.leaseExpiresAt ?? 0) < now;
-    if (!expired || item.attempts < item.maxAttempts || !item.leaseToken) return;
+    if (!expired || item.attempts < item.maxAttempts || !item.leaseToken) return undefined;
     const { projectId, step, taskId } = item;
     try {
-      await this.models.task
+      const { Attributes } = await this.models.task
         .build(UpdateItemCommand)
         .item({
           projectId,
@@ -483,6 +492,7 @@ export class DynamoTracker implements TaskTracker {
           errors: $set(this.boundedHistory(item.errors, leaseExpiredRecord(item.attempts, now))),
         })
         .options({
+          returnValues: "ALL_NEW",
           condition: {
             and: [
               { attr: "status", eq: "in_progress" },
@@ -496,8 +506,10 @@ export class DynamoTracker implements TaskTracker {
         { projectId, step, taskId, attempts: item.attempts },
         "lease expired on the last attempt: ignored",
       );
+      return Attributes && toTask(Attributes);
     } catch (error) {
       if (!isConditionCheckFailed(error)) throw error;
+      return undefined;
     }
   }
 
@@ -635,8 +647,9 @@ export class DynamoTracker implements TaskTracker {
     taskId: string,
     fn: (context: TaskContext) => Promise<O>,
   ): Promise<RunTaskResult<O>> {
-    const lease = await this.claim(projectId, step, taskId);
-    if (!lease) return { outcome: "not_claimable", task: await this.get(projectId, step, taskId) };
+    const claimed = await this.tryClaim(projectId, step, taskId);
+    if (!claimed.lease) return { outcome: "not_claimable", task: claimed.current };
+    const { lease } = claimed;
 
     const controller = new AbortController();
     const keeper = new LeaseKeeper(this, lease, this.heartbeatMs, controller, this.logger);
