@@ -481,6 +481,19 @@ export class EnrichedEventGenerator {
       f[F.doc_width] = String(screenW - 15);
       f[F.doc_height] = String(2000 + this.int(6000));
     }
+    if (this.chance(0.3)) {
+      // Legacy user-agent-utils enrichment columns: filled by older pipelines, empty in newer ones.
+      f[F.br_name] = `${UA_FAMILY[ua]} ${100 + ua}`;
+      f[F.br_family] = UA_FAMILY[ua] as string;
+      f[F.br_version] = `${100 + ua}.0`;
+      f[F.br_type] = ua === 2 ? "Browser (mobile)" : "Browser";
+      f[F.br_renderengine] = ua === 3 ? "GECKO" : "WEBKIT";
+      f[F.os_name] = OS_FAMILY[ua] as string;
+      f[F.os_family] = OS_FAMILY[ua] as string;
+      f[F.os_manufacturer] = ua === 1 ? "Microsoft Corporation" : ua === 3 ? "Other" : "Apple Inc.";
+      f[F.dvce_type] = ua === 2 ? "Mobile" : "Computer";
+    }
+    if (this.chance(0.01)) f[F.etl_tags] = '["backfill"]';
     f[F.os_timezone] = GEO_TZ[country] as string;
     f[F.dvce_ismobile] = screenW < 500 ? "1" : "0";
     f[F.dvce_screenwidth] = String(screenW);
@@ -610,6 +623,7 @@ export class EnrichedEventGenerator {
     f[F.tr_tax] = (Number(total) * 0.19).toFixed(2);
     f[F.tr_shipping] = "4.99";
     f[F.tr_city] = f[F.geo_city] as string;
+    f[F.tr_state] = f[F.geo_region_name] as string;
     f[F.tr_country] = f[F.geo_country] as string;
     f[F.tr_currency] = currency;
     f[F.base_currency] = "EUR";

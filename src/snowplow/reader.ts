@@ -192,6 +192,39 @@ function fieldCountOk(): Expr {
   return length(RAW).eq(fieldsLength.add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64)));
 }
 
+interface CheckPlan {
+  /** Typed values, computed once; raw text kept beside the columns that can be invalid. */
+  stage1: Expr[];
+  /** One "bad" flag per line, from the raw text and the typed values. */
+  bad: Expr;
+  dropped: string[];
+}
+
+let cachedPlan: CheckPlan | undefined;
+
+/**
+ * The expressions do not depend on the data, and building a nodejs-polars Expr costs ~1 ms in JS (≈1 s for
+ * this plan), so they are built once per process.
+ */
+function checkPlan(): CheckPlan {
+  if (cachedPlan) return cachedPlan;
+  const stage1: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW), fieldCountOk().alias(COUNT_OK)];
+  const flags: Expr[] = [pl.col(COUNT_OK).not()];
+  const dropped: string[] = [COUNT_OK];
+  for (const field of ENRICHED_FIELDS) {
+    stage1.push(typedValue(field.name, field.type).alias(field.name));
+    const flag = invalidFlag(field.name, field.type);
+    if (flag) {
+      stage1.push(pl.col(field.name).alias(rawName(field.name)));
+      dropped.push(rawName(field.name));
+      flags.push(flag);
+    }
+    if ("required" in field) flags.push(pl.col(field.name).isNull());
+  }
+  cachedPlan = { stage1, bad: pl.anyHorizontal(flags).alias(BAD), dropped };
+  return cachedPlan;
+}
+
 /** JSON-column validation in JS, on non-empty cells only. Returns the rows (0-based) with JSON errors. */
 function validateJsonColumns(
   frame: DataFrame,
@@ -308,26 +341,12 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
 
-  // Stage 1: typed values, computed once; raw text kept beside the columns that can be invalid.
-  const stage1: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW), fieldCountOk().alias(COUNT_OK)];
-  const badFlags: Expr[] = [pl.col(COUNT_OK).not()];
-  const rawColumns: string[] = [];
-  for (const field of ENRICHED_FIELDS) {
-    stage1.push(typedValue(field.name, field.type).alias(field.name));
-    const flag = invalidFlag(field.name, field.type);
-    if (flag) {
-      stage1.push(pl.col(field.name).alias(rawName(field.name)));
-      rawColumns.push(rawName(field.name));
-      badFlags.push(flag);
-    }
-    if ("required" in field) badFlags.push(pl.col(field.name).isNull());
-  }
-  // Stage 2: one "bad" flag per line.
+  const plan = checkPlan();
   const checked = (fields.hstack(lines, false) as unknown as DataFrame)
     .lazy()
-    .select(...stage1)
-    .withColumns(pl.anyHorizontal(badFlags).alias(BAD))
-    .drop([...rawColumns, COUNT_OK])
+    .select(...plan.stage1)
+    .withColumns(plan.bad)
+    .drop(plan.dropped)
     .collectSync();
 
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
