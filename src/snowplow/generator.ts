@@ -570,6 +570,7 @@ export class EnrichedEventGenerator {
       f[F.refr_medium] = medium;
       f[F.refr_source] = source;
       if (medium === "search") f[F.refr_term] = "acme rocket";
+      if (this.chance(0.05)) f[F.refr_urlfragment] = "top";
     }
   }
 
