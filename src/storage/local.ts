@@ -112,18 +112,15 @@ export class LocalStorage implements Storage {
       await mkdir(folder, { recursive: true });
       const handle = await open(temp, "wx");
       try {
-        const file = handle.createWriteStream({ autoClose: false });
-        await pipeline(
-          toReadable(body),
-          async function* (source: AsyncIterable<Buffer | string>) {
-            for await (const chunk of source) {
+        await handle.writeFile(
+          (async function* () {
+            for await (const chunk of toReadable(body) as AsyncIterable<Buffer | string>) {
               const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
               hash.update(bytes);
               size += bytes.length;
               yield bytes;
             }
-          },
-          file,
+          })(),
         );
         // Durable before it becomes visible: rename must never publish a file whose bytes aren't on disk.
         await handle.sync();
