@@ -6,7 +6,17 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, type Dirent } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -112,16 +122,12 @@ export class LocalStorage implements Storage {
       await mkdir(folder, { recursive: true });
       const handle = await open(temp, "wx");
       try {
-        await handle.writeFile(
-          (async function* () {
-            for await (const chunk of toReadable(body) as AsyncIterable<Buffer | string>) {
-              const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-              hash.update(bytes);
-              size += bytes.length;
-              yield bytes;
-            }
-          })(),
-        );
+        for await (const chunk of toReadable(body) as AsyncIterable<Buffer | string>) {
+          const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+          hash.update(bytes);
+          size += bytes.length;
+          await writeFully(handle, bytes);
+        }
         // Durable before it becomes visible: rename must never publish a file whose bytes aren't on disk.
         await handle.sync();
       } finally {
@@ -275,6 +281,13 @@ function statBig(path: string) {
 function toReadable(body: Body): Readable {
   if (body instanceof Readable) return body;
   return Readable.from([typeof body === "string" ? Buffer.from(body) : Buffer.from(body)]);
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset);
+    offset += bytesWritten;
+  }
 }
 
 function isMissing(error: unknown): boolean {
