@@ -104,7 +104,7 @@ export function enrichedPolarsSchema(): Record<string, DataType> {
 }
 
 /** gzip is recognised by its magic bytes, whatever the file is called (.gz, .gzip or nothing). */
-function decompress(input: Buffer, source: string): Buffer {
+export function decompress(input: Buffer, source: string): Buffer {
   if (input.length < 2 || input[0] !== 0x1f || input[1] !== 0x8b) return input;
   try {
     return gunzipSync(input);

@@ -9,7 +9,7 @@ import type { Locations } from "../models/locations.js";
 import { type SnapshotFileGroup, type SnapshotManifest, writeJson } from "../models/manifests.js";
 import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
-import type { TaskTracker } from "../tracker/types.js";
+import type { TaskData, TaskTracker } from "../tracker/types.js";
 import { packBalanced } from "./pack.js";
 
 /** The pure part: which files go together. Deterministic for the same manifest. */
@@ -33,7 +33,7 @@ export function planSnapshotFileGroups(
   });
 }
 
-export interface PlanResult {
+export interface PlanResult extends TaskData {
   groups: number;
   tasksCreated: number;
   tasksExisting: number;

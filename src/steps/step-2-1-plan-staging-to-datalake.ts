@@ -38,6 +38,16 @@ export class StageBarrierError extends SnaplakeError {
   }
 }
 
+/** Throws `StageBarrierError` unless every task of `step` succeeded. */
+export async function assertStageComplete(
+  tracker: TaskTracker,
+  projectId: string,
+  step: string,
+): Promise<void> {
+  const barrier = await tracker.barrier(projectId, step);
+  if (!barrier.complete) throw new StageBarrierError(step, barrier);
+}
+
 /** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
 export function planPartitionFileGroups(
   files: readonly StagingFile[],
@@ -89,8 +99,7 @@ export async function planStagingToDatalake(input: {
   stagingManifests: number;
 }> {
   const { storage, tracker, projectId, locations } = input;
-  const barrier = await tracker.barrier(projectId, Step.snapshotToStaging);
-  if (!barrier.complete && !input.force) throw new StageBarrierError(Step.snapshotToStaging, barrier);
+  if (!input.force) await assertStageComplete(tracker, projectId, Step.snapshotToStaging);
 
   const done = await tracker.list(projectId, Step.snapshotToStaging, { statuses: ["succeeded"] });
   const limit = pLimit(16);

@@ -1,0 +1,115 @@
+/**
+ * Projects described entirely by a config file, for the CLI and Lambda: the reader is a built-in format
+ * (Parquet, CSV, NDJSON, Snowplow enriched TSV) and derived columns are declared as data. Code users can
+ * subclass `Project` instead and read anything.
+ */
+import { gunzipSync } from "node:zlib";
+import pl from "nodejs-polars";
+import { z } from "zod";
+import { parseProjectConfig, projectConfigSchema } from "./config.js";
+import { ConfigError, formatZodIssues } from "./errors.js";
+import type { SnapshotFileGroup } from "./models/manifests.js";
+import { Project, type ProjectDependencies } from "./project.js";
+import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "./snowplow/project.js";
+import type { DerivedColumn, ReadContext } from "./steps/step-1-3-process-snapshot-group.js";
+
+export const readerSpecSchema = z.discriminatedUnion("format", [
+  z.object({ format: z.literal("parquet") }).strict(),
+  z
+    .object({
+      format: z.literal("csv"),
+      separator: z.string().length(1).default(","),
+      hasHeader: z.boolean().default(true),
+    })
+    .strict(),
+  z.object({ format: z.literal("ndjson") }).strict(),
+  z
+    .object({
+      format: z.literal("snowplow-enriched"),
+      shred: z.boolean().default(false),
+      dedupe: z.boolean().default(true),
+    })
+    .strict(),
+]);
+export type ReaderSpec = z.infer<typeof readerSpecSchema>;
+
+/** `{ name: "year", from: "order_time", format: "%Y" }`: strftime of a temporal column, or a string copy. */
+export const derivedColumnSpecSchema = z
+  .object({ name: z.string().min(1), from: z.string().min(1), format: z.string().min(1).optional() })
+  .strict();
+export type DerivedColumnSpec = z.infer<typeof derivedColumnSpecSchema>;
+
+const fileConfigSchema = z.looseObject({
+  reader: readerSpecSchema.default({ format: "parquet" }),
+  derivedColumns: z.array(derivedColumnSpecSchema).default([]),
+});
+
+export interface ConfiguredProjectDefinition {
+  config: ReturnType<typeof parseProjectConfig>;
+  reader: ReaderSpec;
+  derivedColumns: DerivedColumnSpec[];
+}
+
+/** Parses a whole config file's object: the project config plus `reader` and `derivedColumns`. */
+export function parseConfiguredProject(input: unknown, source = "config"): ConfiguredProjectDefinition {
+  const file = fileConfigSchema.safeParse(input);
+  if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
+  const { reader, derivedColumns, ...rest } = file.data;
+  const withDefaults = reader.format === "snowplow-enriched" ? { ...SNOWPLOW_DEFAULTS, ...rest } : rest;
+  return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
+}
+
+function maybeGunzip(bytes: Buffer): Buffer {
+  return bytes.length > 1 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+}
+
+/** A Project reading Parquet, CSV or NDJSON files, with declared derived columns. */
+export class FileFormatProject extends Project {
+  constructor(definition: ConfiguredProjectDefinition, dependencies: ProjectDependencies) {
+    super(definition.config, dependencies);
+    this.reader = definition.reader;
+    this.derived = definition.derivedColumns;
+  }
+  private readonly reader: ReaderSpec;
+  private readonly derived: DerivedColumnSpec[];
+
+  override derivedColumns(): DerivedColumn[] {
+    return this.derived.map((d) => ({
+      name: d.name,
+      expr: d.format ? pl.col(d.from).dt.strftime(d.format) : pl.col(d.from).cast(pl.Utf8),
+    }));
+  }
+
+  override batchReadSnapshotDataFile(_group: SnapshotFileGroup, context: ReadContext) {
+    const reader = this.reader;
+    return context.readEach((bytes) => {
+      switch (reader.format) {
+        case "parquet":
+          return pl.readParquet(bytes);
+        case "csv":
+          return pl.readCSV(maybeGunzip(bytes), { sep: reader.separator, hasHeader: reader.hasHeader });
+        case "ndjson":
+          return pl.readJSON(maybeGunzip(bytes), { format: "lines" });
+        default:
+          throw new Error(`reader ${reader.format} is not a plain file format`);
+      }
+    });
+  }
+}
+
+/** The right Project for a config file: Snowplow's ready project, or a file-format one. */
+export function createConfiguredProject(
+  definition: ConfiguredProjectDefinition,
+  dependencies: ProjectDependencies,
+): Project {
+  const { reader } = definition;
+  if (reader.format === "snowplow-enriched") {
+    return new SnowplowEnrichedProject(definition.config, dependencies, {
+      shred: reader.shred,
+      dedupe: reader.dedupe,
+    });
+  }
+  return new FileFormatProject(definition, dependencies);
+}
+
+export { projectConfigSchema };

@@ -1,0 +1,99 @@
+/** The orders project used by the workflow tests, and a context builder for local folders or s3rver. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { inject } from "vitest";
+import type { ProjectConfigInput } from "../../src/config.js";
+import { Project } from "../../src/project.js";
+import type { ReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
+import { createStorage } from "../../src/storage/create.js";
+import type { Storage } from "../../src/storage/types.js";
+import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
+import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "./clients.js";
+
+export class OrdersProject extends Project {
+  override async batchReadSnapshotDataFile(_group: unknown, context: ReadContext) {
+    return context.readEach((bytes) => pl.readParquet(bytes));
+  }
+  override derivedColumns() {
+    return [
+      { name: "year", expr: pl.col("order_time").dt.strftime("%Y") },
+      { name: "month", expr: pl.col("order_time").dt.strftime("%m") },
+    ];
+  }
+}
+
+export type StorageKind = "local" | "s3";
+
+export interface TestContext {
+  storage: Storage;
+  tracker: DynamoTracker;
+  /** Root URI for this test's snapshot, staging and lake. */
+  root: string;
+  tableName: string;
+  dynamoEndpoint: string;
+}
+
+export async function createTestContext(
+  kind: StorageKind,
+  options: { leaseMs?: number; maxAttempts?: number } = {},
+): Promise<TestContext> {
+  const dynamoEndpoint = inject("servers").dynalite;
+  const tableName = uniqueName("tasks");
+  const tracker = new DynamoTracker({
+    client: testDynamoClient(dynamoEndpoint),
+    tableName,
+    leaseMs: options.leaseMs ?? 60_000,
+    maxAttempts: options.maxAttempts ?? 3,
+  });
+  await tracker.createTable();
+  if (kind === "local") {
+    const root = mkdtempSync(join(tmpdir(), "snaplake-project-"));
+    return {
+      storage: createStorage({ localRoot: root }),
+      tracker,
+      root: `file://${root}/`,
+      tableName,
+      dynamoEndpoint,
+    };
+  }
+  const s3 = testS3Client();
+  const bucket = await createTestBucket(s3, "lake");
+  return { storage: createStorage({ s3 }), tracker, root: `s3://${bucket}/`, tableName, dynamoEndpoint };
+}
+
+export function ordersConfig(
+  context: TestContext,
+  overrides: Partial<ProjectConfigInput> = {},
+): ProjectConfigInput {
+  return {
+    projectId: uniqueName("orders"),
+    snapshot: { uri: `${context.root}snapshot/` },
+    stagingUri: `${context.root}staging/`,
+    datalakeUri: `${context.root}lake/`,
+    targetFileGroupSize: 400_000,
+    partitionKeys: ["year", "month"],
+    sortBy: ["order_time", "order_id"],
+    targetParquetFileSize: 40_000,
+    ...overrides,
+  };
+}
+
+/** Every Parquet file of the lake, with its partition path and rows. */
+export async function readLake(storage: Storage, lakeUri: string) {
+  const files: Array<{ uri: string; partition: string; size: number; etag: string; frame: pl.DataFrame }> =
+    [];
+  for await (const object of storage.list(lakeUri)) {
+    if (!object.uri.endsWith(".parquet")) continue;
+    const key = object.uri.slice(lakeUri.length);
+    files.push({
+      uri: object.uri,
+      partition: key.slice(0, key.lastIndexOf("/")),
+      size: object.size,
+      etag: object.etag,
+      frame: pl.readParquet(await storage.get(object.uri)),
+    });
+  }
+  return files;
+}
