@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../../src/cli/program.js";
+import { DynamoTracker } from "../../src/tracker/index.js";
+import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
+
+/** Runs the CLI in-process (the same program `snaplake` builds) and captures stdout and the exit code. */
+async function snaplake(args: string[]) {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(["node", "snaplake", ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  const code = process.exitCode;
+  process.exitCode = undefined;
+  return { code, stdout: written.join("") };
+}
+
+describe.each(dynamoBackends())("snaplake tracker CLI on $name", ({ endpoint }) => {
+  // The CLI takes credentials from the standard AWS chain.
+  beforeEach(() => {
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "snaplaketest");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "snaplaketest");
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("creates the table, then reports a step's status with a failing exit code until it is complete", async () => {
+    const table = uniqueName("tracker-cli");
+    const created = await snaplake(["tracker", "create", "--table", table, "--endpoint", endpoint]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain(`Table ${table} is ACTIVE`);
+
+    const client = testDynamoClient(endpoint);
+    try {
+      const tracker = new DynamoTracker({ client, tableName: table });
+      await tracker.createTasks("proj", "convert", [
+        { taskId: "a", input: {} },
+        { taskId: "b", input: {} },
+      ]);
+      await tracker.runTask("proj", "convert", "a", async () => ({}));
+      await tracker.runTask("proj", "convert", "b", async () => {
+        throw new Error("schema drift in b.csv");
+      });
+
+      const status = await snaplake([
+        "tracker",
+        "status",
+        "--table",
+        table,
+        "--endpoint",
+        endpoint,
+        "--project",
+        "proj",
+        "--step",
+        "convert",
+      ]);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toContain("2 tasks: pending 0, in_progress 0, failed 1, succeeded 1, ignored 0");
+      expect(status.stdout).toContain("b: failed after 1 attempts: Error: schema drift in b.csv");
+    } finally {
+      client.destroy();
+    }
+  });
+});
