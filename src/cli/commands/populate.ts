@@ -1,0 +1,126 @@
+/**
+ * `snaplake populate-event-manifest <enriched-archive> <storage-config.json> <iglu-resolver.json>`:
+ * a thin CLI over `populateEventManifest` (src/snowplow/populator.ts). Progress goes to stderr on a TTY,
+ * the summary to stdout (text, or JSON with --json).
+ */
+import type { Command } from "@commander-js/extra-typings";
+import cliProgress from "cli-progress";
+import { ConfigError } from "../../errors.js";
+import { createLogger } from "../../logging.js";
+import { readJsonFile } from "../../snowplow/dynamodb-config.js";
+import {
+  type PopulateProgress,
+  type PopulateSummary,
+  populateEventManifest,
+} from "../../snowplow/populator.js";
+import { action } from "../action.js";
+import { ExitCode } from "../exit-codes.js";
+
+const SAMPLES_IN_TEXT = 10;
+
+function positiveInteger(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+      throw new ConfigError(name, [`expected a positive integer, got "${value}"`]);
+    }
+    return n;
+  };
+}
+
+function formatSummary(summary: PopulateSummary): string {
+  const { runs } = summary;
+  const lines = [
+    `${summary.dryRun ? "Dry run: nothing written to" : "Populated"} event manifest ${summary.table} from ${summary.archive}` +
+      (summary.since ? ` (runs since ${summary.since})` : ""),
+    `runs:            ${runs.selected} selected of ${runs.found} (${runs.processed} read, ${runs.alreadyDone} already done, ${runs.archived} archived and skipped)`,
+    `files:           ${summary.files} (${summary.bytes} bytes)`,
+    `lines:           ${summary.lines} (${summary.events} events)`,
+    `written:         ${summary.written}`,
+    `already present: ${summary.alreadyPresent + summary.duplicates} (${summary.duplicates} of them with another etl_tstamp)`,
+    `bad lines:       ${summary.badLines}`,
+    ...summary.badLineSamples
+      .slice(0, SAMPLES_IN_TEXT)
+      .map((bad) => `  ${bad.file}:${bad.line}: ${bad.reason}`),
+    ...(summary.badLines > SAMPLES_IN_TEXT
+      ? [`  ... (--json lists up to ${summary.badLineSamples.length})`]
+      : []),
+    `time:            ${(summary.durationMs / 1000).toFixed(1)} s (${summary.eventsPerSecond} events/s)`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** A byte-based progress bar on stderr, only when stderr is a terminal. */
+function progressBar(): { update: (p: PopulateProgress) => void; stop: () => void } | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format:
+        "{bar} {percentage}% | runs {runsDone}/{runsTotal} | {lines} lines | {written} written | {badLines} bad",
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      if (!started) {
+        bar.start(Math.max(1, p.bytesTotal), 0);
+        started = true;
+      }
+      bar.update(p.bytesRead, { ...p });
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command("populate-event-manifest")
+    .description(
+      "back-fill Snowplow's DynamoDB event manifest (cross-batch de-duplication) from an enriched archive; " +
+        "resumable and idempotent",
+    )
+    .argument(
+      "<enriched-archive>",
+      "s3://, s3a://, s3n:// or local folder holding run=YYYY-MM-DD-HH-mm-ss/ folders",
+    )
+    .argument("<storage-config>", "amazon_dynamodb_config JSON file (1-0-0, 1-0-1 or 2-0-0)")
+    .argument("<iglu-resolver>", "Iglu resolver config JSON file (resolver-config 1-0-x; validated only)")
+    .option("--since <time>", "only runs at or after YYYY-MM-dd or YYYY-MM-dd-HH-mm-ss (UTC, inclusive)")
+    .option("--concurrency <n>", "DynamoDB writes in flight (default 32)", positiveInteger("--concurrency"))
+    .option(
+      "--lease-seconds <n>",
+      "claim lease per run; a crashed run is retried after it (default 60)",
+      positiveInteger("--lease-seconds"),
+    )
+    .option("--dry-run", "read and check every line, write nothing")
+    .option("--json", "print the summary as JSON")
+    .action(
+      action(async (archive, storageConfigPath, resolverPath, options) => {
+        const storageConfig = await readJsonFile(storageConfigPath, "storage config");
+        const resolverConfig = await readJsonFile(resolverPath, "Iglu resolver config");
+        const bar = progressBar();
+        const logger = createLogger({ level: bar ? "error" : undefined });
+        let summary: PopulateSummary;
+        try {
+          summary = await populateEventManifest({
+            archive,
+            storageConfig,
+            resolverConfig,
+            ...(options.since ? { since: options.since } : {}),
+            ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+            ...(options.leaseSeconds ? { leaseMs: options.leaseSeconds * 1000 } : {}),
+            dryRun: options.dryRun ?? false,
+            logger,
+            ...(bar ? { onProgress: bar.update } : {}),
+          });
+        } finally {
+          bar?.stop();
+        }
+        process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+        return ExitCode.ok;
+      }),
+    );
+}

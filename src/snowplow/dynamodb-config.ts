@@ -1,0 +1,179 @@
+/**
+ * The Populator's two config files, validated offline with zod (no schema is fetched from an Iglu registry):
+ * - the storage target `iglu:com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/1-0-0`,
+ *   `1-0-1` or `2-0-0` (field rules from iglu-central, shared/reference/snowplow.md C.3);
+ * - the Iglu resolver `iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-0` … `1-0-3`.
+ * Errors name the field at fault and never echo a value (a value may be an access key).
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { ConfigError, formatZodIssues } from "../errors.js";
+
+const STORAGE_SCHEMA_PREFIX =
+  "iglu:com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/";
+const RESOLVER_SCHEMA_PREFIX = "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/";
+
+// JSON Schema's `format: uuid` accepts any 8-4-4-4-12 hex string; z.guid() is that rule.
+const uuid = z.guid();
+
+const storageData100 = z.strictObject({
+  name: z.string(),
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  awsRegion: z.string(),
+  dynamodbTable: z.string(),
+  purpose: z.literal("DUPLICATE_TRACKING"),
+});
+
+const storageData101 = storageData100.extend({ id: uuid.optional() });
+
+const storageData200 = z.strictObject({
+  name: z.string(),
+  auth: z.strictObject({ accessKeyId: z.string(), secretAccessKey: z.string() }).nullable(),
+  awsRegion: z.string(),
+  dynamodbTable: z.string(),
+  id: uuid,
+  purpose: z.literal("EVENTS_MANIFEST"),
+});
+
+const STORAGE_DATA_SCHEMAS = {
+  "1-0-0": storageData100,
+  "1-0-1": storageData101,
+  "2-0-0": storageData200,
+} as const;
+type StorageVersion = keyof typeof STORAGE_DATA_SCHEMAS;
+
+const selfDescribing = z.object({ schema: z.string(), data: z.unknown() });
+
+/** The storage config, normalized across versions. */
+export interface DynamoDbStorageConfig {
+  schemaVersion: StorageVersion;
+  name: string;
+  region: string;
+  table: string;
+  id?: string;
+  purpose: "DUPLICATE_TRACKING" | "EVENTS_MANIFEST";
+  /** Null: the default AWS credential chain (2-0-0 `auth: null`). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+}
+
+function parseSelfDescribing(json: unknown, source: string, prefix: string, versions: readonly string[]) {
+  const envelope = selfDescribing.safeParse(json);
+  if (!envelope.success) throw new ConfigError(source, formatZodIssues(envelope.error.issues));
+  const { schema, data } = envelope.data;
+  const version = schema.startsWith(prefix) ? schema.slice(prefix.length) : undefined;
+  if (!version || !versions.includes(version)) {
+    throw new ConfigError(source, [
+      `schema: expected one of ${versions.map((v) => prefix + v).join(", ")}, got "${schema.slice(0, 200)}"`,
+    ]);
+  }
+  return { version, data };
+}
+
+function issuesUnderData(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string[] {
+  return formatZodIssues(issues.map((issue) => ({ ...issue, path: ["data", ...issue.path] })));
+}
+
+/** Validates a self-describing amazon_dynamodb_config (1-0-0, 1-0-1 or 2-0-0). */
+export function parseDynamoDbStorageConfig(json: unknown, source = "storage config"): DynamoDbStorageConfig {
+  const { version, data } = parseSelfDescribing(
+    json,
+    source,
+    STORAGE_SCHEMA_PREFIX,
+    Object.keys(STORAGE_DATA_SCHEMAS),
+  );
+  const schemaVersion = version as StorageVersion;
+  const parsed = STORAGE_DATA_SCHEMAS[schemaVersion].safeParse(data);
+  if (!parsed.success) throw new ConfigError(source, issuesUnderData(parsed.error.issues));
+  const config = parsed.data;
+  const credentials =
+    "auth" in config
+      ? config.auth
+      : { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+  return {
+    schemaVersion,
+    name: config.name,
+    region: config.awsRegion,
+    table: config.dynamodbTable,
+    ...("id" in config && config.id ? { id: config.id } : {}),
+    purpose: config.purpose,
+    credentials,
+  };
+}
+
+const embeddedConnection = z.strictObject({ embedded: z.strictObject({ path: z.string() }) });
+const httpConnection = (apikey: z.ZodType | undefined) =>
+  z.strictObject({
+    http: z.strictObject({ uri: z.url(), ...(apikey ? { apikey: apikey.optional() } : {}) }),
+  });
+
+function resolverData(options: { apikey?: z.ZodType; cacheTtl?: z.ZodType }) {
+  const repository = z.strictObject({
+    name: z.string(),
+    priority: z.number(),
+    vendorPrefixes: z.array(z.string()),
+    connection: z.union([embeddedConnection, httpConnection(options.apikey)]),
+  });
+  return z.strictObject({
+    cacheSize: z.number(),
+    ...(options.cacheTtl ? { cacheTtl: options.cacheTtl.optional() } : {}),
+    repositories: z.array(repository),
+  });
+}
+
+const RESOLVER_DATA_SCHEMAS = {
+  "1-0-0": resolverData({}),
+  "1-0-1": resolverData({ apikey: z.string() }),
+  "1-0-2": resolverData({ apikey: z.string().nullable(), cacheTtl: z.int().min(1).nullable() }),
+  "1-0-3": resolverData({ apikey: z.string().nullable(), cacheTtl: z.int().min(0).nullable() }),
+} as const;
+
+export interface IgluResolverConfig {
+  schemaVersion: keyof typeof RESOLVER_DATA_SCHEMAS;
+  cacheSize: number;
+  repositories: Array<{ name: string; priority: number; vendorPrefixes: string[] }>;
+}
+
+/** Validates an Iglu resolver config structurally (1-0-0 … 1-0-3). Nothing is fetched. */
+export function parseIgluResolverConfig(json: unknown, source = "Iglu resolver config"): IgluResolverConfig {
+  const { version, data } = parseSelfDescribing(
+    json,
+    source,
+    RESOLVER_SCHEMA_PREFIX,
+    Object.keys(RESOLVER_DATA_SCHEMAS),
+  );
+  const schemaVersion = version as keyof typeof RESOLVER_DATA_SCHEMAS;
+  const parsed = RESOLVER_DATA_SCHEMAS[schemaVersion].safeParse(data);
+  if (!parsed.success) throw new ConfigError(source, issuesUnderData(parsed.error.issues));
+  return {
+    schemaVersion,
+    cacheSize: parsed.data.cacheSize,
+    repositories: parsed.data.repositories.map(({ name, priority, vendorPrefixes }) => ({
+      name,
+      priority,
+      vendorPrefixes,
+    })),
+  };
+}
+
+/**
+ * Reads and parses a JSON file. A syntax error reports only the position: V8's message quotes the text
+ * around it, which may be a secret.
+ */
+export async function readJsonFile(path: string, source: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "read error";
+    throw new ConfigError(`${source} ${path}`, [`cannot read the file (${code})`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    throw new ConfigError(`${source} ${path}`, [
+      `not valid JSON${position === undefined ? "" : ` (near character ${position})`}`,
+    ]);
+  }
+}

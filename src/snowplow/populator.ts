@@ -1,0 +1,492 @@
+/**
+ * The Event Manifest Populator, re-done as a resumable streaming job: it back-fills Snowplow's event
+ * manifest (event-manifest.ts) from an enriched archive so cross-batch de-duplication does not start cold
+ * (shared/reference/snowplow.md C.5, D).
+ *
+ * - Runs are the archive's `run=YYYY-MM-DD-HH-mm-ss/` folders at or after `since` (inclusive, UTC), oldest
+ *   first. Runs with data in GLACIER/DEEP_ARCHIVE are skipped and counted.
+ * - Every data file directly in a run folder (`part-*`, `*.gz`, `*.gzip`, plain; not `_SUCCESS`, hidden or
+ *   empty files) is streamed line by line in constant memory; gzip is detected by its magic bytes.
+ * - Each event is written with its OWN etl_tstamp as etlTime, as the original Populator did: re-running the
+ *   populator (or the batch that produced the run) then finds the same etlTime and never flags the event.
+ * - Progress is recorded per run in a run manifest table `<table>-populator-runs` (RunId = the run folder's
+ *   URI) with claims and leases: finished runs are skipped on a re-run, an interrupted run is redone (its
+ *   events already written count as "already present"), and two populators never work on one run at once.
+ * - Malformed lines are counted and reported (file and line number), never fatal.
+ */
+import { createInterface } from "node:readline";
+import { pipeline, Readable, Transform } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createGunzip } from "node:zlib";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import PQueue from "p-queue";
+import { createDynamoDBClient } from "../aws/clients.js";
+import { type Logger, silentLogger } from "../logging.js";
+import { scrubText } from "../redact.js";
+import { createStorage } from "../storage/create.js";
+import type { ObjectInfo, Storage } from "../storage/types.js";
+import { asFolder, normalizeUri, parentFolder } from "../storage/uri.js";
+import {
+  type DynamoDbStorageConfig,
+  parseDynamoDbStorageConfig,
+  parseIgluResolverConfig,
+} from "./dynamodb-config.js";
+import { DEFAULT_EVENT_MANIFEST_CONCURRENCY, EventManifest, type RecordOutcome } from "./event-manifest.js";
+import { ENRICHED_FIELD_COUNT, FIELD_INDEX } from "./fields.js";
+import { ARCHIVED_STORAGE_CLASSES, isDataObject, listRuns, parseSince, type RunFolder } from "./run-ids.js";
+import { type RunLease, RunLeaseLostError, RunManifests } from "./run-manifests.js";
+
+export const DEFAULT_POPULATOR_LEASE_MS = 60_000;
+const MAX_BAD_LINE_SAMPLES = 100;
+/** DynamoDB's key size limits (bytes): longer values can't be stored, so such lines are bad lines. */
+const MAX_HASH_KEY_BYTES = 2048;
+const MAX_RANGE_KEY_BYTES = 1024;
+const PROGRESS_EVERY_LINES = 1000;
+/** etl_tstamp as the enriched TSV holds it: `yyyy-MM-dd HH:mm:ss.SSS` (0-9 fraction digits), UTC. */
+const ETL_TSTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z?$/;
+
+export interface PopulateOptions {
+  /** The enriched archive: s3://, s3a://, s3n:// or a local folder. */
+  archive: string;
+  /** A self-describing amazon_dynamodb_config (1-0-0, 1-0-1 or 2-0-0), as parsed JSON. */
+  storageConfig: unknown;
+  /** A self-describing Iglu resolver config (1-0-x), as parsed JSON. Validated only (nothing is fetched). */
+  resolverConfig: unknown;
+  /** Only runs at or after this time (UTC): `YYYY-MM-dd`, `YYYY-MM-dd-HH-mm-ss` or a Date. */
+  since?: string | Date;
+  /** Event writes in flight at once (default 32). */
+  concurrency?: number;
+  /** Read and check everything, write nothing (no table is created either). */
+  dryRun?: boolean;
+  /** How long a run's claim holds without renewal (renewed every third of it). Default 60 s. */
+  leaseMs?: number;
+  /** Where the archive is read from. Default: `createStorage()` (S3 with the default AWS chain, or local). */
+  storage?: Storage;
+  /** Overrides the DynamoDB client built from the storage config. */
+  dynamodb?: DynamoDBClient;
+  logger?: Logger;
+  onProgress?: (progress: PopulateProgress) => void;
+}
+
+export interface PopulateProgress {
+  runsTotal: number;
+  runsDone: number;
+  bytesTotal: number;
+  bytesRead: number;
+  lines: number;
+  written: number;
+  alreadyPresent: number;
+  badLines: number;
+}
+
+export interface BadLine {
+  /** URI of the file. */
+  file: string;
+  /** 1-based line number in the (uncompressed) file. */
+  line: number;
+  reason: string;
+}
+
+export interface PopulateSummary {
+  archive: string;
+  table: string;
+  runsTable: string;
+  /** ISO time, or null when every run was read. */
+  since: string | null;
+  dryRun: boolean;
+  runs: {
+    /** Run folders in the archive. */
+    found: number;
+    /** At or after `since`. */
+    selected: number;
+    /** Read in full by this call. */
+    processed: number;
+    /** Finished by an earlier call (recorded in the runs table). */
+    alreadyDone: number;
+    /** Skipped: data in GLACIER or DEEP_ARCHIVE. */
+    archived: number;
+  };
+  files: number;
+  /** Bytes read from storage (compressed size for gzip files). */
+  bytes: number;
+  /** Non-empty lines read. */
+  lines: number;
+  /** Lines with event_id, etl_tstamp and event_fingerprint (in a dry run: what would be written). */
+  events: number;
+  /** Items new in the manifest. */
+  written: number;
+  /** Events the manifest already held (same etlTime: an earlier populate or the batch itself). */
+  alreadyPresent: number;
+  /** Events the manifest already held with another etlTime (natural duplicates across runs). */
+  duplicates: number;
+  badLines: number;
+  /** The first bad lines (at most 100). */
+  badLineSamples: BadLine[];
+  durationMs: number;
+  /** `events` per second of wall time. */
+  eventsPerSecond: number;
+}
+
+/** The table recording finished runs for a manifest table. */
+export function populatorRunsTableName(table: string): string {
+  return `${table}-populator-runs`;
+}
+
+interface RunPlan {
+  run: RunFolder;
+  files: ObjectInfo[];
+  archived: boolean;
+}
+
+type ParsedLine = { eventId: string; fingerprint: string; etlTime: number } | { reason: string };
+
+/** Epoch seconds of an etl_tstamp, or null when it is not a valid UTC timestamp. */
+export function parseEtlTimestamp(value: string): number | null {
+  const match = ETL_TSTAMP.exec(value);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+  const ms = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
+  const date = new Date(ms);
+  if (
+    date.getUTCDate() !== day ||
+    date.getUTCMonth() !== month! - 1 ||
+    hour! > 23 ||
+    minute! > 59 ||
+    second! > 59
+  ) {
+    return null;
+  }
+  return Math.floor(ms / 1000);
+}
+
+/** The three fields the manifest needs from one enriched TSV line, or why the line can't be used. */
+export function parseManifestLine(line: string): ParsedLine {
+  const fields = line.split("\t");
+  if (fields.length !== ENRICHED_FIELD_COUNT) {
+    return { reason: `expected ${ENRICHED_FIELD_COUNT} tab-separated fields, found ${fields.length}` };
+  }
+  const eventId = fields[FIELD_INDEX.event_id] ?? "";
+  const etlTstamp = fields[FIELD_INDEX.etl_tstamp] ?? "";
+  const fingerprint = fields[FIELD_INDEX.event_fingerprint] ?? "";
+  if (!eventId) return { reason: "event_id is empty" };
+  if (!etlTstamp) return { reason: "etl_tstamp is empty" };
+  if (!fingerprint) return { reason: "event_fingerprint is empty" };
+  const etlTime = parseEtlTimestamp(etlTstamp);
+  if (etlTime === null) return { reason: "etl_tstamp is not a timestamp (yyyy-MM-dd HH:mm:ss.SSS)" };
+  if (Buffer.byteLength(eventId) > MAX_HASH_KEY_BYTES)
+    return { reason: "event_id is longer than 2048 bytes" };
+  if (Buffer.byteLength(fingerprint) > MAX_RANGE_KEY_BYTES) {
+    return { reason: "event_fingerprint is longer than 1024 bytes" };
+  }
+  return { eventId, fingerprint, etlTime };
+}
+
+/** The same bytes as `chunks`, after taking a look at the first `bytes` of them. */
+async function peekChunks(
+  chunks: AsyncIterator<Buffer>,
+  bytes: number,
+): Promise<{ head: Buffer; stream: Readable }> {
+  const first: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < bytes && !done) {
+    const next = await chunks.next();
+    if (next.done) done = true;
+    else {
+      first.push(next.value);
+      length += next.value.length;
+    }
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* first;
+    if (done) return;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  }
+  return { head: Buffer.concat(first), stream: Readable.from(all(), { objectMode: false }) };
+}
+
+/** Lines of a stored file, gunzipped when it starts with the gzip magic bytes; `onBytes` sees raw bytes read. */
+async function* fileLines(
+  storage: Storage,
+  uri: string,
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<string> {
+  const raw = await storage.getStream(uri);
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+  let failure: Error | undefined;
+  const remember = (error: Error | null) => {
+    if (error) failure ??= error;
+  };
+  pipeline(raw, counter, remember);
+  const { head, stream } = await peekChunks(counter[Symbol.asyncIterator](), 2);
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const text = gzip ? pipeline(stream, createGunzip(), remember) : stream;
+  const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
+  text.once("error", (error) => {
+    failure ??= error;
+    lines.close();
+  });
+  try {
+    for await (const line of lines) yield line;
+  } finally {
+    lines.close();
+    text.destroy();
+    raw.destroy();
+  }
+  if (failure) throw failure;
+}
+
+function emptySummary(archive: string, table: string, since: Date | null, dryRun: boolean): PopulateSummary {
+  return {
+    archive,
+    table,
+    runsTable: populatorRunsTableName(table),
+    since: since ? since.toISOString() : null,
+    dryRun,
+    runs: { found: 0, selected: 0, processed: 0, alreadyDone: 0, archived: 0 },
+    files: 0,
+    bytes: 0,
+    lines: 0,
+    events: 0,
+    written: 0,
+    alreadyPresent: 0,
+    duplicates: 0,
+    badLines: 0,
+    badLineSamples: [],
+    durationMs: 0,
+    eventsPerSecond: 0,
+  };
+}
+
+/** Lists each selected run's data files (one listing per run) and flags runs with archived data. */
+async function planRuns(storage: Storage, runs: RunFolder[]): Promise<RunPlan[]> {
+  const plans: RunPlan[] = [];
+  for (const run of runs) {
+    const files: ObjectInfo[] = [];
+    for await (const object of storage.list(run.uri)) {
+      // Only files directly in the run folder, like the original `run=X/*` glob.
+      if (isDataObject(object) && parentFolder(object.uri) === run.uri) files.push(object);
+    }
+    const archived = files.some((file) => ARCHIVED_STORAGE_CLASSES.has(file.storageClass));
+    plans.push({ run, files, archived });
+  }
+  return plans;
+}
+
+function dynamoClientFor(config: DynamoDbStorageConfig): DynamoDBClient {
+  return createDynamoDBClient({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  });
+}
+
+/** Back-fills the event manifest from an enriched archive. See the module comment for the semantics. */
+export async function populateEventManifest(options: PopulateOptions): Promise<PopulateSummary> {
+  const config = parseDynamoDbStorageConfig(options.storageConfig);
+  const secrets = [config.credentials?.accessKeyId, config.credentials?.secretAccessKey];
+  try {
+    return await populate(options, config);
+  } catch (error) {
+    // AWS errors may quote the access key id; keep both keys out of every message.
+    if (error instanceof Error) {
+      error.message = scrubText(error.message, secrets);
+      if (error.stack) error.stack = scrubText(error.stack, secrets);
+    }
+    throw error;
+  }
+}
+
+async function populate(options: PopulateOptions, config: DynamoDbStorageConfig): Promise<PopulateSummary> {
+  const started = Date.now();
+  parseIgluResolverConfig(options.resolverConfig);
+  const since =
+    options.since === undefined
+      ? null
+      : options.since instanceof Date
+        ? options.since
+        : parseSince(options.since);
+  const dryRun = options.dryRun ?? false;
+  const concurrency = options.concurrency ?? DEFAULT_EVENT_MANIFEST_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError("concurrency must be a positive integer");
+  const leaseMs = options.leaseMs ?? DEFAULT_POPULATOR_LEASE_MS;
+  const logger = options.logger ?? silentLogger;
+  const storage = options.storage ?? createStorage();
+  const archive = asFolder(normalizeUri(options.archive));
+  const summary = emptySummary(archive, config.table, since, dryRun);
+
+  const allRuns = await listRuns(storage, archive);
+  const selected = since ? allRuns.filter((run) => run.timestamp.getTime() >= since.getTime()) : allRuns;
+  summary.runs.found = allRuns.length;
+  summary.runs.selected = selected.length;
+  const plans = await planRuns(storage, selected);
+  for (const plan of plans.filter((p) => p.archived)) {
+    summary.runs.archived++;
+    logger.warn({ run: plan.run.uri }, "skipping run: some of its files are in GLACIER or DEEP_ARCHIVE");
+  }
+  const readable = plans.filter((plan) => !plan.archived);
+  const progress: PopulateProgress = {
+    runsTotal: readable.length,
+    runsDone: 0,
+    bytesTotal: readable.reduce((sum, plan) => sum + plan.files.reduce((s, f) => s + f.size, 0), 0),
+    bytesRead: 0,
+    lines: 0,
+    written: 0,
+    alreadyPresent: 0,
+    badLines: 0,
+  };
+  const report = () => options.onProgress?.({ ...progress });
+  report();
+
+  let manifest: EventManifest | undefined;
+  let runsTable: RunManifests | undefined;
+  if (!dryRun) {
+    const client = options.dynamodb ?? dynamoClientFor(config);
+    manifest = new EventManifest(client, config.table, { logger });
+    if (!(await manifest.exists())) {
+      logger.info({ table: config.table }, "creating the event manifest table (on-demand)");
+      await manifest.create();
+    }
+    runsTable = new RunManifests(client, summary.runsTable);
+    await runsTable.create();
+  }
+
+  const count = (outcome: RecordOutcome) => {
+    if (outcome === "new") summary.written++;
+    else if (outcome === "same-etl-time") summary.alreadyPresent++;
+    else summary.duplicates++;
+    progress.written = summary.written;
+    progress.alreadyPresent = summary.alreadyPresent + summary.duplicates;
+  };
+
+  const readRun = async (plan: RunPlan) => {
+    const queue = new PQueue({ concurrency });
+    let failure: unknown;
+    for (const file of plan.files) {
+      summary.files++;
+      let lineNumber = 0;
+      for await (const line of fileLines(storage, file.uri, (bytes) => {
+        summary.bytes += bytes;
+        progress.bytesRead += bytes;
+      })) {
+        lineNumber++;
+        if (line === "") continue;
+        summary.lines++;
+        progress.lines++;
+        if (progress.lines % PROGRESS_EVERY_LINES === 0) report();
+        const parsed = parseManifestLine(line);
+        if ("reason" in parsed) {
+          summary.badLines++;
+          progress.badLines++;
+          if (summary.badLineSamples.length < MAX_BAD_LINE_SAMPLES) {
+            summary.badLineSamples.push({ file: file.uri, line: lineNumber, reason: parsed.reason });
+            logger.warn({ file: file.uri, line: lineNumber, reason: parsed.reason }, "bad line skipped");
+          }
+          continue;
+        }
+        summary.events++;
+        if (!manifest) continue;
+        if (failure) throw failure;
+        // Back-pressure: never hold more than `concurrency` waiting writes beyond those in flight.
+        await queue.onSizeLessThan(concurrency);
+        const target = manifest;
+        queue
+          .add(() => target.record(parsed.eventId, parsed.fingerprint, parsed.etlTime))
+          .then(count)
+          .catch((error: unknown) => {
+            failure ??= error;
+          });
+      }
+      await queue.onIdle();
+      if (failure) throw failure;
+    }
+  };
+
+  const processRun = async (plan: RunPlan, lease: RunLease | null) => {
+    let current = lease;
+    const renewal =
+      current && runsTable
+        ? setInterval(
+            () => {
+              if (!current || !runsTable) return;
+              runsTable.renew(plan.run.uri, current, { leaseMs }).then(
+                (renewed) => {
+                  current = renewed;
+                },
+                (error: unknown) => {
+                  // Keep going: writes are idempotent, and `complete` below tells whether the run was taken over.
+                  logger.warn({ run: plan.run.uri, error: String(error) }, "could not renew the run's lease");
+                },
+              );
+            },
+            Math.max(1, Math.floor(leaseMs / 3)),
+          )
+        : undefined;
+    renewal?.unref();
+    try {
+      await readRun(plan);
+    } catch (error) {
+      clearInterval(renewal);
+      if (current && runsTable) await runsTable.fail(plan.run.uri, current, error).catch(() => undefined);
+      throw error;
+    }
+    clearInterval(renewal);
+    if (current && runsTable) {
+      try {
+        await runsTable.complete(plan.run.uri, current);
+      } catch (error) {
+        if (!(error instanceof RunLeaseLostError)) throw error;
+        logger.warn(
+          { run: plan.run.uri },
+          "run finished after its lease was taken over; the other populator records it",
+        );
+      }
+    }
+    summary.runs.processed++;
+    progress.runsDone++;
+    report();
+    logger.info({ run: plan.run.uri, files: plan.files.length }, "run done");
+  };
+
+  // Oldest first. A run held by another (or a crashed) populator is put back and retried after the others,
+  // waiting until it is finished or its lease expires.
+  let pending = readable;
+  while (pending.length > 0) {
+    const held: RunPlan[] = [];
+    for (const plan of pending) {
+      if (!runsTable) {
+        await processRun(plan, null);
+        continue;
+      }
+      const status = await runsTable.status(plan.run.uri);
+      if (status?.state === "completed") {
+        summary.runs.alreadyDone++;
+        progress.runsDone++;
+        report();
+        continue;
+      }
+      const lease = await runsTable.claim(plan.run.uri, { leaseMs });
+      if (!lease) {
+        held.push(plan);
+        continue;
+      }
+      await processRun(plan, lease);
+    }
+    if (held.length > 0 && held.length === pending.length) {
+      logger.info({ runs: held.map((p) => p.run.uri) }, "waiting for runs claimed by another populator");
+      await sleep(Math.min(2000, Math.max(100, Math.floor(leaseMs / 10))));
+    }
+    pending = held;
+  }
+
+  summary.durationMs = Date.now() - started;
+  summary.eventsPerSecond =
+    summary.durationMs > 0 ? Math.round((summary.events * 1000) / summary.durationMs) : 0;
+  report();
+  return summary;
+}
