@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   DescribeTableCommand,
@@ -7,7 +10,8 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../../src/cli/program.js";
 import { RunLeaseLostError, RunManifests } from "../../src/snowplow/run-manifests.js";
 import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
 
@@ -202,5 +206,116 @@ describe.each(dynamoBackends())("RunManifests on $name", ({ endpoint }) => {
     expect(lease?.attempt).toBe(2);
     await manifests.complete(runId, lease!);
     expect(await manifests.contains(runId)).toBe(true);
+  });
+});
+
+/** Runs the CLI in-process (the program `snaplake` builds), capturing stdout and the exit code. */
+async function snaplake(args: string[]) {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(["node", "snaplake", ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  const code = process.exitCode;
+  process.exitCode = undefined;
+  return { code, stdout: written.join("") };
+}
+
+describe.each(dynamoBackends())("snaplake runs on $name", ({ endpoint }) => {
+  beforeEach(() => {
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "snaplaketest");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "snaplaketest");
+    vi.stubEnv("AWS_REGION", "us-east-1");
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("create, add and contains (exit 0 and true when present, 1 and false when absent)", async () => {
+    const table = uniqueName("runs-cli");
+    expect(await snaplake(["runs", "create", table, "--endpoint", endpoint])).toEqual({
+      code: 0,
+      stdout: `${table} is ACTIVE\n`,
+    });
+    const runId = "enriched/archive/run=2017-02-21-11-40-15/";
+    expect(await snaplake(["runs", "contains", table, runId, "--endpoint", endpoint])).toEqual({
+      code: 1,
+      stdout: "false\n",
+    });
+    expect((await snaplake(["runs", "add", table, runId, "--endpoint", endpoint])).code).toBe(0);
+    expect(await snaplake(["runs", "contains", table, runId, "--endpoint", endpoint])).toEqual({
+      code: 0,
+      stdout: "true\n",
+    });
+    const status = await snaplake(["runs", "status", table, runId, "--endpoint", endpoint]);
+    expect(JSON.parse(status.stdout)).toEqual({ runId, state: "completed", attempts: 0 });
+
+    // AWS_ENDPOINT_URL_DYNAMODB works as well as --endpoint.
+    vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
+    expect(await snaplake(["runs", "contains", table, runId])).toEqual({ code: 0, stdout: "true\n" });
+    const client = testDynamoClient(endpoint);
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: table, Key: { RunId: { S: runId } } }),
+    );
+    client.destroy();
+    expect(Item).toEqual({ RunId: { S: runId } });
+  });
+
+  it("create --provisioned sets capacity and rejects a malformed value with exit 2", async () => {
+    const table = uniqueName("runs-cli");
+    expect(
+      (await snaplake(["runs", "create", table, "--provisioned", "3,4", "--endpoint", endpoint])).code,
+    ).toBe(0);
+    const client = testDynamoClient(endpoint);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    client.destroy();
+    expect(Table?.ProvisionedThroughput).toMatchObject({ ReadCapacityUnits: 3, WriteCapacityUnits: 4 });
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const bad = await snaplake([
+      "runs",
+      "create",
+      uniqueName("runs-cli"),
+      "--provisioned",
+      "lots",
+      "--endpoint",
+      endpoint,
+    ]);
+    expect(stderr.mock.calls.map(String).join("")).toMatch(/--provisioned/);
+    stderr.mockRestore();
+    expect(bad.code).toBe(2);
+  });
+});
+
+describe("snaplake runs list", () => {
+  it("prints the run ids of a local archive, oldest first, as lines or JSON", async () => {
+    const root = await mkdtemp(join(tmpdir(), "snaplake-runs-cli-"));
+    for (const name of [
+      "run=2017-02-21-11-40-15",
+      "run=2017-01-01-00-00-00",
+      "run=2017-02-30-00-00-00",
+      "other",
+    ]) {
+      await mkdir(join(root, name));
+      await writeFile(join(root, name, "part-00000"), "x");
+    }
+    const base = root.replace(/^\//, "");
+    const lines = await snaplake(["runs", "list", root]);
+    expect(lines).toEqual({
+      code: 0,
+      stdout: `${base}/run=2017-01-01-00-00-00/\n${base}/run=2017-02-21-11-40-15/\n`,
+    });
+    const json = await snaplake(["runs", "list", root, "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      `${base}/run=2017-01-01-00-00-00/`,
+      `${base}/run=2017-02-21-11-40-15/`,
+    ]);
   });
 });

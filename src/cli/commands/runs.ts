@@ -5,7 +5,7 @@
  *   runs add <table> <runId>
  *   runs contains <table> <runId>     prints true/false; exit 0 when present, 1 when absent
  *   runs status <table> <runId>       the claim state as JSON (null when absent)
- * DynamoDB is reached with the default AWS chain; AWS_ENDPOINT_URL_DYNAMODB points it at a local server.
+ * DynamoDB is reached with the default AWS chain; --endpoint or AWS_ENDPOINT_URL_DYNAMODB point it at a local server.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { createDynamoDBClient } from "../../aws/clients.js";
@@ -27,13 +27,21 @@ function parseProvisioned(value: string): TableBilling {
 }
 
 const regionOption = () => new Option("--region <region>", "AWS region of the table (default: AWS_REGION)");
+const endpointOption = () =>
+  new Option(
+    "--endpoint <url>",
+    "DynamoDB endpoint, e.g. DynamoDB Local (default: AWS_ENDPOINT_URL_DYNAMODB)",
+  );
 
 async function withManifests<T>(
   table: string,
-  options: { region?: string },
+  options: { region?: string; endpoint?: string },
   fn: (manifests: RunManifests) => Promise<T>,
 ): Promise<T> {
-  const client = createDynamoDBClient(options.region ? { region: options.region } : {});
+  const client = createDynamoDBClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
   try {
     return await fn(new RunManifests(client, table));
   } finally {
@@ -70,6 +78,7 @@ export function register(program: Command): void {
     .argument("<table>", "DynamoDB table name")
     .option("--provisioned <read,write>", "provisioned capacity instead of on-demand billing")
     .addOption(regionOption())
+    .addOption(endpointOption())
     .action(
       action(async (table, options) => {
         const billing = options.provisioned ? parseProvisioned(options.provisioned) : undefined;
@@ -85,6 +94,7 @@ export function register(program: Command): void {
     .argument("<table>", "DynamoDB table name")
     .argument("<runId>", "run id, e.g. enriched/archive/run=2017-02-21-11-40-15/")
     .addOption(regionOption())
+    .addOption(endpointOption())
     .action(
       action(async (table, runId, options) => {
         await withManifests(table, options, (m) => m.add(runId));
@@ -98,6 +108,7 @@ export function register(program: Command): void {
     .argument("<table>", "DynamoDB table name")
     .argument("<runId>", "run id")
     .addOption(regionOption())
+    .addOption(endpointOption())
     .action(
       action(async (table, runId, options) => {
         const present = await withManifests(table, options, (m) => m.contains(runId));
@@ -112,6 +123,7 @@ export function register(program: Command): void {
     .argument("<table>", "DynamoDB table name")
     .argument("<runId>", "run id")
     .addOption(regionOption())
+    .addOption(endpointOption())
     .action(
       action(async (table, runId, options) => {
         const status = await withManifests(table, options, (m) => m.status(runId));
