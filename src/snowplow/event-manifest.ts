@@ -19,7 +19,7 @@ import {
 import pLimit from "p-limit";
 import pRetry from "p-retry";
 import { type Logger, silentLogger } from "../logging.js";
-import { billingParameters, type CreateTableOptions, createTableAndWait } from "./run-manifests.js";
+import { billingParameters, type CreateManifestTableOptions, createTableAndWait } from "./run-manifests.js";
 
 /** 180 days, as in every Snowplow implementation. */
 export const DEFAULT_EVENT_MANIFEST_TTL_SECONDS = 15_552_000;
@@ -53,7 +53,7 @@ export interface EventManifestOptions {
   logger?: Logger;
 }
 
-export interface CreateEventManifestOptions extends CreateTableOptions {
+export interface CreateEventManifestOptions extends CreateManifestTableOptions {
   /** Switch DynamoDB TTL on for the `ttl` attribute (default true). */
   enableTtl?: boolean;
 }

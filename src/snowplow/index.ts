@@ -5,3 +5,8 @@ export * from "./rules.js";
 export * from "./transform.js";
 export * from "./reader.js";
 export * from "./generator.js";
+export * from "./run-ids.js";
+export * from "./run-manifests.js";
+export * from "./event-manifest.js";
+export * from "./dynamodb-config.js";
+export * from "./populator.js";

@@ -95,7 +95,7 @@ export function runIdOf(folderUri: string): string {
 /** Lets callers pass an S3Client where a Storage is expected, as the SDKs take an S3 client. */
 export type RunSource = Storage | S3Client;
 
-export function toStorage(source: RunSource): Storage {
+export function storageFromSource(source: RunSource): Storage {
   return "listFolders" in source ? source : createStorage({ s3: source });
 }
 
@@ -105,7 +105,7 @@ export function toStorage(source: RunSource): Storage {
  * (`run=2017-02-30-...`, `run-2017-...`, `tmp/`) is ignored. Archived runs are included: see `isArchivedRun`.
  */
 export async function listRuns(source: RunSource, archiveUri: string): Promise<RunFolder[]> {
-  const storage = toStorage(source);
+  const storage = storageFromSource(source);
   const folders = await storage.listFolders(asFolder(normalizeUri(archiveUri)));
   const runs: RunFolder[] = [];
   for (const uri of folders) {
@@ -143,7 +143,7 @@ export async function listRunIds(
   archiveUri: string,
   options: ListRunIdsOptions = {},
 ): Promise<string[]> {
-  const storage = toStorage(source);
+  const storage = storageFromSource(source);
   const runs = await listRuns(storage, archiveUri);
   if (options.includeArchived) return runs.map((run) => run.runId);
   const limit = pLimit(ARCHIVE_PROBE_CONCURRENCY);

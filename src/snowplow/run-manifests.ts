@@ -34,7 +34,7 @@ export type TableBilling =
   | { mode: "on-demand" }
   | { mode: "provisioned"; readCapacityUnits: number; writeCapacityUnits: number };
 
-export interface CreateTableOptions {
+export interface CreateManifestTableOptions {
   /** On-demand (PAY_PER_REQUEST) by default; the SDKs used provisioned 5/5. */
   billing?: TableBilling;
   /** How long to wait for the table to become ACTIVE. Default 300 s. */
@@ -129,7 +129,7 @@ export class RunManifests {
   }
 
   /** Creates the table (hash key `RunId`, S) unless it exists; waits until it is ACTIVE in both cases. */
-  async create(options: CreateTableOptions = {}): Promise<void> {
+  async create(options: CreateManifestTableOptions = {}): Promise<void> {
     await createTableAndWait(
       this.client,
       {
