@@ -237,12 +237,11 @@ export class S3Storage implements Storage {
       await piping;
       return { ...result, size };
     } catch (error) {
+      // Blame the source when it failed on its own (a read error); otherwise the upload's error stands,
+      // not the premature-close that stopping the source below causes.
+      const sourceError = body.errored;
       counted.destroy();
-      // Prefer the source's own error (e.g. a read failure) over the upload's echo of it.
-      const sourceError = await piping.then(
-        () => null,
-        (pipeError: unknown) => pipeError,
-      );
+      body.destroy();
       throw sourceError ?? error;
     }
   }

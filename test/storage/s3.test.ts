@@ -123,6 +123,18 @@ describe("S3Storage on s3rver", () => {
     expect(await storage.exists(uri)).toBe(false);
   });
 
+  it("a large stream to a missing bucket fails with BucketNotFoundError, not a stream error", async () => {
+    const uri = "s3://no-such-bucket-for-streams/big.parquet";
+    const chunk = randomBytes(MULTIPART_THRESHOLD);
+    const body = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 6; i++) yield chunk;
+      })(),
+    );
+    await expect(storage.put(uri, body)).rejects.toBeInstanceOf(BucketNotFoundError);
+    expect(body.destroyed).toBe(true);
+  });
+
   it("maps a real 403 (unknown access key) to AccessDeniedError", async () => {
     const stranger = new S3Storage(
       createS3Client({
