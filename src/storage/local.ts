@@ -101,7 +101,11 @@ export class LocalStorage implements Storage {
     try {
       // Open first so a missing file fails here, typed, rather than later as a stream 'error' event.
       const handle = await open(path, "r");
-      if (!(await handle.stat()).isFile()) {
+      const isFile = await handle.stat().then(
+        (stats) => stats.isFile(),
+        () => false,
+      );
+      if (!isFile) {
         await handle.close();
         throw new ObjectNotFoundError(fileUri(path));
       }
@@ -136,6 +140,7 @@ export class LocalStorage implements Storage {
       await rename(temp, path);
     } catch (error) {
       await unlink(temp).catch(() => {});
+      if (body instanceof Readable) body.destroy(); // as on S3: a failed put releases its source
       throw localError(error, fileUri(path), "write");
     }
     const etag = hash.digest("hex");
