@@ -262,6 +262,11 @@ function projectFor(configUri: string | undefined): Promise<LoadedProject> {
   return entry;
 }
 
+/** How many configs have a warm project and runtime in this container. */
+export function cachedProjectCount(): number {
+  return loaded.size;
+}
+
 /** Closes every cached runtime (DynamoDB clients); for tests and graceful shutdown. */
 export async function closeLambdaRuntimes(): Promise<void> {
   const entries = [...loaded.values()];
