@@ -33,9 +33,9 @@ export type Execution =
 class StatesError extends Error {
   constructor(
     readonly error: string,
-    readonly cause: string,
+    readonly causeText: string,
   ) {
-    super(`${error}: ${cause}`);
+    super(`${error}: ${causeText}`);
   }
 }
 
@@ -92,7 +92,7 @@ export class AslRunner {
       return { status: "SUCCEEDED", output, trace: this.trace };
     } catch (error) {
       if (!(error instanceof StatesError)) throw error;
-      return { status: "FAILED", error: error.error, cause: error.cause, trace: this.trace };
+      return { status: "FAILED", error: error.error, cause: error.causeText, trace: this.trace };
     }
   }
 
@@ -124,7 +124,7 @@ export class AslRunner {
         this.trace.push({ state: label, event: "caught", error: error.error });
         data = writePath(data, catcher.ResultPath as string | null | undefined, {
           Error: error.error,
-          Cause: error.cause,
+          Cause: error.causeText,
         });
         name = catcher.Next as string;
         continue;

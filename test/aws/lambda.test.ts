@@ -4,6 +4,7 @@ import {
   closeLambdaRuntimes,
   handler,
   InvalidEventError,
+  type StepActionResult,
   type TaskActionResult,
   TaskAttemptsExhaustedError,
   TaskFailedError,
@@ -51,7 +52,7 @@ describe("Lambda handler on s3rver + dynalite", () => {
       summary: { files: 4, bytes: expect.any(Number), fingerprint: expect.any(String) },
     });
     const plan1 = await handler({ action: "step", step: Step.planSnapshotToStaging, projectId });
-    const groups = (plan1 as { summary: { groups: number } }).summary.groups;
+    const groups = (plan1 as StepActionResult).summary.groups as number;
     expect(groups).toBeGreaterThan(1);
 
     const stage1 = await runGroupStep(Step.snapshotToStaging, context.storage);
@@ -161,7 +162,7 @@ describe("Lambda handler on s3rver + dynalite", () => {
     await context.storage.put(configUri, JSON.stringify(config));
     restore = lambdaEnvironment({
       SNAPLAKE_CONFIG_URI: configUri,
-      AWS_ENDPOINT_URL_S3: config.aws && (config.aws as { s3Endpoint: string }).s3Endpoint,
+      AWS_ENDPOINT_URL_S3: (config.aws as { s3Endpoint: string }).s3Endpoint,
     });
     const manifest = await handler({ action: "step", step: Step.manifest, projectId });
     expect(manifest).toMatchObject({ summary: { files: 2 } });
