@@ -10,17 +10,15 @@
  *   instead marks the task `ignored` (see `claim`).
  * - Happy path: 2 requests per task (claim, complete), plus one heartbeat per `heartbeatMs` of run time.
  * - No transactions and no TTL are used, so it runs on dynalite as well as DynamoDB (Local).
+ * - Throttling is retried by the SDK client's adaptive retry mode (see createDynamoDBClient).
+ * - Lease expiry compares the claimer's clock with the holder's: keep worker clocks within a small
+ *   fraction of `leaseMs` (NTP does this easily for the 5-minute default). Fencing does not depend on clocks.
  *
  * Item size: a DynamoDB item holds at most 400 KB. Input plus output are limited to `maxDataBytes`
  * (300 000 bytes of JSON by default); error records are truncated and the history is bounded.
  */
 import { randomUUID } from "node:crypto";
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  type DescribeTableCommandOutput,
-  type DynamoDBClient,
-} from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
 import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
@@ -38,17 +36,12 @@ import {
 import { BatchGetCommand, execute as executeBatchGet } from "dynamodb-toolbox/table/actions/batchGet";
 import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import pLimit from "p-limit";
-import { ConfigError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { toErrorRecord } from "./error-records.js";
-import {
-  describeTask,
-  InvalidTaskKeyError,
-  LeaseLostError,
-  TaskDataTooLargeError,
-  TrackerTableError,
-} from "./errors.js";
-import { createTrackerModels, stepKey, stepStatusKey, TABLE_KEYS, type TrackerModels } from "./models.js";
+import { describeTask, InvalidTaskKeyError, LeaseLostError, TaskDataTooLargeError } from "./errors.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { createTrackerModels, stepKey, stepStatusKey, type TrackerModels } from "./models.js";
+import { createTrackerTable } from "./table.js";
 import {
   type BarrierResult,
   type Lease,
@@ -63,6 +56,7 @@ import {
   type TaskStatus,
   type TaskTracker,
 } from "./types.js";
+import { assertStepKey, assertTaskId, positive } from "./validate.js";
 
 export interface DynamoTrackerOptions {
   client: DynamoDBClient;
@@ -96,8 +90,6 @@ async function readItem(models: TrackerModels, key: { projectId: string; step: s
 }
 
 const BATCH_GET_MAX_KEYS = 100;
-const MAX_TASK_ID_BYTES = 1024;
-const MAX_KEY_PART_CHARS = 255;
 
 export class DynamoTracker implements TaskTracker {
   readonly tableName: string;
@@ -137,75 +129,15 @@ export class DynamoTracker implements TaskTracker {
     });
   }
 
-  // ---------------------------------------------------------------- table
-
+  /** On-demand table with the status index; idempotent; resolves once table and index are ACTIVE. */
   async createTable(): Promise<void> {
-    const { partitionKey, sortKey, indexPartitionKey } = TABLE_KEYS;
-    try {
-      await this.client.send(
-        new CreateTableCommand({
-          TableName: this.tableName,
-          BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [
-            { AttributeName: partitionKey, AttributeType: "S" },
-            { AttributeName: sortKey, AttributeType: "S" },
-            { AttributeName: indexPartitionKey, AttributeType: "S" },
-          ],
-          KeySchema: [
-            { AttributeName: partitionKey, KeyType: "HASH" },
-            { AttributeName: sortKey, KeyType: "RANGE" },
-          ],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: this.indexName,
-              KeySchema: [
-                { AttributeName: indexPartitionKey, KeyType: "HASH" },
-                { AttributeName: sortKey, KeyType: "RANGE" },
-              ],
-              Projection: { ProjectionType: "ALL" },
-            },
-          ],
-        }),
-      );
-      this.logger.info({ table: this.tableName }, "creating tracker table");
-    } catch (error) {
-      // Already there (or being created by someone else): fine, we still wait for it below.
-      if ((error as { name?: string }).name !== "ResourceInUseException") throw error;
-    }
-    await this.waitUntilActive();
-  }
-
-  private async waitUntilActive(): Promise<void> {
-    const deadline = Date.now() + this.tableReadyTimeoutMs;
-    for (;;) {
-      const { Table } = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
-      const index = Table?.GlobalSecondaryIndexes?.find((gsi) => gsi.IndexName === this.indexName);
-      if (Table?.TableStatus === "ACTIVE" && !index) {
-        throw new TrackerTableError(
-          this.tableName,
-          `exists but has no index "${this.indexName}"; pick another table name or the index name it was created with`,
-        );
-      }
-      if (Table?.TableStatus === "ACTIVE" && index?.IndexStatus === "ACTIVE") {
-        this.checkKeySchema(Table);
-        return;
-      }
-      if (Date.now() > deadline) {
-        throw new TrackerTableError(
-          this.tableName,
-          `not ACTIVE after ${this.tableReadyTimeoutMs} ms (table ${Table?.TableStatus}, index ${index?.IndexStatus})`,
-        );
-      }
-      await sleep(250);
-    }
-  }
-
-  private checkKeySchema(table: NonNullable<DescribeTableCommandOutput["Table"]>): void {
-    const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
-    const expected = `${TABLE_KEYS.partitionKey}:HASH,${TABLE_KEYS.sortKey}:RANGE`;
-    if (keys !== expected) {
-      throw new TrackerTableError(this.tableName, `has key schema ${keys}, not the tracker's ${expected}`);
-    }
+    await createTrackerTable({
+      client: this.client,
+      tableName: this.tableName,
+      indexName: this.indexName,
+      timeoutMs: this.tableReadyTimeoutMs,
+      logger: this.logger,
+    });
   }
 
   // ---------------------------------------------------------------- planning
@@ -714,57 +646,6 @@ export class DynamoTracker implements TaskTracker {
   }
 }
 
-/** Extends the lease every `intervalMs` while a task runs; aborts `controller` when the lease is lost. */
-class LeaseKeeper {
-  private current: Lease;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
-  private stopped = false;
-
-  constructor(
-    private readonly tracker: DynamoTracker,
-    lease: Lease,
-    private readonly intervalMs: number,
-    private readonly controller: AbortController,
-    private readonly logger: Logger,
-  ) {
-    this.current = lease;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.inFlight = this.beat().finally(() => {
-        if (!this.stopped) this.schedule();
-      });
-    }, this.intervalMs);
-  }
-
-  private async beat(): Promise<void> {
-    try {
-      this.current = await this.tracker.heartbeat(this.current);
-    } catch (error) {
-      if (this.stopped) return;
-      if (error instanceof LeaseLostError) {
-        this.stopped = true;
-        this.controller.abort(error);
-        return;
-      }
-      // A transient failure: the lease may still be ours; the next beat (or the fenced complete) will tell.
-      const { projectId, step, taskId } = this.current;
-      this.logger.warn({ projectId, step, taskId, err: error }, "heartbeat failed; will retry");
-    }
-  }
-
-  /** Stops heartbeats and returns the latest lease (after any heartbeat in flight). */
-  async stop(): Promise<Lease> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.inFlight;
-    return this.current;
-  }
-}
-
 // ------------------------------------------------------------------ pure helpers
 
 function statusFields(projectId: string, step: string, status: TaskStatus) {
@@ -835,47 +716,10 @@ function byTaskId(a: Task, b: Task): number {
   return a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0;
 }
 
-function assertStepKey(projectId: string, step: string): void {
-  for (const [name, value] of [
-    ["project id", projectId],
-    ["step", step],
-  ] as const) {
-    if (
-      typeof value !== "string" ||
-      value.length === 0 ||
-      value.length > MAX_KEY_PART_CHARS ||
-      value.includes("#")
-    ) {
-      throw new InvalidTaskKeyError(
-        `The ${name} ${JSON.stringify(value)} is not valid: use 1-${MAX_KEY_PART_CHARS} characters without "#"`,
-      );
-    }
-  }
-}
-
-function assertTaskId(projectId: string, step: string, taskId: string): void {
-  if (typeof taskId !== "string" || taskId.length === 0 || Buffer.byteLength(taskId) > MAX_TASK_ID_BYTES) {
-    throw new InvalidTaskKeyError(
-      `Task id ${JSON.stringify(taskId)} of step "${step}" in project "${projectId}" is not valid: use 1-${MAX_TASK_ID_BYTES} bytes`,
-    );
-  }
-}
-
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? "");
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError("DynamoTracker options", [`${name}: must be a positive number`]);
-  }
-  return value;
-}
-
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
