@@ -72,6 +72,24 @@ export class StepFailedError extends SnaplakeError {
   }
 }
 
+/** Reported after each task of a group step, for progress bars. */
+export interface ProgressEvent {
+  step: GroupStep;
+  taskId: string;
+  outcome: RunTaskResult["outcome"];
+  /** Tasks of the step that are finished (succeeded or ignored) and in total. */
+  finished: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Tasks run at once in this process. Default 2. */
+  workers?: number;
+  /** Plan compaction even when some step-1.3 tasks did not succeed. */
+  force?: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
 export interface RunSummary {
   manifest: { files: number; bytes: number; fingerprint: string };
   snapshotGroups: StatusCounts;
@@ -268,13 +286,12 @@ export abstract class Project {
    * once (each takes its share). Stops with `StageBarrierError` when step 1.3 left tasks unfinished, unless
    * `force`, and with `ValidationFailedError` when the lake doesn't add up.
    */
-  async runAll(options: { workers?: number; force?: boolean } = {}): Promise<RunSummary> {
-    const workers = options.workers ?? 2;
+  async runAll(options: RunOptions = {}): Promise<RunSummary> {
     const manifest = await this.step0BuildManifest();
     await this.step1_1PlanSnapshotToStaging();
-    await this.drain(Step.snapshotToStaging, workers);
+    await this.drain(Step.snapshotToStaging, options);
     await this.step2_1PlanStagingToDatalake({ force: options.force ?? false });
-    await this.drain(Step.stagingToDatalake, workers);
+    await this.drain(Step.stagingToDatalake, options);
     const validation = await this.step3ValidateDatalake();
     return {
       manifest: { files: manifest.files.length, bytes: manifest.size, fingerprint: manifest.fingerprint },
@@ -351,8 +368,11 @@ export abstract class Project {
   }
 
   /** Runs the tasks of a group step until none is left, `workers` at a time; failed tasks are retried. */
-  protected async drain(step: GroupStep, workers: number): Promise<void> {
-    const limit = pLimit(Math.max(1, workers));
+  async drain(step: GroupStep, options: Pick<RunOptions, "workers" | "onProgress"> = {}): Promise<void> {
+    const limit = pLimit(Math.max(1, options.workers ?? 2));
+    const counts = await this.tracker.counts(this.projectId, step);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const finished = counts.succeeded + counts.ignored;
     for (;;) {
       const todo = await this.tracker.todo(this.projectId, step);
       if (todo.length === 0) {

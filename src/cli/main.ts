@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 /**
  * The `snaplake` command. Each command lives in its own module under `commands/` and registers itself
- * on the program; this file only wires them together and maps errors to exit codes.
+ * on the program; this file only runs it and maps what escapes to exit codes.
  */
+import { CommanderError } from "@commander-js/extra-typings";
+import { ExitCode } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
 
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
-    // Commands handle their own errors (see program.ts); this is the last line of defence.
-    process.stderr.write(`snaplake: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    if (error instanceof CommanderError) {
+      // Help and --version end "successfully"; anything else commander rejects is a usage error.
+      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    process.stderr.write(
+      `snaplake: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = ExitCode.failed;
   });

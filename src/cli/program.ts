@@ -5,7 +5,9 @@ export function buildProgram(): Command {
   const program = new Command("snaplake")
     .description("Snapshot exports and Snowplow enriched archives into a partitioned, compacted Parquet lake")
     .version("0.1.0")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Throw instead of exiting, so main.ts maps usage errors to exit code 2 (subcommands inherit this).
+    .exitOverride();
   for (const register of commands) register(program);
   return program;
 }

@@ -1,0 +1,272 @@
+/**
+ * The project commands: init, run, step, worker, status, retry, validate.
+ * Exit codes: 0 ok, 1 a step/task/validation failed, 2 bad configuration or arguments.
+ */
+import { writeFile } from "node:fs/promises";
+import { type Command, Option } from "@commander-js/extra-typings";
+import { ConfigError } from "../../errors.js";
+import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
+import type { RunSummary } from "../../project.js";
+import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import { ValidationFailedError } from "../../steps/step-3-validate-datalake.js";
+import { action } from "../action.js";
+import { EXAMPLE_CONFIG } from "../config-file.js";
+import { ExitCode } from "../exit-codes.js";
+import { print, withProject } from "../session.js";
+
+/** Step names accepted on the command line: the numbers and readable names. */
+const STEP_NAMES: Record<string, StepId> = {
+  "0": Step.manifest,
+  manifest: Step.manifest,
+  "1.1": Step.planSnapshotToStaging,
+  "plan-snapshot": Step.planSnapshotToStaging,
+  "1.2": Step.snapshotToStaging,
+  "1.3": Step.snapshotToStaging,
+  "process-snapshot": Step.snapshotToStaging,
+  "2.1": Step.planStagingToDatalake,
+  "plan-staging": Step.planStagingToDatalake,
+  "2.2": Step.stagingToDatalake,
+  "2.3": Step.stagingToDatalake,
+  compact: Step.stagingToDatalake,
+  "3": Step.validate,
+  validate: Step.validate,
+};
+
+function parseStep(name: string): StepId {
+  const step = STEP_NAMES[name] ?? (ALL_STEPS as readonly string[]).find((s) => s === name);
+  if (!step)
+    throw new ConfigError("step", [
+      `unknown step "${name}"; use one of ${Object.keys(STEP_NAMES).join(", ")}`,
+    ]);
+  return step as StepId;
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new ConfigError("--workers", ["must be a whole number from 1 to 64"]);
+  return n;
+}
+
+const configOption = () =>
+  new Option("-c, --config <file>", "project config file (JSON with comments)").makeOptionMandatory();
+const stateDirOption = () =>
+  new Option("--state-dir <dir>", "folder of the embedded tracker (default .snaplake)");
+
+function describeValidation(v: ValidationResult): string {
+  const lines = [
+    `validation: ${v.ok ? "ok" : "FAILED"}`,
+    `  snapshot: ${v.snapshot.files} files, ${v.snapshot.bytes} bytes${v.snapshot.rows === null ? "" : `, ${v.snapshot.rows} rows`}`,
+    `  read: ${v.staging.rowsRead} rows, staged ${v.staging.rowsWritten}, bad ${v.staging.badRows}, dropped ${JSON.stringify(v.staging.dropped)}`,
+    `  lake: ${v.lake.rows} rows in ${v.lake.files} files over ${v.lake.partitions} partitions (${v.lake.bytes} bytes), duplicates removed ${v.lake.duplicatesRemoved}`,
+  ];
+  for (const gap of v.gaps)
+    lines.push(`  gap: ${gap.step} ${gap.taskId} ${gap.status}${gap.lastError ? `: ${gap.lastError}` : ""}`);
+  for (const problem of v.problems) lines.push(`  problem: ${problem}`);
+  return lines.join("\n");
+}
+
+function describeRun(summary: RunSummary): string {
+  return [
+    `manifest: ${summary.manifest.files} files, ${summary.manifest.bytes} bytes (fingerprint ${summary.manifest.fingerprint})`,
+    `snapshot groups: ${JSON.stringify(summary.snapshotGroups)}`,
+    `partition groups: ${JSON.stringify(summary.partitionGroups)}`,
+    describeValidation(summary.validation),
+  ].join("\n");
+}
+
+/** Validation failures are results, not crashes: print them, exit 1. */
+async function reportingValidation<T>(json: boolean, fn: () => Promise<T>): Promise<T | number> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ValidationFailedError) {
+      print(json, error.result, () => describeValidation(error.result));
+      process.stderr.write(`snaplake: ${error.message}\n`);
+      return ExitCode.failed;
+    }
+    throw error;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("init")
+    .description("write a commented example config")
+    .option("-o, --output <file>", "where to write it", "snaplake.config.jsonc")
+    .option("--force", "overwrite an existing file")
+    .action(
+      action(async (options) => {
+        try {
+          await writeFile(options.output, EXAMPLE_CONFIG, { flag: options.force ? "w" : "wx" });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+            throw new ConfigError(options.output, ["already exists (use --force to overwrite)"]);
+          }
+          throw error;
+        }
+        process.stdout.write(
+          `wrote ${options.output}: edit it, then run: snaplake run --config ${options.output}\n`,
+        );
+        return ExitCode.ok;
+      }),
+    );
+
+  for (const [name, description] of [
+    ["run", "run every step with a local worker pool"],
+    ["worker", "claim and run tasks of this project until none is left (run one per machine)"],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .addOption(configOption())
+      .addOption(stateDirOption())
+      .option("-w, --workers <n>", "tasks at a time in this process", "2")
+      .option("--force", "plan compaction even if some snapshot groups failed")
+      .option("--json", "print the summary as JSON on stdout")
+      .action(
+        action(async (options) => {
+          const workers = parseWorkers(options.workers);
+          return withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
+            const outcome = await reportingValidation(Boolean(options.json), () =>
+              project.runAll({
+                workers,
+                force: Boolean(options.force),
+                ...(onProgress ? { onProgress } : {}),
+              }),
+            );
+            if (typeof outcome === "number") return outcome;
+            print(Boolean(options.json), outcome, () => describeRun(outcome));
+            return ExitCode.ok;
+          });
+        }),
+      );
+  }
+
+  program
+    .command("step")
+    .description(
+      "run one step: 0|manifest, 1.1|plan-snapshot, 1.2 (list), 1.3|process-snapshot, 2.1|plan-staging, 2.2 (list), 2.3|compact, 3|validate",
+    )
+    .argument("<name>", "the step")
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("-t, --task <id>", "for 1.3 / 2.3: only this task (default: every task still to do)")
+    .option("-w, --workers <n>", "for 1.3 / 2.3: tasks at a time", "2")
+    .option("--force", "for 2.1: plan even if some snapshot groups failed")
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action(async (name, options) => {
+        const step = parseStep(name);
+        const json = Boolean(options.json);
+        const workers = parseWorkers(options.workers);
+        return withProject({ ...options, progress: !json }, async ({ project, onProgress }) => {
+          if (name === "1.2" || name === "2.2") {
+            const todo =
+              step === Step.snapshotToStaging
+                ? await project.step1_2ListSnapshotGroupsTodo()
+                : await project.step2_2ListPartitionGroupsTodo();
+            const items = todo.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
+            print(json, items, () =>
+              items.length === 0 ? "nothing to do" : items.map((t) => `${t.taskId} ${t.status}`).join("\n"),
+            );
+            return ExitCode.ok;
+          }
+          if (step === Step.snapshotToStaging || step === Step.stagingToDatalake) {
+            if (options.task) {
+              const result = await project.processTask(step, options.task);
+              print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
+              return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
+            }
+            await project.drain(step, { workers, ...(onProgress ? { onProgress } : {}) });
+            const counts = await project.tracker.counts(project.projectId, step);
+            print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
+            return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
+          }
+          if (step === Step.planStagingToDatalake) {
+            const result = await project.step2_1PlanStagingToDatalake({ force: Boolean(options.force) });
+            print(json, result, () => JSON.stringify(result));
+            return ExitCode.ok;
+          }
+          const outcome = await reportingValidation(json, () => project.processTask(step, "all"));
+          if (typeof outcome === "number") return outcome;
+          const output = "output" in outcome ? outcome.output : outcome;
+          print(json, output, () =>
+            step === Step.validate
+              ? describeValidation(output as ValidationResult)
+              : JSON.stringify(output, null, 2),
+          );
+          return ExitCode.ok;
+        });
+      }),
+    );
+
+  program
+    .command("status")
+    .description("counts by status for every step, and the failed/ignored tasks with their last error")
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("--json", "print as JSON on stdout")
+    .action(
+      action(async (options) =>
+        withProject(options, async ({ project }) => {
+          const status = await project.status();
+          const failures = (await project.failures()).map((t) => ({
+            step: t.step,
+            taskId: t.taskId,
+            status: t.status,
+            attempts: `${t.attempts}/${t.maxAttempts}`,
+            lastError: t.errors.at(-1) ?? null,
+          }));
+          print(Boolean(options.json), { projectId: project.projectId, steps: status, failures }, () =>
+            [
+              `project ${project.projectId}`,
+              ...Object.entries(status).map(([step, counts]) => {
+                const shown = Object.entries(counts).filter(([, n]) => n > 0);
+                return `  ${step.padEnd(30)} ${shown.length === 0 ? "-" : shown.map(([s, n]) => `${s} ${n}`).join(", ")}`;
+              }),
+              ...failures.map(
+                (f) =>
+                  `  ${f.status}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}: ${f.lastError.message}` : ""}`,
+              ),
+            ].join("\n"),
+          );
+          return ExitCode.ok;
+        }),
+      ),
+    );
+
+  program
+    .command("retry")
+    .description("bring failed and ignored tasks back to pending")
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("-s, --step <name>", "only this step")
+    .action(
+      action(async (options) =>
+        withProject(options, async ({ project }) => {
+          const reset = await project.retry(options.step ? [parseStep(options.step)] : undefined);
+          process.stdout.write(`${reset} task(s) reset to pending\n`);
+          return ExitCode.ok;
+        }),
+      ),
+    );
+
+  program
+    .command("validate")
+    .description("validate the lake against the snapshot (exit 1 when anything is unexplained)")
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action(async (options) =>
+        withProject(options, async ({ project }) => {
+          const json = Boolean(options.json);
+          const outcome = await reportingValidation(json, () => project.step3ValidateDatalake());
+          if (typeof outcome === "number") return outcome;
+          print(json, outcome, () => describeValidation(outcome));
+          return ExitCode.ok;
+        }),
+      ),
+    );
+}

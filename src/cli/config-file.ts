@@ -1,0 +1,112 @@
+/**
+ * Reads a project config file (JSON with comments allowed). Relative local paths in it are resolved against
+ * the file's folder, so a config works the same from any working directory.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
+import { type ConfiguredProjectDefinition, parseConfiguredProject } from "../configured-project.js";
+import { ConfigError } from "../errors.js";
+
+const URI_FIELDS = ["stagingUri", "datalakeUri"] as const;
+
+function resolveLocal(value: unknown, base: string): unknown {
+  if (
+    typeof value !== "string" ||
+    value === "" ||
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ||
+    isAbsolute(value)
+  )
+    return value;
+  return resolve(base, value) + (value.endsWith("/") ? "/" : "");
+}
+
+export function parseConfigText(text: string, path: string): ConfiguredProjectDefinition {
+  const errors: ParseError[] = [];
+  const raw = parse(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    const issues = errors.map((e) => {
+      const line = text.slice(0, e.offset).split("\n").length;
+      return `line ${line}: ${printParseErrorCode(e.error)}`;
+    });
+    throw new ConfigError(path, issues);
+  }
+  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+    const base = dirname(resolve(path));
+    const config = raw as Record<string, unknown>;
+    for (const field of URI_FIELDS) config[field] = resolveLocal(config[field], base);
+    const snapshot = config.snapshot as Record<string, unknown> | undefined;
+    if (snapshot && typeof snapshot === "object") {
+      if ("uri" in snapshot) snapshot.uri = resolveLocal(snapshot.uri, base);
+      if ("manifestUri" in snapshot) snapshot.manifestUri = resolveLocal(snapshot.manifestUri, base);
+    }
+  }
+  return parseConfiguredProject(raw, path);
+}
+
+export async function loadConfigFile(path: string): Promise<ConfiguredProjectDefinition> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(path, [
+      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    ]);
+  }
+  return parseConfigText(text, path);
+}
+
+/** The example `snaplake init` writes: every field, with what it does. */
+export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comments).
+// Relative paths are resolved against this file's folder; use s3://bucket/prefix/ URIs for S3.
+{
+  // One id per snapshot-to-lake conversion: the tracker keys every task by it.
+  "projectId": "orders-2024-06-01",
+
+  // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
+  // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list).
+  "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
+
+  // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched.
+  "reader": { "format": "parquet" },
+
+  // Columns computed after reading: strftime of a time column, or a string copy of a column.
+  "derivedColumns": [
+    { "name": "year", "from": "order_time", "format": "%Y" },
+    { "name": "month", "from": "order_time", "format": "%m" }
+  ],
+
+  // Manifests and staging Parquet go here; the compacted lake there.
+  "stagingUri": "./lake/staging/",
+  "datalakeUri": "./lake/datalake/",
+
+  "partitionKeys": ["year", "month"],
+  "sortBy": ["order_time", { "column": "order_id", "descending": false }],
+
+  // Step 1 reads the snapshot in groups of about this size; step 2 writes files of about this size.
+  "targetFileGroupSize": "100MB",
+  "targetParquetFileSize": "128MB",
+  "compression": "zstd",
+  "rowGroupSize": 122880,
+
+  // Optional: keep only the latest row per record id (both columns, or neither).
+  // "recordIdColumn": "order_id",
+  // "updateTimeColumn": "updated_at",
+
+  // Without tableName the embedded tracker (dynalite under .snaplake/) is used: no AWS account needed.
+  // With it, tasks live in that DynamoDB table, shared by every worker (create it: snaplake tracker create).
+  "tracker": {
+    // "tableName": "snaplake-tasks",
+    "leaseSeconds": 300,
+    "maxAttempts": 3
+  },
+
+  // Region and endpoints; credentials come from the standard AWS chain, never from this file.
+  "aws": {
+    // "region": "us-east-1",
+    // "s3Endpoint": "http://127.0.0.1:9000",
+    // "forcePathStyle": true,
+    // "dynamodbEndpoint": "http://127.0.0.1:8000"
+  }
+}
+`;

@@ -1,0 +1,72 @@
+/**
+ * What every project command needs: the config file read, the runtime (storage + tracker) opened, the
+ * project built, logs to stderr, progress bars on a TTY, and everything closed afterwards.
+ */
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import { createConfiguredProject } from "../configured-project.js";
+import { createLogger, type Logger } from "../logging.js";
+import type { ProgressEvent, Project } from "../project.js";
+import { openRuntime, type Runtime } from "../runtime.js";
+import { loadConfigFile } from "./config-file.js";
+
+export interface SessionOptions {
+  config: string;
+  stateDir?: string;
+  /** Human progress bars instead of info logs (only when stderr is a TTY). */
+  progress?: boolean;
+}
+
+export interface Session {
+  project: Project;
+  runtime: Runtime;
+  logger: Logger;
+  onProgress: ((event: ProgressEvent) => void) | undefined;
+}
+
+export async function withProject<T>(
+  options: SessionOptions,
+  fn: (session: Session) => Promise<T>,
+): Promise<T> {
+  const bars =
+    options.progress && process.stderr.isTTY && !process.env.CI
+      ? new MultiBar(
+          { stream: process.stderr, hideCursor: true, format: " {step} [{bar}] {value}/{total}" },
+          Presets.shades_classic,
+        )
+      : undefined;
+  // With bars on screen, only warnings are logged, so lines don't tear the bars apart.
+  const logger = createLogger(bars ? { level: "warn" } : {});
+  const definition = await loadConfigFile(options.config);
+  const runtime = await openRuntime(definition.config, {
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    logger,
+  });
+  const project = createConfiguredProject(definition, {
+    storage: runtime.storage,
+    tracker: runtime.tracker,
+    logger,
+  });
+  const perStep = new Map<string, SingleBar>();
+  const onProgress = bars
+    ? (event: ProgressEvent) => {
+        let bar = perStep.get(event.step);
+        if (!bar) {
+          bar = bars.create(event.total, 0, { step: event.step.padEnd(26) });
+          perStep.set(event.step, bar);
+        }
+        bar.setTotal(event.total);
+        bar.update(event.finished, { step: event.step.padEnd(26) });
+      }
+    : undefined;
+  try {
+    return await fn({ project, runtime, logger, onProgress });
+  } finally {
+    bars?.stop();
+    await runtime.close();
+  }
+}
+
+/** Prints JSON to stdout (machine output) or text lines. */
+export function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
