@@ -3,8 +3,17 @@ import { register as demo } from "./demo.js";
 import { register as populate } from "./populate.js";
 import { register as project } from "./project.js";
 import { register as runs } from "./runs.js";
+import { register as sfn } from "./sfn.js";
 import { register as snowplow } from "./snowplow.js";
 import { register as tracker } from "./tracker.js";
 
 /** Every CLI command registers itself here, one line each. */
-export const commands: Array<(program: Command) => void> = [project, demo, runs, populate, snowplow, tracker];
+export const commands: Array<(program: Command) => void> = [
+  project,
+  demo,
+  runs,
+  populate,
+  snowplow,
+  tracker,
+  sfn,
+];

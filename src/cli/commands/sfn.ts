@@ -1,0 +1,87 @@
+/**
+ * `snaplake sfn-definition --config <file> --lambda-arn <arn> [--max-concurrency N] ...`: prints the AWS Step
+ * Functions state machine (ASL JSON) that runs the project on the snaplake Lambda, ready for
+ * `aws stepfunctions create-state-machine --definition file://...`. Settings the state machine must agree
+ * with (project id, staging bucket, lease length, attempts) are taken from the config file.
+ */
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { buildStateMachine } from "../../aws/state-machine.js";
+import { ConfigError } from "../../errors.js";
+import { parseUri } from "../../storage/uri.js";
+import { action } from "../action.js";
+import { loadConfigFile } from "../config-file.js";
+import { ExitCode } from "../exit-codes.js";
+
+/** Commander reports an InvalidArgumentError as a usage error (exit code 2) naming the option. */
+function wholeNumber(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command("sfn-definition")
+    .description(
+      "Print the Step Functions state machine (ASL JSON) that runs a project on the snaplake Lambda",
+    )
+    .addOption(
+      new Option(
+        "-c, --config <file>",
+        "project config file (the one the Lambda reads)",
+      ).makeOptionMandatory(),
+    )
+    .addOption(new Option("--lambda-arn <arn>", "ARN of the snaplake Lambda function").makeOptionMandatory())
+    .option(
+      "--max-concurrency <n>",
+      "Lambda invocations at a time per Distributed Map (default 50)",
+      wholeNumber(1, 10_000),
+    )
+    .option(
+      "--tolerated-failure-percentage <n>",
+      "share of tasks that may fail for good without failing the execution (default 0)",
+      wholeNumber(0, 100),
+    )
+    .option(
+      "--task-timeout <seconds>",
+      "TimeoutSeconds of each Lambda state (default: the Lambda's own timeout)",
+      wholeNumber(1, 86_400),
+    )
+    .option(
+      "--config-uri <uri>",
+      "pass this config URI to the Lambda in every event (overrides its environment)",
+    )
+    .action(
+      action(async (options) => {
+        const { config } = await loadConfigFile(options.config);
+        const staging = parseUri(config.stagingUri);
+        if (staging.scheme !== "s3")
+          throw new ConfigError(options.config, [
+            "stagingUri: must be an s3:// URI on Step Functions (the Maps read their todo lists from S3)",
+          ]);
+        if (!config.tracker.tableName)
+          throw new ConfigError(options.config, [
+            "tracker.tableName: required on Step Functions (Lambda workers share the DynamoDB task table)",
+          ]);
+        const definition = buildStateMachine({
+          lambdaArn: options.lambdaArn,
+          projectId: config.projectId,
+          todoBucket: staging.bucket,
+          leaseSeconds: config.tracker.leaseSeconds,
+          // The tracker's maxAttempts bounds task attempts; the state machine retries up to that many.
+          taskRetries: Math.min(10, Math.max(0, config.tracker.maxAttempts - 1)),
+          ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
+          ...(options.toleratedFailurePercentage !== undefined
+            ? { toleratedFailurePercentage: options.toleratedFailurePercentage }
+            : {}),
+          ...(options.taskTimeout !== undefined ? { taskTimeoutSeconds: options.taskTimeout } : {}),
+          ...(options.configUri ? { configUri: options.configUri } : {}),
+        });
+        process.stdout.write(`${JSON.stringify(definition, null, 2)}\n`);
+        return ExitCode.ok;
+      }),
+    );
+}
