@@ -7,6 +7,9 @@ import { CommanderError } from "@commander-js/extra-typings";
 import { ExitCode } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
 
+// The CLI targets Node 20 knowingly (README); the AWS SDK's nag about Node 22 would only clutter stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {

@@ -20,7 +20,7 @@ const DEMO_CONFIG = {
   reader: { format: "snowplow-enriched", shred: false, dedupe: true },
   stagingUri: "./lake/staging/",
   datalakeUri: "./lake/datalake/",
-  partitionKeys: ["event_date"],
+  partitionKeys: ["event_date", "event_name"],
   sortBy: ["collector_tstamp", "event_id"],
   targetFileGroupSize: "2MB",
   targetParquetFileSize: "1MB",
@@ -44,7 +44,8 @@ export function register(program: Command): void {
             linesPerFile: 1500,
             badShare: 0.01,
             seed: 7,
-            startTime: new Date("2024-03-01T22:00:00Z"),
+            // Events are ~50 ms apart: starting before midnight spreads them over two dates.
+            startTime: new Date("2024-03-01T23:55:00Z"),
           });
           await writeFile(join(dir, "ground-truth.json"), `${JSON.stringify(archive.truth, null, 2)}\n`);
           // Written last: its presence means the archive is complete.
