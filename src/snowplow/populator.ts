@@ -19,8 +19,10 @@ import { pipeline, Readable, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createGunzip } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import pLimit from "p-limit";
 import PQueue from "p-queue";
 import { createDynamoDBClient } from "../aws/clients.js";
+import { SnaplakeError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { scrubText } from "../redact.js";
 import { createStorage } from "../storage/create.js";
@@ -42,6 +44,7 @@ const MAX_BAD_LINE_SAMPLES = 100;
 const MAX_HASH_KEY_BYTES = 2048;
 const MAX_RANGE_KEY_BYTES = 1024;
 const PROGRESS_EVERY_LINES = 1000;
+const PLAN_LISTING_CONCURRENCY = 8;
 /** etl_tstamp as the enriched TSV holds it: `yyyy-MM-dd HH:mm:ss.SSS` (0-9 fraction digits), UTC. */
 const ETL_TSTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z?$/;
 
@@ -66,6 +69,11 @@ export interface PopulateOptions {
   dynamodb?: DynamoDBClient;
   logger?: Logger;
   onProgress?: (progress: PopulateProgress) => void;
+  /**
+   * Stops the job: in-flight writes finish, the current run is marked failed (claimable again at once, so a
+   * re-run resumes without waiting for the lease) and PopulateInterruptedError is thrown.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PopulateProgress {
@@ -125,6 +133,12 @@ export interface PopulateSummary {
   durationMs: number;
   /** `events` per second of wall time. */
   eventsPerSecond: number;
+}
+
+export class PopulateInterruptedError extends SnaplakeError {
+  constructor(run: string) {
+    super("POPULATE_INTERRUPTED", `Interrupted while reading ${run}; run the same command again to resume`);
+  }
 }
 
 /** The table recording finished runs for a manifest table. */
@@ -263,19 +277,22 @@ function emptySummary(archive: string, table: string, since: Date | null, dryRun
   };
 }
 
-/** Lists each selected run's data files (one listing per run) and flags runs with archived data. */
+/** Lists each selected run's data files (one listing per run, a few at once) and flags runs with archived data. */
 async function planRuns(storage: Storage, runs: RunFolder[]): Promise<RunPlan[]> {
-  const plans: RunPlan[] = [];
-  for (const run of runs) {
-    const files: ObjectInfo[] = [];
-    for await (const object of storage.list(run.uri)) {
-      // Only files directly in the run folder, like the original `run=X/*` glob.
-      if (isDataObject(object) && parentFolder(object.uri) === run.uri) files.push(object);
-    }
-    const archived = files.some((file) => ARCHIVED_STORAGE_CLASSES.has(file.storageClass));
-    plans.push({ run, files, archived });
-  }
-  return plans;
+  const limit = pLimit(PLAN_LISTING_CONCURRENCY);
+  return Promise.all(
+    runs.map((run) =>
+      limit(async () => {
+        const files: ObjectInfo[] = [];
+        for await (const object of storage.list(run.uri)) {
+          // Only files directly in the run folder, like the original `run=X/*` glob.
+          if (isDataObject(object) && parentFolder(object.uri) === run.uri) files.push(object);
+        }
+        const archived = files.some((file) => ARCHIVED_STORAGE_CLASSES.has(file.storageClass));
+        return { run, files, archived };
+      }),
+    ),
+  );
 }
 
 function dynamoClientFor(config: DynamoDbStorageConfig): DynamoDBClient {
@@ -375,6 +392,10 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
         progress.bytesRead += bytes;
       })) {
         lineNumber++;
+        if (options.signal?.aborted) {
+          await queue.onIdle();
+          throw new PopulateInterruptedError(plan.run.uri);
+        }
         if (line === "") continue;
         summary.lines++;
         progress.lines++;

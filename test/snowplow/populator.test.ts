@@ -36,6 +36,8 @@ import {
 } from "./populator-fixtures.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+/** Spawned CLIs start slowly (tsx) and the suite shares two cores with other workers. */
+const CLI_TIMEOUT_MS = 180_000;
 const SECRET = "Secret0Key0Never0Printed0123456789";
 const ACCESS_KEY = "AKIAPOPULATORTEST01";
 
@@ -394,59 +396,112 @@ describe.concurrent("snaplake populate-event-manifest with bad input and other c
     await writeJson(dir, "resolver.json", RESOLVER_CONFIG);
   });
 
-  it("bad configs fail with exit 2, name the field, and never print the keys", async () => {
-    const good = storageConfig100(uniqueName("manifest"));
-    const missing = await writeJson(dir, "missing.json", {
-      ...good,
-      data: { ...good.data, dynamodbTable: undefined },
-    });
-    // A syntax error right after the secret: V8's own message would quote the text around it.
-    const broken = await writeJson(
-      dir,
-      "broken.json",
-      JSON.stringify(good).replace(`"${SECRET}",`, `"${SECRET}" oops,`),
-    );
-    // A DynamoDB error (table names need 3+ characters) must not carry the keys either.
-    const shortTable = await writeJson(dir, "short.json", storageConfig100("ab"));
-    const populateWith = (config: string) =>
-      runCli(["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json")], env);
-    const [run, syntax, server] = [populateWith(missing), populateWith(broken), populateWith(shortTable)];
+  it(
+    "bad configs fail with exit 2, name the field, and never print the keys",
+    async () => {
+      const good = storageConfig100(uniqueName("manifest"));
+      const missing = await writeJson(dir, "missing.json", {
+        ...good,
+        data: { ...good.data, dynamodbTable: undefined },
+      });
+      // A syntax error right after the secret: V8's own message would quote the text around it.
+      const broken = await writeJson(
+        dir,
+        "broken.json",
+        JSON.stringify(good).replace(`"${SECRET}",`, `"${SECRET}" oops,`),
+      );
+      // A DynamoDB error (table names need 3+ characters) must not carry the keys either.
+      const shortTable = await writeJson(dir, "short.json", storageConfig100("ab"));
+      const populateWith = (config: string) =>
+        runCli(["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json")], env);
+      const [run, syntax, server] = [populateWith(missing), populateWith(broken), populateWith(shortTable)];
 
-    expect(await run.exited).toBe(2);
-    expect(run.stderr()).toMatch(/data\.dynamodbTable/);
-    expectNoSecrets(run);
-    expect(await syntax.exited).toBe(2);
-    expect(syntax.stderr()).toMatch(/broken\.json.*not valid JSON/);
-    expectNoSecrets(syntax);
-    expect(await server.exited).toBe(1);
-    expect(server.stderr()).toMatch(/snaplake: .*TableName/);
-    expectNoSecrets(server);
-  });
+      expect(await run.exited).toBe(2);
+      expect(run.stderr()).toMatch(/data\.dynamodbTable/);
+      expectNoSecrets(run);
+      expect(await syntax.exited).toBe(2);
+      expect(syntax.stderr()).toMatch(/broken\.json.*not valid JSON/);
+      expectNoSecrets(syntax);
+      expect(await server.exited).toBe(1);
+      expect(server.stderr()).toMatch(/snaplake: .*TableName/);
+      expectNoSecrets(server);
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-  it("a 2-0-0 config with auth null uses the default AWS credential chain", async () => {
-    const table = uniqueName("manifest");
-    const config = await writeJson(dir, `${table}.json`, {
-      schema: "iglu:com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/2-0-0",
-      data: {
-        name: "m",
-        auth: null,
-        awsRegion: "us-east-1",
-        dynamodbTable: table,
-        id: "c5f3a09c-75d8-4432-a5c3-2a4c5d1c9a88",
-        purpose: "EVENTS_MANIFEST",
-      },
-    });
-    const chain = { ...env, AWS_ACCESS_KEY_ID: "snaplaketest", AWS_SECRET_ACCESS_KEY: "snaplaketest" };
-    const run = runCli(
-      ["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json"), "--json"],
-      chain,
-    );
-    expect(await run.exited, run.stderr()).toBe(0);
-    expect(JSON.parse(run.stdout())).toMatchObject({ written: UNIQUE });
-    const client = testDynamoClient(endpoint);
-    expect(await countItems(client, table)).toBe(UNIQUE);
-    client.destroy();
-  });
+  it(
+    "SIGTERM releases the current run, so a re-run resumes at once even with a long lease",
+    async () => {
+      const archive = await mkdtemp(join(tmpdir(), "snaplake-sigterm-"));
+      const perRun = 100;
+      const runs = ["run=2018-02-01-00-00-00", "run=2018-02-02-00-00-00", "run=2018-02-03-00-00-00"];
+      await writeLocalArchive(
+        archive,
+        runs.map((run, i) => ({ path: `${run}/part-00000`, lines: goodLines(`t${i}`, perRun) })),
+      );
+      const table = uniqueName("manifest");
+      const config = await writeJson(dir, `${table}.json`, storageConfig100(table));
+      // With a 10-minute lease, a run left claimed would make the re-run wait far beyond the test timeout.
+      const args = [
+        "populate-event-manifest",
+        archive,
+        config,
+        join(dir, "resolver.json"),
+        "--json",
+        "--lease-seconds",
+        "600",
+      ];
+      const first = runCli([...args, "--concurrency", "1"], env);
+      while (!first.stderr().includes('"msg":"run done"')) {
+        if (first.child.exitCode !== null)
+          throw new Error(`populate ended before the signal: ${first.stderr()}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(1);
+      expect(first.stderr()).toMatch(
+        /snaplake: Interrupted while reading .*run=2018-02-0[23]-00-00-00\/; run the same command again to resume/,
+      );
+
+      const second = runCli(args, env);
+      expect(await second.exited, second.stderr()).toBe(0);
+      const summary = JSON.parse(second.stdout()) as PopulateSummary;
+      expect(summary.runs.alreadyDone + summary.runs.processed).toBe(3);
+      const client = testDynamoClient(endpoint);
+      expect(await countItems(client, table)).toBe(3 * perRun);
+      client.destroy();
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    "a 2-0-0 config with auth null uses the default AWS credential chain",
+    async () => {
+      const table = uniqueName("manifest");
+      const config = await writeJson(dir, `${table}.json`, {
+        schema: "iglu:com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/2-0-0",
+        data: {
+          name: "m",
+          auth: null,
+          awsRegion: "us-east-1",
+          dynamodbTable: table,
+          id: "c5f3a09c-75d8-4432-a5c3-2a4c5d1c9a88",
+          purpose: "EVENTS_MANIFEST",
+        },
+      });
+      const chain = { ...env, AWS_ACCESS_KEY_ID: "snaplaketest", AWS_SECRET_ACCESS_KEY: "snaplaketest" };
+      const run = runCli(
+        ["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json"), "--json"],
+        chain,
+      );
+      expect(await run.exited, run.stderr()).toBe(0);
+      expect(JSON.parse(run.stdout())).toMatchObject({ written: UNIQUE });
+      const client = testDynamoClient(endpoint);
+      expect(await countItems(client, table)).toBe(UNIQUE);
+      client.destroy();
+    },
+    CLI_TIMEOUT_MS,
+  );
 });
 
 // Spawned CLIs are slow to start (tsx), so these tests run concurrently.
@@ -463,74 +518,86 @@ describe.concurrent.each(dynamoBackends())("snaplake populate-event-manifest on 
 
   const env = { AWS_ENDPOINT_URL_DYNAMODB: endpoint };
 
-  it("populates through AWS_ENDPOINT_URL_DYNAMODB with --since in both forms, text or JSON, never printing the keys", async () => {
-    const table = uniqueName("manifest");
-    const config = await writeJson(dir, `${table}.json`, storageConfig100(table));
-    const args = ["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json")];
+  it(
+    "populates through AWS_ENDPOINT_URL_DYNAMODB with --since in both forms, text or JSON, never printing the keys",
+    async () => {
+      const table = uniqueName("manifest");
+      const config = await writeJson(dir, `${table}.json`, storageConfig100(table));
+      const args = ["populate-event-manifest", join(dir, "archive"), config, join(dir, "resolver.json")];
 
-    const byTime = runCli([...args, "--json", "--since", "2017-02-21-11-40-15"], env);
-    expect(await byTime.exited, byTime.stderr()).toBe(0);
-    expect(JSON.parse(byTime.stdout())).toMatchObject({ runs: { selected: 2, processed: 2 }, written: 9 });
-    expectNoSecrets(byTime);
+      const byTime = runCli([...args, "--json", "--since", "2017-02-21-11-40-15"], env);
+      expect(await byTime.exited, byTime.stderr()).toBe(0);
+      expect(JSON.parse(byTime.stdout())).toMatchObject({ runs: { selected: 2, processed: 2 }, written: 9 });
+      expectNoSecrets(byTime);
 
-    const byDate = runCli([...args, "--since", "2017-02-21"], env);
-    expect(await byDate.exited, byDate.stderr()).toBe(0);
-    expect(byDate.stdout()).toMatch(/runs: +3 selected of 4 \(1 read, 2 already done, 0 archived/);
-    expect(byDate.stdout()).toMatch(/written: +4\n/);
-    expect(byDate.stdout()).toMatch(/already present: +1 \(1 of them with another etl_tstamp\)/);
-    expect(byDate.stdout()).toMatch(
-      /bad lines: +6\n.*run=2017-02-21-00-00-00\/part-00001:1: event_fingerprint is empty/,
-    );
-    expectNoSecrets(byDate);
+      const byDate = runCli([...args, "--since", "2017-02-21"], env);
+      expect(await byDate.exited, byDate.stderr()).toBe(0);
+      expect(byDate.stdout()).toMatch(/runs: +3 selected of 4 \(1 read, 2 already done, 0 archived/);
+      expect(byDate.stdout()).toMatch(/written: +4\n/);
+      expect(byDate.stdout()).toMatch(/already present: +1 \(1 of them with another etl_tstamp\)/);
+      expect(byDate.stdout()).toMatch(
+        /bad lines: +6\n.*run=2017-02-21-00-00-00\/part-00001:1: event_fingerprint is empty/,
+      );
+      expectNoSecrets(byDate);
 
-    const all = runCli([...args, "--json"], env);
-    expect(await all.exited, all.stderr()).toBe(0);
-    const summary = JSON.parse(all.stdout()) as PopulateSummary;
-    expect(summary).toMatchObject({ runs: { processed: 1, alreadyDone: 3 }, written: 5, events: 5 });
-    expect(await countItems(client, table)).toBe(UNIQUE);
-    expectNoSecrets(all);
-  });
+      const all = runCli([...args, "--json"], env);
+      expect(await all.exited, all.stderr()).toBe(0);
+      const summary = JSON.parse(all.stdout()) as PopulateSummary;
+      expect(summary).toMatchObject({ runs: { processed: 1, alreadyDone: 3 }, written: 5, events: 5 });
+      expect(await countItems(client, table)).toBe(UNIQUE);
+      expectNoSecrets(all);
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-  it("resumes after being killed mid-way: nothing written twice, totals consistent", async () => {
-    const resumeDir = await mkdtemp(join(tmpdir(), "snaplake-resume-"));
-    const perRun = 200;
-    const runs = ["run=2018-01-01-00-00-00", "run=2018-01-02-00-00-00", "run=2018-01-03-00-00-00"];
-    await writeLocalArchive(
-      resumeDir,
-      runs.map((run, i) => ({ path: `${run}/part-00000.gz`, lines: goodLines(`r${i}`, perRun), gzip: true })),
-    );
-    const table = uniqueName("manifest");
-    const config = await writeJson(dir, `${table}.json`, storageConfig100(table));
-    const args = [
-      "populate-event-manifest",
-      resumeDir,
-      config,
-      join(dir, "resolver.json"),
-      "--json",
-      "--lease-seconds",
-      "2",
-    ];
+  it(
+    "resumes after being killed mid-way: nothing written twice, totals consistent",
+    async () => {
+      const resumeDir = await mkdtemp(join(tmpdir(), "snaplake-resume-"));
+      const perRun = 100;
+      const runs = ["run=2018-01-01-00-00-00", "run=2018-01-02-00-00-00", "run=2018-01-03-00-00-00"];
+      await writeLocalArchive(
+        resumeDir,
+        runs.map((run, i) => ({
+          path: `${run}/part-00000.gz`,
+          lines: goodLines(`r${i}`, perRun),
+          gzip: true,
+        })),
+      );
+      const table = uniqueName("manifest");
+      const config = await writeJson(dir, `${table}.json`, storageConfig100(table));
+      const args = [
+        "populate-event-manifest",
+        resumeDir,
+        config,
+        join(dir, "resolver.json"),
+        "--json",
+        "--lease-seconds",
+        "2",
+      ];
 
-    const first = runCli([...args, "--concurrency", "2"], env);
-    while (!first.stderr().includes('"msg":"run done"')) {
-      if (first.child.exitCode !== null)
-        throw new Error(`populate ended before it could be killed: ${first.stderr()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    first.child.kill("SIGKILL");
-    await first.exited;
-    await new Promise((r) => setTimeout(r, 300));
-    const afterKill = await countItems(client, table);
-    expect(afterKill).toBeGreaterThanOrEqual(perRun);
-    expect(afterKill).toBeLessThan(3 * perRun);
+      const first = runCli([...args, "--concurrency", "1"], env);
+      while (!first.stderr().includes('"msg":"run done"')) {
+        if (first.child.exitCode !== null)
+          throw new Error(`populate ended before it could be killed: ${first.stderr()}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      first.child.kill("SIGKILL");
+      await first.exited;
+      await new Promise((r) => setTimeout(r, 300));
+      const afterKill = await countItems(client, table);
+      expect(afterKill).toBeGreaterThanOrEqual(perRun);
+      expect(afterKill).toBeLessThan(3 * perRun);
 
-    const second = runCli(args, env);
-    expect(await second.exited, second.stderr()).toBe(0);
-    const summary = JSON.parse(second.stdout()) as PopulateSummary;
-    expect(summary.runs.alreadyDone).toBeGreaterThanOrEqual(1);
-    expect(summary.runs.alreadyDone + summary.runs.processed).toBe(3);
-    expect(summary.written).toBe(3 * perRun - afterKill);
-    expect(summary.written + summary.alreadyPresent).toBe(summary.runs.processed * perRun);
-    expect(await countItems(client, table)).toBe(3 * perRun);
-  });
+      const second = runCli(args, env);
+      expect(await second.exited, second.stderr()).toBe(0);
+      const summary = JSON.parse(second.stdout()) as PopulateSummary;
+      expect(summary.runs.alreadyDone).toBeGreaterThanOrEqual(1);
+      expect(summary.runs.alreadyDone + summary.runs.processed).toBe(3);
+      expect(summary.written).toBe(3 * perRun - afterKill);
+      expect(summary.written + summary.alreadyPresent).toBe(summary.runs.processed * perRun);
+      expect(await countItems(client, table)).toBe(3 * perRun);
+    },
+    CLI_TIMEOUT_MS,
+  );
 });

@@ -101,6 +101,11 @@ export function register(program: Command): void {
       action(async (archive, storageConfigPath, resolverPath, options) => {
         const storageConfig = await readJsonFile(storageConfigPath, "storage config");
         const resolverConfig = await readJsonFile(resolverPath, "Iglu resolver config");
+        // Ctrl-C / SIGTERM: let in-flight writes finish and release the run, so a re-run resumes at once.
+        const interrupt = new AbortController();
+        const stop = () => interrupt.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
         const bar = progressBar();
         const logger = createLogger({ level: bar ? "error" : undefined });
         let summary: PopulateSummary;
@@ -115,9 +120,12 @@ export function register(program: Command): void {
             dryRun: options.dryRun ?? false,
             logger,
             ...(bar ? { onProgress: bar.update } : {}),
+            signal: interrupt.signal,
           });
         } finally {
           bar?.stop();
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
         }
         process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
         return ExitCode.ok;
