@@ -252,7 +252,8 @@ export class DynamoTracker implements TaskTracker {
       // Includes expired tasks with no attempts left: claiming those marks them ignored.
       this.queryStatus(projectId, step, "in_progress", { attr: "leaseExpiresAt", lt: now }),
     ]);
-    return [...pending, ...retryable, ...expired];
+    // Abandoned work first: it has waited longest, and a worker may be blocked on it (barrier).
+    return [...expired, ...retryable, ...pending];
   }
 
   async counts(projectId: string, step: string): Promise<StatusCounts> {
