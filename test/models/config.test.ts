@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { parseProjectConfig } from "../../src/config.js";
+import { ConfigError } from "../../src/errors.js";
+
+const minimal = {
+  projectId: "p1",
+  snapshot: { uri: "s3://b/snap/" },
+  stagingUri: "s3://b/st/",
+  datalakeUri: "s3://b/lake/",
+};
+
+describe("project config", () => {
+  it("fills defaults and parses sizes", () => {
+    const config = parseProjectConfig({
+      ...minimal,
+      targetParquetFileSize: "64MB",
+      sortBy: ["a", { column: "b", descending: true }],
+    });
+    expect(config.targetParquetFileSize).toBe(64 * 1024 * 1024);
+    expect(config.targetFileGroupSize).toBe(100 * 1024 * 1024);
+    expect(config.compression).toBe("zstd");
+    expect(config.sortBy).toEqual([
+      { column: "a", descending: false },
+      { column: "b", descending: true },
+    ]);
+    expect(config.tracker.maxAttempts).toBe(3);
+  });
+
+  it("names every field at fault", () => {
+    const error = (() => {
+      try {
+        parseProjectConfig({
+          ...minimal,
+          projectId: "has space",
+          targetFileGroupSize: "lots",
+          recordIdColumn: "id",
+          extra: 1,
+        });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.issues.join("\n");
+    expect(text).toContain("projectId");
+    expect(text).toContain("targetFileGroupSize");
+    expect(text).toContain("extra");
+  });
+
+  it("requires the record id and update time columns together", () => {
+    expect(() => parseProjectConfig({ ...minimal, recordIdColumn: "id" })).toThrow("updateTimeColumn");
+  });
+});
