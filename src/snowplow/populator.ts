@@ -135,9 +135,10 @@ export interface PopulateSummary {
   eventsPerSecond: number;
 }
 
+/** Thrown when `signal` aborts the job; `where` is the run being read, or the archive between runs. */
 export class PopulateInterruptedError extends SnaplakeError {
-  constructor(run: string) {
-    super("POPULATE_INTERRUPTED", `Interrupted while reading ${run}; run the same command again to resume`);
+  constructor(where: string) {
+    super("POPULATE_INTERRUPTED", `Interrupted while reading ${where}; run the same command again to resume`);
   }
 }
 
@@ -384,6 +385,12 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
   const readRun = async (plan: RunPlan) => {
     const queue = new PQueue({ concurrency });
     let failure: unknown;
+    // Drop queued writes, let those in flight land, then give up on the run.
+    const abandon = async (error: unknown): Promise<never> => {
+      queue.clear();
+      await queue.onIdle();
+      throw error;
+    };
     for (const file of plan.files) {
       summary.files++;
       let lineNumber = 0;
@@ -392,10 +399,7 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
         progress.bytesRead += bytes;
       })) {
         lineNumber++;
-        if (options.signal?.aborted) {
-          await queue.onIdle();
-          throw new PopulateInterruptedError(plan.run.uri);
-        }
+        if (options.signal?.aborted) await abandon(new PopulateInterruptedError(plan.run.uri));
         if (line === "") continue;
         summary.lines++;
         progress.lines++;
@@ -412,7 +416,7 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
         }
         summary.events++;
         if (!manifest) continue;
-        if (failure) throw failure;
+        if (failure) await abandon(failure);
         // Back-pressure: never hold more than `concurrency` waiting writes beyond those in flight.
         await queue.onSizeLessThan(concurrency);
         const target = manifest;
@@ -424,7 +428,7 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
           });
       }
       await queue.onIdle();
-      if (failure) throw failure;
+      if (failure) await abandon(failure);
     }
   };
 
@@ -480,6 +484,7 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
   while (pending.length > 0) {
     const held: RunPlan[] = [];
     for (const plan of pending) {
+      if (options.signal?.aborted) throw new PopulateInterruptedError(archive);
       if (!runsTable) {
         await processRun(plan, null);
         continue;
@@ -500,7 +505,8 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
     }
     if (held.length > 0 && held.length === pending.length) {
       logger.info({ runs: held.map((p) => p.run.uri) }, "waiting for runs claimed by another populator");
-      await sleep(Math.min(2000, Math.max(100, Math.floor(leaseMs / 10))));
+      const pause = Math.min(2000, Math.max(100, Math.floor(leaseMs / 10)));
+      await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
     }
     pending = held;
   }
