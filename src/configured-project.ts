@@ -6,10 +6,12 @@
 import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { z } from "zod";
+import { createDynamoDBClient } from "./aws/clients.js";
 import { parseProjectConfig, projectConfigSchema } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
+import { EventManifest } from "./snowplow/event-manifest.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "./snowplow/project.js";
 import type { DerivedColumn, ReadContext } from "./steps/step-1-3-process-snapshot-group.js";
 
@@ -28,6 +30,8 @@ export const readerSpecSchema = z.discriminatedUnion("format", [
       format: z.literal("snowplow-enriched"),
       shred: z.boolean().default(false),
       dedupe: z.boolean().default(true),
+      /** Cross-batch de-duplication against this Snowplow event manifest table (see `snaplake populate-event-manifest`). */
+      eventManifestTable: z.string().min(3).optional(),
     })
     .strict(),
 ]);
@@ -111,5 +115,3 @@ export function createConfiguredProject(
   }
   return new FileFormatProject(definition, dependencies);
 }
-
-export { projectConfigSchema };
