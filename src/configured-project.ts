@@ -7,7 +7,7 @@ import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { z } from "zod";
 import { createDynamoDBClient } from "./aws/clients.js";
-import { parseProjectConfig, projectConfigSchema } from "./config.js";
+import { parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
@@ -108,9 +108,20 @@ export function createConfiguredProject(
 ): Project {
   const { reader } = definition;
   if (reader.format === "snowplow-enriched") {
+    const { aws } = definition.config;
+    const eventManifest = reader.eventManifestTable
+      ? new EventManifest(
+          createDynamoDBClient({
+            ...(aws.region ? { region: aws.region } : {}),
+            ...(aws.dynamodbEndpoint ? { endpoint: aws.dynamodbEndpoint } : {}),
+          }),
+          reader.eventManifestTable,
+        )
+      : undefined;
     return new SnowplowEnrichedProject(definition.config, dependencies, {
       shred: reader.shred,
       dedupe: reader.dedupe,
+      ...(eventManifest ? { eventManifest } : {}),
     });
   }
   return new FileFormatProject(definition, dependencies);

@@ -372,7 +372,7 @@ export abstract class Project {
     const limit = pLimit(Math.max(1, options.workers ?? 2));
     const counts = await this.tracker.counts(this.projectId, step);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const finished = counts.succeeded + counts.ignored;
+    let finished = counts.succeeded + counts.ignored;
     for (;;) {
       const todo = await this.tracker.todo(this.projectId, step);
       if (todo.length === 0) {
@@ -390,13 +390,16 @@ export abstract class Project {
                 : await this.step2_3CompactPartitionGroup(task.taskId);
             if (result.outcome === "failed") {
               const { task: t, error } = result;
+              if (t.status === "ignored") finished++;
               this.logger.warn(
                 { step, taskId: task.taskId, status: t.status, attempt: t.attempts, err: error },
                 "task failed",
               );
             } else if (result.outcome === "succeeded") {
+              finished++;
               this.logger.info({ step, taskId: task.taskId }, "task succeeded");
             }
+            options.onProgress?.({ step, taskId: task.taskId, outcome: result.outcome, finished, total });
           }),
         ),
       );

@@ -1,6 +1,7 @@
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { Step } from "../src/models/steps.js";
+import type { ProgressEvent } from "../src/project.js";
 import { writeOrdersSnapshot } from "../src/samples/orders.js";
 import { StageBarrierError } from "../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { ValidationFailedError } from "../src/steps/step-3-validate-datalake.js";
@@ -111,9 +112,16 @@ describe("workflow failures and de-duplication (local storage)", () => {
       ordersConfig(context, { recordIdColumn: "order_id", updateTimeColumn: "updated_at" }),
       context,
     );
-    const summary = await project.runAll();
+    const progress: ProgressEvent[] = [];
+    const summary = await project.runAll({ onProgress: (event) => progress.push(event) });
     expect(summary.validation.ok).toBe(true);
     expect(summary.validation.lake.rows).toBe(snapshot.distinctOrders);
+    // One progress event per task, ending with every task of each step finished.
+    for (const step of [Step.snapshotToStaging, Step.stagingToDatalake]) {
+      const events = progress.filter((e) => e.step === step);
+      expect(events.length).toBe(events[0]!.total);
+      expect(events.at(-1)!.finished).toBe(events[0]!.total);
+    }
     expect(summary.validation.lake.duplicatesRemoved).toBe(snapshot.rows - snapshot.distinctOrders);
 
     // Every kept row is the one with the latest update time of its order.
