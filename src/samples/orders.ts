@@ -6,6 +6,7 @@
 import pl from "nodejs-polars";
 import type { Storage } from "../storage/types.js";
 import { joinUri } from "../storage/uri.js";
+import { seededRandom } from "./random.js";
 
 export interface OrdersSnapshotOptions {
   rows: number;
@@ -22,24 +23,12 @@ export interface OrdersSnapshot {
   distinctOrders: number;
 }
 
-/** mulberry32: small, fast, deterministic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const START = Date.UTC(2021, 0, 1);
 const SPAN = Date.UTC(2023, 0, 1) - START;
 const STATUSES = ["placed", "paid", "shipped", "delivered", "cancelled"];
 
 export function ordersFrame(options: OrdersSnapshotOptions): pl.DataFrame {
-  const rand = random(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const distinct = options.rows;
   const duplicates = Math.floor(distinct * (options.duplicateShare ?? 0));
   const total = distinct + duplicates;

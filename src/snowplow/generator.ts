@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { seededRandom } from "../samples/random.js";
 import type { EnrichedErrorCode } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, FIELD_INDEX as F } from "./fields.js";
 
@@ -208,18 +209,6 @@ function render(template: Template, values: readonly string[]): string {
   return line;
 }
 
-/** mulberry32: small, fast and good enough for test data. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
 const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
 const DAY_MS = 86_400_000;
@@ -253,7 +242,7 @@ export class EnrichedEventGenerator {
   private readonly templates: Template[];
 
   constructor(options: GeneratorOptions = {}) {
-    this.random = prng(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
     this.clock = (options.startTime ?? new Date("2024-03-01T00:00:00Z")).getTime();
     this.options = {
       badShare: options.badShare ?? 0,
