@@ -9,13 +9,24 @@ export function dtypeName(dtype: pl.DataType): string {
 }
 
 /**
+ * Column name → dtype, from two native calls. `DataFrame.schema` wraps every column in a JS Series, and
+ * building a Series wrapper costs ~1 ms, which adds up to ~0.1 s per read of a 131-column frame.
+ */
+export function frameSchema(frame: pl.DataFrame): Record<string, pl.DataType> {
+  const dtypes = frame.dtypes;
+  return Object.fromEntries(frame.columns.map((column, index) => [column, dtypes[index]!]));
+}
+
+/**
  * A polars DataFrame from either a DataFrame or an apache-arrow Table. Arrow goes through IPC (columnar,
  * no per-row work); Arrow's dictionary-encoded strings arrive as Categorical and are cast back to String.
  */
 export function toPolars(data: FrameLike): pl.DataFrame {
   if (data instanceof arrow.Table) {
     const frame = pl.readIPCStream(Buffer.from(arrow.tableToIPC(data, "stream")));
-    const categorical = frame.columns.filter((c) => dtypeName(frame.getColumn(c).dtype) === "Categorical");
+    const categorical = Object.entries(frameSchema(frame))
+      .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
+      .map(([column]) => column);
     return categorical.length === 0
       ? frame
       : frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));

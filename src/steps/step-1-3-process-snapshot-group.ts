@@ -8,7 +8,7 @@ import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
-import { dtypeName, type FrameLike, toPolars } from "../frames/convert.js";
+import { dtypeName, type FrameLike, frameSchema, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { encodeHivePath, type PartitionValues } from "../models/hive.js";
 import type { Locations } from "../models/locations.js";
@@ -175,7 +175,9 @@ export async function processSnapshotGroup(input: {
   }
   const read = isReadResult(result) ? result : { data: result };
   let frame = applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []);
-  const categorical = frame.columns.filter((c) => dtypeName(frame.getColumn(c).dtype) === "Categorical");
+  const categorical = Object.entries(frameSchema(frame))
+    .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
+    .map(([column]) => column);
   if (categorical.length > 0) frame = frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
   signal.throwIfAborted();
 
