@@ -80,7 +80,6 @@ type JsonColumn = (typeof JSON_COLUMNS)[number];
 const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
-const COUNT_OK = "__count_ok";
 const RAW = "__raw";
 
 function polarsType(type: EnrichedFieldType): DataType {
@@ -136,11 +135,14 @@ function invalidUtf8Lines(input: Buffer): Set<number> {
   return invalid;
 }
 
-const rawName = (name: string) => `__raw_${name}`;
+/** The names of the fields of one type, in field order. */
+function namesOf(type: EnrichedFieldType): string[] {
+  return ENRICHED_FIELDS.filter((field) => field.type === type).map((field) => field.name);
+}
 
-/** The typed value of one column (stage 1: computed once, from the raw text). */
-function typedValue(name: string, type: EnrichedFieldType): Expr {
-  const raw = pl.col(name);
+/** Raw text to typed values, for every column of `names` at once (one multi-column expression). */
+function typedValues(names: string[], type: EnrichedFieldType): Expr {
+  const raw = pl.col(names);
   switch (type) {
     case "int":
       return raw.cast(pl.Int32, false);
@@ -159,24 +161,29 @@ function typedValue(name: string, type: EnrichedFieldType): Expr {
 }
 
 /**
- * "Is invalid" flag of one typed column (stage 2: from the raw text `__raw_<name>` and the typed value).
- * polars' strict=false casts accept exactly SCALAR_PATTERNS.int / .double (tests check the agreement), so a
- * present value that casts to null is invalid; Int32 overflow also gives null. Timestamps also need the
- * pattern: polars alone accepts "2024-1-2" or 10 fraction digits.
+ * "Some column of `names` holds an invalid value", from the raw text. polars' strict=false casts accept
+ * exactly SCALAR_PATTERNS.int / .double (tests check the agreement), so a present value that casts to null
+ * is invalid; Int32 overflow also gives null. Timestamps also need the pattern: polars alone accepts
+ * "2024-1-2" or 10 fraction digits. (Within one expression, polars expands `pl.col(names)` column by
+ * column, so "present" and "invalid" always talk about the same column.)
  */
-function invalidFlag(name: string, type: EnrichedFieldType): Expr | undefined {
-  const raw = pl.col(rawName(name));
-  const value = pl.col(name);
+function anyInvalid(names: string[], type: EnrichedFieldType): Expr | undefined {
+  if (names.length === 0) return undefined;
+  const raw = pl.col(names);
   const present = raw.isNotNull();
   switch (type) {
     case "int":
-      return present.and(value.isNull());
-    case "double":
-      return present.and(value.isFinite().fillNull(false).not());
+      return pl.anyHorizontal(present.and(typedValues(names, type).isNull()));
+    case "timestamp": {
+      const invalid = raw.str.contains(SCALAR_PATTERNS.timestamp).not().or(typedValues(names, type).isNull());
+      return pl.anyHorizontal(present.and(invalid));
+    }
+    case "double": {
+      const value = typedValues(names, type);
+      return pl.anyHorizontal(present.and(value.isFinite().not().or(value.isNull())));
+    }
     case "boolean":
-      return present.and(raw.isIn(["0", "1"]).not());
-    case "timestamp":
-      return present.and(raw.str.contains(SCALAR_PATTERNS.timestamp).not().or(value.isNull()));
+      return pl.anyHorizontal(present.and(raw.isIn(["0", "1"]).not()));
     default:
       return undefined;
   }
@@ -187,41 +194,42 @@ function invalidFlag(name: string, type: EnrichedFieldType): Expr | undefined {
  * as its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer: fewer tabs; more: extra text).
  */
 function fieldCountOk(): Expr {
-  const length = (name: string) => pl.col(name).str.lengths().cast(pl.Int64).fillNull(0);
-  const fieldsLength = pl.sumHorizontal(ENRICHED_FIELDS.map((field) => length(field.name)));
-  return length(RAW).eq(fieldsLength.add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64)));
+  const fieldsLength = pl.sumHorizontal(pl.col(ENRICHED_FIELDS.map((field) => field.name)).str.lengths());
+  return pl
+    .col(RAW)
+    .str.lengths()
+    .cast(pl.Int64)
+    .eq(fieldsLength.cast(pl.Int64).add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64)))
+    .fillNull(false);
 }
 
-interface CheckPlan {
-  /** Typed values, computed once; raw text kept beside the columns that can be invalid. */
-  stage1: Expr[];
-  /** One "bad" flag per line, from the raw text and the typed values. */
-  bad: Expr;
-  dropped: string[];
-}
+const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
 
-let cachedPlan: CheckPlan | undefined;
+let cachedPlan: Expr[] | undefined;
 
 /**
- * The expressions do not depend on the data, and building a nodejs-polars Expr costs ~1 ms in JS (≈1 s for
- * this plan), so they are built once per process.
+ * One select: line number, raw line, typed columns and the line's "bad" flag. Each type's columns share
+ * one multi-column expression: building a nodejs-polars Expr costs ~1 ms in JS, so a plan of one
+ * expression per column cost seconds. Built once per process, since it does not depend on the data.
  */
-function checkPlan(): CheckPlan {
+function checkPlan(): Expr[] {
   if (cachedPlan) return cachedPlan;
-  const stage1: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW), fieldCountOk().alias(COUNT_OK)];
-  const flags: Expr[] = [pl.col(COUNT_OK).not()];
-  const dropped: string[] = [COUNT_OK];
-  for (const field of ENRICHED_FIELDS) {
-    stage1.push(typedValue(field.name, field.type).alias(field.name));
-    const flag = invalidFlag(field.name, field.type);
-    if (flag) {
-      stage1.push(pl.col(field.name).alias(rawName(field.name)));
-      dropped.push(rawName(field.name));
-      flags.push(flag);
-    }
-    if ("required" in field) flags.push(pl.col(field.name).isNull());
+  const flags: Expr[] = [fieldCountOk().not()];
+  const plan: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW)];
+  const other = ENRICHED_FIELDS.filter((f) => !(SCALAR_TYPES as readonly string[]).includes(f.type));
+  plan.push(pl.col(other.map((f) => f.name)));
+  for (const type of SCALAR_TYPES) {
+    const names = namesOf(type);
+    plan.push(typedValues(names, type));
+    const invalid = anyInvalid(names, type);
+    if (invalid) flags.push(invalid);
   }
-  cachedPlan = { stage1, bad: pl.anyHorizontal(flags).alias(BAD), dropped };
+  // Required and empty; an invalid required value is already flagged by its type's check.
+  flags.push(
+    pl.anyHorizontal(pl.col(ENRICHED_FIELDS.filter((f) => "required" in f).map((f) => f.name)).isNull()),
+  );
+  plan.push(pl.anyHorizontal(flags).fillNull(false).alias(BAD));
+  cachedPlan = plan;
   return cachedPlan;
 }
 
@@ -341,12 +349,9 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
 
-  const plan = checkPlan();
   const checked = (fields.hstack(lines, false) as unknown as DataFrame)
     .lazy()
-    .select(...plan.stage1)
-    .withColumns(plan.bad)
-    .drop(plan.dropped)
+    .select(...checkPlan())
     .collectSync();
 
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
