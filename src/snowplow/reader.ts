@@ -81,6 +81,7 @@ const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
 const RAW = "__raw";
+const GOOD = "__good";
 
 function polarsType(type: EnrichedFieldType): DataType {
   switch (type) {
@@ -289,7 +290,7 @@ function shreddedColumns(
   });
 }
 
-/** Rows to drop by natural de-duplication: keep, per (event_id, event_fingerprint), the earliest etl_tstamp
+/** Rows to keep by natural de-duplication: per (event_id, event_fingerprint), the earliest etl_tstamp
  * (null etl_tstamp counts as latest), ties broken by line order. Rows without a fingerprint are kept. */
 function dedupeMask(): Expr {
   const etl = pl.col("etl_tstamp");
@@ -302,6 +303,24 @@ function dedupeMask(): Expr {
     .min()
     .over("event_id", "event_fingerprint");
   return pl.col("event_fingerprint").isNull().or(pl.col(LINE_NUMBER).eq(firstEarliestLine));
+}
+
+/**
+ * Line numbers that natural de-duplication removes from the good rows (`good`: one flag per row). Only
+ * rows whose event_id occurs more than once can share (event_id, fingerprint), so the window functions run
+ * on those few rows, not on the whole batch, and only on the four columns they need.
+ */
+function duplicateLines(frame: DataFrame, good: boolean[]): number[] {
+  return frame
+    .select(LINE_NUMBER, "event_id", "event_fingerprint", "etl_tstamp")
+    .filter(pl.Series(GOOD, good, pl.Bool))
+    .lazy()
+    .filter(pl.col("event_fingerprint").isNotNull().and(pl.col("event_id").isDuplicated()))
+    .filter(dedupeMask().not())
+    .select(LINE_NUMBER)
+    .collectSync()
+    .getColumn(LINE_NUMBER)
+    .toArray() as number[];
 }
 
 /**
@@ -356,38 +375,32 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
 
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
   const flags = checked.getColumn(BAD).toArray() as boolean[];
+  // Rows to keep: the good ones, then less the duplicates.
+  const keep = new Array<boolean>(flags.length);
   const goodRows: number[] = [];
   const badIndexes: number[] = [];
   for (let row = 0; row < flags.length; row++) {
-    if (flags[row] || badJson.has(row) || badUtf8.has(row)) badIndexes.push(row);
-    else goodRows.push(row);
+    keep[row] = !(flags[row] || badJson.has(row) || badUtf8.has(row));
+    if (keep[row]) goodRows.push(row);
+    else badIndexes.push(row);
   }
 
+  const rawLines = checked.getColumn(RAW);
   const badRows = badIndexes.map((row): BadRow => {
-    const raw = (checked.getColumn(RAW).get(row) as string | null) ?? "";
+    const raw = (rawLines.get(row) as string | null) ?? "";
     return { source, line: row + 1, raw, errors: describeBadLine(raw, badUtf8.has(row)) };
   });
 
-  let events =
-    badIndexes.length === 0
-      ? checked
-      : checked.filter(
-          pl
-            .col(BAD)
-            .not()
-            .and(
-              pl
-                .col(LINE_NUMBER)
-                .isIn(badIndexes.map((r) => r + 1))
-                .not(),
-            ),
-        );
+  // One filter (one copy of the batch) removes bad rows and duplicates; the raw lines are not copied.
   let duplicates = 0;
-  if (options.dedupe) {
-    const before = events.height;
-    events = events.filter(dedupeMask());
-    duplicates = before - events.height;
+  if (options.dedupe && goodRows.length > 0) {
+    for (const line of duplicateLines(checked, keep)) {
+      keep[line - 1] = false;
+      duplicates++;
+    }
   }
+  let events = checked.drop([RAW, BAD]);
+  if (badIndexes.length + duplicates > 0) events = events.filter(pl.Series(GOOD, keep, pl.Bool));
   const shredded = options.shred ? shreddedColumns(entries, keptRows(events, goodRows)) : [];
   const columns = [...(options.lineNumbers ? [LINE_NUMBER] : []), ...ENRICHED_FIELDS.map((f) => f.name)];
   events = events.select(...columns);
