@@ -322,8 +322,8 @@ export abstract class Project {
     }
   }
 
-  /** Writes a group step's todo list as JSON (Step Functions' ItemReader format) and returns its URI. */
-  async writeTodoList(step: GroupStep): Promise<string> {
+  /** Writes a group step's todo list as JSON (Step Functions' ItemReader format): where, and how many tasks. */
+  async writeTodoList(step: GroupStep): Promise<{ uri: string; count: number }> {
     const tasks = await listTodo({ tracker: this.tracker, projectId: this.projectId, step });
     return writeTodoList({
       storage: this.storage,

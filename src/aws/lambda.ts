@@ -31,7 +31,6 @@ import type { Project } from "../project.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 import type { PlanResult } from "../steps/step-1-1-plan-snapshot-to-staging.js";
 import type { ValidationResult } from "../steps/step-3-validate-datalake.js";
-import { listTodo, writeTodoList } from "../steps/step-x-2-list-todo.js";
 import { createStorage } from "../storage/create.js";
 import type { Storage } from "../storage/types.js";
 import { parseUri } from "../storage/uri.js";
@@ -326,14 +325,7 @@ async function runTodo(project: Project, step: GroupStep): Promise<TodoActionRes
       `stagingUri: must be an s3:// URI on Step Functions (the Map's ItemReader reads ${uri} from S3)`,
     ]);
   }
-  const tasks = await listTodo({ tracker: project.tracker, projectId: project.projectId, step });
-  await writeTodoList({
-    storage: project.storage,
-    locations: project.locations,
-    projectId: project.projectId,
-    step,
-    tasks,
-  });
+  const { count } = await project.writeTodoList(step);
   const folder = location.key.slice(0, location.key.lastIndexOf("/") + 1);
   return {
     action: "todo",
@@ -342,7 +334,7 @@ async function runTodo(project: Project, step: GroupStep): Promise<TodoActionRes
     bucket: location.bucket,
     key: location.key,
     uri,
-    count: tasks.length,
+    count,
     resultsPrefix: `${folder}map-results/${step}`,
   };
 }

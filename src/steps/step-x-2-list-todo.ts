@@ -23,14 +23,14 @@ export async function listTodo(input: {
   return tasks.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
 }
 
-/** Writes `[{projectId, step, taskId}, ...]` (the Map's ItemReader format) and returns its URI. */
+/** Writes `[{projectId, step, taskId}, ...]` (the Map's ItemReader format); returns where, and how many items. */
 export async function writeTodoList(input: {
   storage: Storage;
   locations: Locations;
   projectId: string;
   step: GroupStep;
   tasks: readonly Task[];
-}): Promise<string> {
+}): Promise<{ uri: string; count: number }> {
   const uri = input.locations.todoList(input.step);
   const items: TodoItem[] = input.tasks.map((t) => ({
     projectId: input.projectId,
@@ -38,5 +38,5 @@ export async function writeTodoList(input: {
     taskId: t.taskId,
   }));
   await writeJson(input.storage, uri, items);
-  return uri;
+  return { uri, count: items.length };
 }
