@@ -9,7 +9,6 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
-import { writeEnrichedArchive } from "../../snowplow/generator.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { withProject } from "../session.js";
@@ -37,6 +36,7 @@ export function register(program: Command): void {
         const configPath = join(dir, "snaplake.config.json");
         if (!existsSync(configPath)) {
           process.stderr.write(`generating a sample enriched archive in ${join(dir, "archive")} ...\n`);
+          const { writeEnrichedArchive } = await import("../../snowplow/generator.js");
           const archive = await writeEnrichedArchive({
             root: join(dir, "archive"),
             runs: 4,
@@ -63,9 +63,10 @@ export function register(program: Command): void {
             );
             out.write(`  lake:       ${project.locations.datalake}\n`);
             out.write(`  partitions: ${v.lake.partitions}, files: ${v.lake.files}, rows: ${v.lake.rows}\n`);
+            const width = Math.max(0, ...v.partitions.map((p) => p.partition.length));
             for (const p of v.partitions)
               out.write(
-                `    ${p.partition.padEnd(24)} ${String(p.lakeRows).padStart(7)} rows in ${p.lakeFiles} file(s)\n`,
+                `    ${p.partition.padEnd(width)} ${String(p.lakeRows).padStart(7)} rows in ${p.lakeFiles} file(s)\n`,
               );
             out.write(
               `  lines read: ${v.staging.rowsRead}, bad rows: ${v.staging.badRows} (in ${project.locations.staging}bad-rows/)\n`,
