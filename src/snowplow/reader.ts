@@ -81,7 +81,6 @@ const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
 const RAW = "__raw";
-const GOOD = "__good";
 
 function polarsType(type: EnrichedFieldType): DataType {
   switch (type) {
@@ -234,7 +233,11 @@ function checkPlan(): Expr[] {
   return cachedPlan;
 }
 
-/** JSON-column validation in JS, on non-empty cells only. Returns the rows (0-based) with JSON errors. */
+/**
+ * JSON-column validation in JS, once per distinct non-empty cell: enriched events repeat JSON a lot
+ * (derived contexts depend on the user agent, contexts on the page), and every JSON.parse allocates.
+ * Returns the rows (0-based) with JSON errors and, with `keepEntries`, each row's parsed entries.
+ */
 function validateJsonColumns(
   frame: DataFrame,
   keepEntries: boolean,
@@ -244,17 +247,24 @@ function validateJsonColumns(
   const errors: FieldError[] = [];
   for (const column of JSON_COLUMNS) {
     const type = column === "unstruct_event" ? "unstruct" : "contexts";
-    const values = frame.getColumn(column).toArray() as Array<string | null>;
-    const parsed: Array<SelfDescribingEntry[] | undefined> = keepEntries ? new Array(values.length) : [];
-    for (let row = 0; row < values.length; row++) {
-      const value = values[row];
-      if (value == null) continue;
+    const cells = frame.getColumn(column);
+    const parsedByValue = new Map<string, SelfDescribingEntry[] | undefined>();
+    const invalidValues: string[] = [];
+    for (const value of cells.unique().dropNulls().toArray() as string[]) {
       errors.length = 0;
       const result = parseJsonColumn(column, type, value, errors);
-      if (errors.length > 0) invalidRows.add(row);
-      else if (keepEntries) parsed[row] = result;
+      if (errors.length > 0) invalidValues.push(value);
+      else if (keepEntries) parsedByValue.set(value, result);
     }
-    entries.set(column, parsed);
+    if (invalidValues.length > 0) {
+      const invalid = frame.select(pl.col(column).isIn(invalidValues)).getColumn(column).toArray();
+      invalid.forEach((flag, row) => flag && invalidRows.add(row));
+    }
+    const values = keepEntries ? (cells.toArray() as Array<string | null>) : [];
+    entries.set(
+      column,
+      values.map((value) => (value == null ? undefined : parsedByValue.get(value))),
+    );
   }
   return { invalidRows, entries };
 }
@@ -306,21 +316,20 @@ function dedupeMask(): Expr {
 }
 
 /**
- * Line numbers that natural de-duplication removes from the good rows (`good`: one flag per row). Only
+ * Line numbers that natural de-duplication removes from the rows not in `badLines`. Only
  * rows whose event_id occurs more than once can share (event_id, fingerprint), so the window functions run
  * on those few rows, not on the whole batch, and only on the four columns they need.
  */
-function duplicateLines(frame: DataFrame, good: boolean[]): number[] {
-  return frame
+function duplicateLines(frame: DataFrame, badLines: number[]): number[] {
+  // Eager filters, one after the other: the window functions must only see the rows left by the previous one.
+  const good = frame
     .select(LINE_NUMBER, "event_id", "event_fingerprint", "etl_tstamp")
-    .filter(pl.Series(GOOD, good, pl.Bool))
-    .lazy()
-    .filter(pl.col("event_fingerprint").isNotNull().and(pl.col("event_id").isDuplicated()))
-    .filter(dedupeMask().not())
-    .select(LINE_NUMBER)
-    .collectSync()
-    .getColumn(LINE_NUMBER)
-    .toArray() as number[];
+    .filter(pl.col(LINE_NUMBER).isIn(badLines).not());
+  const candidates = good.filter(
+    pl.col("event_fingerprint").isNotNull().and(pl.col("event_id").isDuplicated()),
+  );
+  if (candidates.height === 0) return [];
+  return candidates.filter(dedupeMask().not()).getColumn(LINE_NUMBER).toArray() as number[];
 }
 
 /**
@@ -367,7 +376,6 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
   if (lines.height !== fields.height) {
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
-
   const checked = (fields.hstack(lines, false) as unknown as DataFrame)
     .lazy()
     .select(...checkPlan())
@@ -375,14 +383,11 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
 
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
   const flags = checked.getColumn(BAD).toArray() as boolean[];
-  // Rows to keep: the good ones, then less the duplicates.
-  const keep = new Array<boolean>(flags.length);
   const goodRows: number[] = [];
   const badIndexes: number[] = [];
   for (let row = 0; row < flags.length; row++) {
-    keep[row] = !(flags[row] || badJson.has(row) || badUtf8.has(row));
-    if (keep[row]) goodRows.push(row);
-    else badIndexes.push(row);
+    if (flags[row] || badJson.has(row) || badUtf8.has(row)) badIndexes.push(row);
+    else goodRows.push(row);
   }
 
   const rawLines = checked.getColumn(RAW);
@@ -392,15 +397,17 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
   });
 
   // One filter (one copy of the batch) removes bad rows and duplicates; the raw lines are not copied.
-  let duplicates = 0;
-  if (options.dedupe && goodRows.length > 0) {
-    for (const line of duplicateLines(checked, keep)) {
-      keep[line - 1] = false;
-      duplicates++;
-    }
-  }
+  const badLines = badIndexes.map((row) => row + 1);
+  const duplicates = options.dedupe && goodRows.length > 0 ? duplicateLines(checked, badLines) : [];
   let events = checked.drop([RAW, BAD]);
-  if (badIndexes.length + duplicates > 0) events = events.filter(pl.Series(GOOD, keep, pl.Bool));
+  if (badLines.length + duplicates.length > 0) {
+    events = events.filter(
+      pl
+        .col(LINE_NUMBER)
+        .isIn([...badLines, ...duplicates])
+        .not(),
+    );
+  }
   const shredded = options.shred ? shreddedColumns(entries, keptRows(events, goodRows)) : [];
   const columns = [...(options.lineNumbers ? [LINE_NUMBER] : []), ...ENRICHED_FIELDS.map((f) => f.name)];
   events = events.select(...columns);
@@ -409,7 +416,12 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
   return {
     events,
     badRows,
-    stats: { lines: checked.height, good: goodRows.length, bad: badRows.length, duplicates },
+    stats: {
+      lines: checked.height,
+      good: goodRows.length,
+      bad: badRows.length,
+      duplicates: duplicates.length,
+    },
   };
 }
 
