@@ -1,13 +1,13 @@
 /**
  * What every project command needs: the config file read, the runtime (storage + tracker) opened, the
  * project built, logs to stderr, progress bars on a TTY, and everything closed afterwards.
+ * The project and its runtime (polars, the AWS SDK) are imported only when a session opens, so commands
+ * can import this module without slowing down the CLI's start (`snaplake --help`).
  */
-import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import { createConfiguredProject } from "../configured-project.js";
-import { createLogger, type Logger } from "../logging.js";
+import type { SingleBar } from "cli-progress";
+import type { Logger } from "../logging.js";
 import type { ProgressEvent, Project } from "../project.js";
-import { openRuntime, type Runtime } from "../runtime.js";
-import { loadConfigFile } from "./config-file.js";
+import type { Runtime } from "../runtime.js";
 
 export interface SessionOptions {
   config: string;
@@ -27,6 +27,19 @@ export async function withProject<T>(
   options: SessionOptions,
   fn: (session: Session) => Promise<T>,
 ): Promise<T> {
+  const [
+    { MultiBar, Presets },
+    { createConfiguredProject },
+    { createLogger },
+    { openRuntime },
+    { loadConfigFile },
+  ] = await Promise.all([
+    import("cli-progress"),
+    import("../configured-project.js"),
+    import("../logging.js"),
+    import("../runtime.js"),
+    import("./config-file.js"),
+  ]);
   const bars =
     options.progress && process.stderr.isTTY && !process.env.CI
       ? new MultiBar(

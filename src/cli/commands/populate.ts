@@ -2,17 +2,11 @@
  * `snaplake populate-event-manifest <enriched-archive> <storage-config.json> <iglu-resolver.json>`:
  * a thin CLI over `populateEventManifest` (src/snowplow/populator.ts). Progress goes to stderr on a TTY,
  * the summary to stdout (text, or JSON with --json).
+ * The populator (AWS SDK, DynamoDB) is imported inside the action, so other commands start without it.
  */
 import type { Command } from "@commander-js/extra-typings";
-import cliProgress from "cli-progress";
 import { ConfigError } from "../../errors.js";
-import { createLogger } from "../../logging.js";
-import { readJsonFile } from "../../snowplow/dynamodb-config.js";
-import {
-  type PopulateProgress,
-  type PopulateSummary,
-  populateEventManifest,
-} from "../../snowplow/populator.js";
+import type { PopulateProgress, PopulateSummary } from "../../snowplow/populator.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 
@@ -51,8 +45,11 @@ function formatSummary(summary: PopulateSummary): string {
 }
 
 /** A byte-based progress bar on stderr, only when stderr is a terminal. */
-function progressBar(): { update: (p: PopulateProgress) => void; stop: () => void } | undefined {
+async function progressBar(): Promise<
+  { update: (p: PopulateProgress) => void; stop: () => void } | undefined
+> {
   if (!process.stderr.isTTY) return undefined;
+  const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -99,14 +96,19 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .action(
       action(async (archive, storageConfigPath, resolverPath, options) => {
+        const [{ readJsonFile }, { populateEventManifest }, { createLogger }] = await Promise.all([
+          import("../../snowplow/dynamodb-config.js"),
+          import("../../snowplow/populator.js"),
+          import("../../logging.js"),
+        ]);
         const storageConfig = await readJsonFile(storageConfigPath, "storage config");
         const resolverConfig = await readJsonFile(resolverPath, "Iglu resolver config");
+        const bar = await progressBar();
         // Ctrl-C / SIGTERM: let in-flight writes finish and release the run, so a re-run resumes at once.
         const interrupt = new AbortController();
         const stop = () => interrupt.abort();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
-        const bar = progressBar();
         const logger = createLogger({ level: bar ? "error" : undefined });
         let summary: PopulateSummary;
         try {

@@ -1,6 +1,8 @@
 /**
  * The project commands: init, run, step, worker, status, retry, validate.
  * Exit codes: 0 ok, 1 a step/task/validation failed, 2 bad configuration or arguments.
+ * What a command needs beyond its options (polars, the AWS SDK) is imported when it runs, so the CLI
+ * starts fast.
  */
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "@commander-js/extra-typings";
@@ -8,9 +10,7 @@ import { ConfigError } from "../../errors.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
-import { ValidationFailedError } from "../../steps/step-3-validate-datalake.js";
 import { action } from "../action.js";
-import { EXAMPLE_CONFIG } from "../config-file.js";
 import { ExitCode } from "../exit-codes.js";
 import { print, withProject } from "../session.js";
 
@@ -77,6 +77,7 @@ function describeRun(summary: RunSummary): string {
 
 /** Validation failures are results, not crashes: print them, exit 1. */
 async function reportingValidation<T>(json: boolean, fn: () => Promise<T>): Promise<T | number> {
+  const { ValidationFailedError } = await import("../../steps/step-3-validate-datalake.js");
   try {
     return await fn();
   } catch (error) {
@@ -97,6 +98,7 @@ export function register(program: Command): void {
     .option("--force", "overwrite an existing file")
     .action(
       action(async (options) => {
+        const { EXAMPLE_CONFIG } = await import("../config-file.js");
         try {
           await writeFile(options.output, EXAMPLE_CONFIG, { flag: options.force ? "w" : "wx" });
         } catch (error) {

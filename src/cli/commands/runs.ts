@@ -6,13 +6,11 @@
  *   runs contains <table> <runId>     prints true/false; exit 0 when present, 1 when absent
  *   runs status <table> <runId>       the claim state as JSON (null when absent)
  * DynamoDB is reached with the default AWS chain; --endpoint or AWS_ENDPOINT_URL_DYNAMODB point it at a local server.
+ * The AWS SDK and storage are imported when a command runs, so the CLI starts fast.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { createDynamoDBClient } from "../../aws/clients.js";
 import { ConfigError } from "../../errors.js";
-import { listRunIds } from "../../snowplow/run-ids.js";
-import { RunManifests, type TableBilling } from "../../snowplow/run-manifests.js";
-import { createStorage } from "../../storage/create.js";
+import type { RunManifests, TableBilling } from "../../snowplow/run-manifests.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 
@@ -38,6 +36,10 @@ async function withManifests<T>(
   options: { region?: string; endpoint?: string },
   fn: (manifests: RunManifests) => Promise<T>,
 ): Promise<T> {
+  const [{ createDynamoDBClient }, { RunManifests }] = await Promise.all([
+    import("../../aws/clients.js"),
+    import("../../snowplow/run-manifests.js"),
+  ]);
   const client = createDynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -64,6 +66,10 @@ export function register(program: Command): void {
     .option("--json", "print a JSON array instead of one run id per line")
     .action(
       action(async (archive, options) => {
+        const [{ listRunIds }, { createStorage }] = await Promise.all([
+          import("../../snowplow/run-ids.js"),
+          import("../../storage/create.js"),
+        ]);
         const ids = await listRunIds(createStorage(), archive, {
           includeArchived: options.includeArchived ?? false,
         });

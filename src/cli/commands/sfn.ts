@@ -3,13 +3,12 @@
  * Functions state machine (ASL JSON) that runs the project on the snaplake Lambda, ready for
  * `aws stepfunctions create-state-machine --definition file://...`. Settings the state machine must agree
  * with (project id, staging bucket, lease length, attempts) are taken from the config file.
+ * The config reader and the state machine builder are imported when the command runs (fast CLI start).
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { buildStateMachine } from "../../aws/state-machine.js";
 import { ConfigError } from "../../errors.js";
 import { parseUri } from "../../storage/uri.js";
 import { action } from "../action.js";
-import { loadConfigFile } from "../config-file.js";
 import { ExitCode } from "../exit-codes.js";
 
 /** Commander reports an InvalidArgumentError as a usage error (exit code 2) naming the option. */
@@ -56,6 +55,10 @@ export function register(program: Command): void {
     )
     .action(
       action(async (options) => {
+        const [{ loadConfigFile }, { buildStateMachine }] = await Promise.all([
+          import("../config-file.js"),
+          import("../../aws/state-machine.js"),
+        ]);
         const { config } = await loadConfigFile(options.config);
         const staging = parseUri(config.stagingUri);
         if (staging.scheme !== "s3")

@@ -1,13 +1,12 @@
 /**
  * `snaplake snowplow to-json [files...]`: enriched TSV (plain or gzip; stdin when no file) to the
  * analytics-SDK JSON, one object per line on stdout. Bad lines go to stderr with file, line and reasons.
+ * The transform is imported when the command runs, so the CLI starts fast.
  */
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Command } from "@commander-js/extra-typings";
-import { EnrichedEventError } from "../../snowplow/errors.js";
-import { transformEnrichedEvent } from "../../snowplow/transform.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 
@@ -54,6 +53,10 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 }
 
 async function toJson(files: string[], keepGoing: boolean): Promise<number> {
+  const [{ EnrichedEventError }, { transformEnrichedEvent }] = await Promise.all([
+    import("../../snowplow/errors.js"),
+    import("../../snowplow/transform.js"),
+  ]);
   const sources: Array<[string, () => Readable]> =
     files.length === 0
       ? [["<stdin>", () => process.stdin]]

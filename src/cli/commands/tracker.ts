@@ -5,12 +5,11 @@
  *                                                              exit 0 when every task succeeded, else 1
  *   tracker reset  --table <name> --project <id> --step <step> [--status failed,ignored]
  * All take [--endpoint <url>] [--region <region>]; credentials come from the standard AWS chain.
+ * The AWS SDK and the tracker are imported when a command runs, so the CLI starts fast.
  */
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
-import { createDynamoDBClient } from "../../aws/clients.js";
 import { ConfigError } from "../../errors.js";
-import { createLogger } from "../../logging.js";
-import { DynamoTracker } from "../../tracker/dynamo-tracker.js";
+import type { DynamoTracker } from "../../tracker/dynamo-tracker.js";
 import { TASK_STATUSES, type TaskStatus } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
@@ -39,6 +38,11 @@ async function withTracker<T>(
   options: ConnectionOptions,
   fn: (tracker: DynamoTracker) => Promise<T>,
 ): Promise<T> {
+  const [{ createDynamoDBClient }, { createLogger }, { DynamoTracker }] = await Promise.all([
+    import("../../aws/clients.js"),
+    import("../../logging.js"),
+    import("../../tracker/dynamo-tracker.js"),
+  ]);
   const client = createDynamoDBClient({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),

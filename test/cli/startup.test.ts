@@ -1,0 +1,37 @@
+/**
+ * `snaplake --help` and `--version` must start fast: command modules register their options with light
+ * imports and load polars, Arrow and the AWS SDK only when a command runs. Runs the built binary (dist/,
+ * compiled by `npm test`) and records every module it resolves.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { builtFile } from "../support/cli.js";
+
+const RECORDER = fileURLToPath(new URL("./fixtures/record-imports.mjs", import.meta.url));
+const HEAVY = /nodejs-polars|apache-arrow|@aws-sdk|dynamodb-toolbox|hyparquet|pino/;
+
+function importsOf(args: string[]) {
+  const result = spawnSync(process.execPath, ["--import", RECORDER, builtFile("cli/main.js"), ...args], {
+    encoding: "utf8",
+  });
+  const imported = result.stderr
+    .split("\n")
+    .filter((line) => line.startsWith("import "))
+    .map((line) => line.slice("import ".length));
+  return { status: result.status, stdout: result.stdout, imported };
+}
+
+describe("snaplake start-up", () => {
+  it.each([["--help"], ["--version"], ["runs", "--help"]])(
+    "%s loads every command module but no heavy library",
+    (...args) => {
+      const { status, stdout, imported } = importsOf(args);
+      expect(status).toBe(0);
+      expect(stdout).not.toBe("");
+      // The recorder works: the command modules were seen.
+      expect(imported.filter((url) => url.includes("/dist/cli/commands/")).length).toBeGreaterThan(5);
+      expect(imported.filter((url) => HEAVY.test(url))).toEqual([]);
+    },
+  );
+});

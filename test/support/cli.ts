@@ -1,0 +1,60 @@
+/**
+ * Two ways to run the `snaplake` command in tests:
+ *  - `snaplake(args)` runs the program in this process (fast, no child, no build): for checking what a
+ *    command prints and its exit code.
+ *  - `builtFile("cli/main.js")` is the built binary (dist/, compiled by `npm test` before vitest runs), for
+ *    tests that need a real process (signals, kills, several workers). Plain `node` starts it in a fraction
+ *    of the time `node --import tsx src/...` takes. Run `npm run build` after changing src/ when running
+ *    such a test file on its own.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { CommanderError } from "@commander-js/extra-typings";
+import { vi } from "vitest";
+import { ExitCode } from "../../src/cli/exit-codes.js";
+import { buildProgram } from "../../src/cli/program.js";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI in-process (the same program the `snaplake` binary builds) and captures stdout, stderr and
+ * the exit code the binary would end with: the one the command set, or, when commander rejects the
+ * arguments, 2 (0 for --help and --version), as src/cli/main.ts maps them.
+ */
+export async function snaplake(args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    err.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  let code: number;
+  try {
+    await buildProgram().parseAsync(["node", "snaplake", ...args]);
+    code = typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    code = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+    process.exitCode = undefined;
+  }
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+/** Absolute path of a built file under dist/, e.g. "cli/main.js"; fails clearly when it was not built. */
+export function builtFile(path: string): string {
+  const file = fileURLToPath(new URL(`../../dist/${path}`, import.meta.url));
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (npm test does) first`);
+  return file;
+}
