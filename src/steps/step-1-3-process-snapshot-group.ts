@@ -132,6 +132,9 @@ export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly Deriv
   return derived.reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame);
 }
 
+/** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
+const MAX_FILTERED_PARTITIONS = 8;
+
 /** Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). */
 export function splitByPartition(
   frame: pl.DataFrame,
@@ -141,15 +144,40 @@ export function splitByPartition(
   const missing = partitionKeys.filter((k) => !frame.columns.includes(k));
   if (missing.length > 0) throw new MissingPartitionColumnError(missing, frame.columns);
   if (frame.height === 0) return [];
-  const parts = frame.partitionBy([...partitionKeys], true, true);
-  return parts.map((part) => {
-    const keys = part.select(...partitionKeys.map((k) => pl.col(k).cast(pl.Utf8))).head(1);
+  const asText = (key: string) => pl.col(key).cast(pl.Utf8);
+  const valuesOf = (keys: pl.DataFrame, row: number): PartitionValues => {
     const values: PartitionValues = {};
     for (const key of partitionKeys) {
-      const value = keys.getColumn(key).get(0);
+      const value = keys.getColumn(key).get(row);
       values[key] = value === null || value === undefined ? null : String(value);
     }
-    return { path: encodeHivePath(partitionKeys, values), values, rows: part.drop([...partitionKeys]) };
+    return values;
+  };
+  const part = (values: PartitionValues, rows: pl.DataFrame) => ({
+    path: encodeHivePath(partitionKeys, values),
+    values,
+    rows: rows.drop([...partitionKeys]),
+  });
+
+  // The usual case is a group holding one or two days of a daily partition: then the frame itself, or a
+  // filter per partition (a sequential copy), is cheaper than partitionBy (a gather per partition).
+  const distinct = frame
+    .select(...partitionKeys.map((k) => asText(k).alias(k)))
+    .unique({ maintainOrder: true });
+  if (distinct.height <= MAX_FILTERED_PARTITIONS) {
+    return Array.from({ length: distinct.height }, (_, row) => {
+      const values = valuesOf(distinct, row);
+      if (distinct.height === 1) return part(values, frame);
+      const matches = partitionKeys.map((k) => {
+        const value = values[k];
+        return value === null || value === undefined ? pl.col(k).isNull() : asText(k).eq(pl.lit(value));
+      });
+      return part(values, frame.filter(matches.reduce((all, next) => all.and(next))));
+    });
+  }
+  return frame.partitionBy([...partitionKeys], true, true).map((rows) => {
+    const keys = rows.select(...partitionKeys.map((k) => asText(k).alias(k))).head(1);
+    return part(valuesOf(keys, 0), rows);
   });
 }
 
