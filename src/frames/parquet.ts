@@ -8,6 +8,8 @@ import type { Compression } from "../config.js";
 export interface ParquetWriteOptions {
   compression: Compression;
   rowGroupSize?: number;
+  /** Column statistics (min, max, null count) in the footer. Default true. */
+  statistics?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteO
       .sinkParquet(path, {
         compression: options.compression,
         rowGroupSize: options.rowGroupSize,
-        statistics: true,
+        statistics: options.statistics ?? true,
       })
       .collect();
     return await readFile(path);

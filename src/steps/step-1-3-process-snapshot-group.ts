@@ -10,6 +10,7 @@ import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
 import { dtypeName, type FrameLike, frameSchema, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
+import { frameToParquet } from "../frames/parquet.js";
 import { encodeHivePath, type PartitionValues } from "../models/hive.js";
 import type { Locations } from "../models/locations.js";
 import {
@@ -132,6 +133,9 @@ export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly Deriv
   return derived.reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame);
 }
 
+/** Row groups of staging files (polars' default). */
+const STAGING_ROW_GROUP_SIZE = 512 * 512;
+
 /** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
 const MAX_FILTERED_PARTITIONS = 8;
 
@@ -214,7 +218,13 @@ export async function processSnapshotGroup(input: {
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>
       limit(async () => {
-        const bytes = part.rows.writeParquet({ compression: input.compression });
+        // Through the async sink, so another task's work runs while polars writes; staging files are only
+        // ever read whole by step 2.3, so they carry no statistics.
+        const bytes = await frameToParquet(part.rows, {
+          compression: input.compression,
+          rowGroupSize: STAGING_ROW_GROUP_SIZE,
+          statistics: false,
+        });
         const uri = locations.stagingFile(part.path, group.fingerprint);
         const put = await storage.put(uri, bytes);
         return { uri, etag: put.etag, size: put.size, nRecord: part.rows.height, partition: part.path };
