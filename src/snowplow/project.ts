@@ -7,6 +7,7 @@
  * Defaults: partitioned by `event_date` (from collector_tstamp, UTC), sorted by collector_tstamp, event_id.
  */
 import pl from "nodejs-polars";
+import pLimit from "p-limit";
 import type { ProjectConfigInput } from "../config.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
 import { Project, type ProjectDependencies } from "../project.js";
@@ -17,7 +18,7 @@ import type {
 } from "../steps/step-1-3-process-snapshot-group.js";
 import type { EventManifest } from "./event-manifest.js";
 import { eventKey } from "./event-manifest.js";
-import { decompress, readEnrichedEvents } from "./reader.js";
+import { decompressAsync, readEnrichedEventsAsync } from "./reader.js";
 
 export interface SnowplowProjectOptions {
   /** Add one JSON column per context / unstruct schema (contexts_com_acme_checkout_step_2, ...). */
@@ -39,13 +40,20 @@ interface BatchInput {
   files: Array<{ uri: string; firstLine: number }>;
 }
 
+/** Files of a group read and inflated at once (gunzip runs on libuv's thread pool). */
+const FILE_READ_CONCURRENCY = 4;
+
 /** Joins the group's files (decompressed, each ending in a newline) into one enriched TSV batch. */
 async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promise<BatchInput> {
+  const limit = pLimit(FILE_READ_CONCURRENCY);
+  const texts = await Promise.all(
+    group.files.map((file) => limit(async () => decompressAsync(await context.readFile(file.uri), file.uri))),
+  );
   const parts: Buffer[] = [];
   const files: BatchInput["files"] = [];
   let lines = 0;
-  for (const file of group.files) {
-    const text = decompress(await context.readFile(file.uri), file.uri);
+  for (const [index, file] of group.files.entries()) {
+    const text = texts[index]!;
     if (text.length === 0) continue;
     files.push({ uri: file.uri, firstLine: lines });
     parts.push(text);
@@ -87,7 +95,7 @@ export class SnowplowEnrichedProject extends Project {
     context: ReadContext,
   ): Promise<SnapshotReadResult> {
     const batch = await readBatch(group, context);
-    const { events, badRows, stats } = readEnrichedEvents(batch.text, {
+    const { events, badRows, stats } = await readEnrichedEventsAsync(batch.text, {
       source: `snapshot file group ${group.fingerprint}`,
       dedupe: this.options.dedupe ?? true,
       ...(this.options.shred ? { shred: true } : {}),
