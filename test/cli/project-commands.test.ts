@@ -5,16 +5,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, inject, it } from "vitest";
 import { Step } from "../../src/models/steps.js";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
+import { builtFile } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
 
-const BIN = resolve("dist/cli/main.js");
+const BIN = builtFile("cli/main.js");
 
 interface Result {
   code: number | null;

@@ -1,3 +1,7 @@
+/**
+ * The sample Snowplow generator, and `snaplake snowplow to-json` as users run it: the built binary
+ * (dist/, compiled by `npm test`) in a child process, reading files and stdin.
+ */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +12,7 @@ import { ENRICHED_FIELDS } from "../../src/snowplow/fields.js";
 import { EnrichedEventGenerator, generateEnrichedTsv } from "../../src/snowplow/generator.js";
 import { readEnrichedEvents } from "../../src/snowplow/reader.js";
 import { transformEnrichedEvent } from "../../src/snowplow/transform.js";
+import { builtFile } from "../support/cli.js";
 import { enrichedLine } from "./enriched-lines.js";
 
 describe("EnrichedEventGenerator", () => {
@@ -67,13 +72,7 @@ describe("snaplake snowplow to-json", () => {
     stdin?: string,
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", "src/cli/main.ts", "snowplow", "to-json", ...args],
-        {
-          cwd: join(import.meta.dirname, "../.."),
-        },
-      );
+      const child = spawn(process.execPath, [builtFile("cli/main.js"), "snowplow", "to-json", ...args]);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk) => {

@@ -1,9 +1,12 @@
+/**
+ * The populator as a library on dynalite and DynamoDB Local, and the `snaplake populate-event-manifest`
+ * command as users run it: the built binary (dist/, compiled by `npm test`) in a child process.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type DynamoDBClient, GetItemCommand, paginateScan } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
@@ -18,6 +21,7 @@ import {
 } from "../../src/snowplow/populator.js";
 import { RunManifests } from "../../src/snowplow/run-manifests.js";
 import { createStorage } from "../../src/storage/create.js";
+import { builtFile } from "../support/cli.js";
 import {
   createTestBucket,
   dynamoBackends,
@@ -35,8 +39,8 @@ import {
   writeS3Archive,
 } from "./populator-fixtures.js";
 
-const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-/** Spawned CLIs start slowly (tsx) and the suite shares two cores with other workers. */
+const CLI = builtFile("cli/main.js");
+/** The suite shares two cores with other workers: spawned CLIs get time to spare. */
 const CLI_TIMEOUT_MS = 180_000;
 const SECRET = "Secret0Key0Never0Printed0123456789";
 const ACCESS_KEY = "AKIAPOPULATORTEST01";
@@ -99,7 +103,7 @@ interface CliRun {
 }
 
 function runCli(args: string[], env: Record<string, string | undefined>): CliRun {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
@@ -504,7 +508,7 @@ describe.concurrent("snaplake populate-event-manifest with bad input and other c
   );
 });
 
-// Spawned CLIs are slow to start (tsx), so these tests run concurrently.
+// Each test runs several CLI processes one after another, so the tests run concurrently.
 describe.concurrent.each(dynamoBackends())("snaplake populate-event-manifest on $name", ({ endpoint }) => {
   const client = testDynamoClient(endpoint);
   let dir: string;
