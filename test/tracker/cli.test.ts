@@ -1,27 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { buildProgram } from "../../src/cli/program.js";
 import { DynamoTracker } from "../../src/tracker/index.js";
+import { snaplake } from "../support/cli.js";
 import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
-
-/** Runs the CLI in-process (the same program `snaplake` builds) and captures stdout and the exit code. */
-async function snaplake(args: string[]) {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(["node", "snaplake", ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const code = process.exitCode;
-  process.exitCode = undefined;
-  return { code, stdout: written.join("") };
-}
 
 describe.each(dynamoBackends())("snaplake tracker CLI on $name", ({ endpoint }) => {
   // The CLI takes credentials from the standard AWS chain.
