@@ -17,6 +17,13 @@ export function frameSchema(frame: pl.DataFrame): Record<string, pl.DataType> {
   return Object.fromEntries(frame.columns.map((column, index) => [column, dtypes[index]!]));
 }
 
+/** A polars DataFrame or an apache-arrow Table. */
+export function isFrameLike(value: unknown): value is FrameLike {
+  return (
+    value instanceof arrow.Table || (typeof value === "object" && value !== null && "writeParquet" in value)
+  );
+}
+
 /**
  * A polars DataFrame from either a DataFrame or an apache-arrow Table. Arrow goes through IPC (columnar,
  * no per-row work); Arrow's dictionary-encoded strings arrive as Categorical and are cast back to String.

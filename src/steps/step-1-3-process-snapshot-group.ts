@@ -8,7 +8,7 @@ import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
-import { dtypeName, type FrameLike, frameSchema, toPolars } from "../frames/convert.js";
+import { dtypeName, type FrameLike, frameSchema, isFrameLike, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import { encodeHivePath, type PartitionValues } from "../models/hive.js";
@@ -125,7 +125,8 @@ export function createReadContext(
 }
 
 function isReadResult(value: FrameLike | SnapshotReadResult): value is SnapshotReadResult {
-  return typeof value === "object" && value !== null && "data" in value && !("writeParquet" in value);
+  // An Arrow Table has a `data` property of its own (its record batches): it is a frame, not a result.
+  return !isFrameLike(value) && typeof value === "object" && value !== null && "data" in value;
 }
 
 export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly DerivedColumn[]): pl.DataFrame {

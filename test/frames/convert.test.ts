@@ -1,0 +1,51 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as arrow from "apache-arrow";
+import pl from "nodejs-polars";
+import { describe, expect, it } from "vitest";
+import { toPolars } from "../../src/frames/convert.js";
+import { Locations } from "../../src/models/locations.js";
+import { processSnapshotGroup } from "../../src/steps/step-1-3-process-snapshot-group.js";
+import { createStorage } from "../../src/storage/create.js";
+
+describe("Arrow tables from readers", () => {
+  it("become polars frames through IPC, with dictionary strings back as plain strings", () => {
+    const table = arrow.tableFromArrays({
+      id: Int32Array.from([1, 2, 3]),
+      city: ["Lisbon", "Oslo", "Lisbon"],
+      amount: Float64Array.from([1.5, 2.5, 3.5]),
+    });
+    const frame = toPolars(table);
+    expect(frame.height).toBe(3);
+    expect(frame.getColumn("city").dtype.variant).toBe("String");
+    expect(frame.getColumn("id").dtype.variant).toBe("Int32");
+    expect(frame.getColumn("city").toArray()).toEqual(["Lisbon", "Oslo", "Lisbon"]);
+  });
+
+  it("work as the result of batchReadSnapshotDataFile in step 1.3", async () => {
+    const root = mkdtempSync(join(tmpdir(), "snaplake-arrow-"));
+    const storage = createStorage({ localRoot: root });
+    const locations = new Locations(`${root}/staging/`, `${root}/lake/`);
+    const group = {
+      kind: "snapshot-file-group" as const,
+      fingerprint: "f".repeat(32),
+      size: 1,
+      nRecord: null,
+      files: [],
+    };
+    const out = await processSnapshotGroup({
+      storage,
+      locations,
+      group,
+      read: async () => arrow.tableFromArrays({ region: ["eu", "us", "eu"], n: Int32Array.from([1, 2, 3]) }),
+      partitionKeys: ["region"],
+      compression: "zstd",
+    });
+    expect(out.rowsWritten).toBe(3);
+    expect(out.stagingManifest.files.map((f) => [f.partition, f.nRecord])).toEqual([
+      ["region=eu", 2],
+      ["region=us", 1],
+    ]);
+  });
+});
