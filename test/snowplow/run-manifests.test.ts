@@ -12,24 +12,36 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RunLeaseLostError, RunManifests } from "../../src/snowplow/run-manifests.js";
-import { snaplake } from "../support/cli.js";
+import { builtFile, snaplake } from "../support/cli.js";
 import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
 
-const CLAIMER = fileURLToPath(new URL("./fixtures/claim-runs.ts", import.meta.url));
+/** A plain-JavaScript child on the built library (dist/, compiled by `npm test`): starts without tsx. */
+const CLAIMER = fileURLToPath(new URL("./fixtures/claim-runs.mjs", import.meta.url));
+builtFile("snowplow/run-manifests.js");
 
-function spawnClaimer(args: string[]): {
+interface Claimer {
   child: ChildProcess;
   lines: () => string[];
+  /** Resolves once the process has loaded and waits for `go()`. */
+  ready: Promise<void>;
+  go: () => void;
   exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, ["--import", "tsx", CLAIMER, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+}
+
+function spawnClaimer(args: string[]): Claimer {
+  const child = spawn(process.execPath, [CLAIMER, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
   });
   let out = "";
   let err = "";
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   child.stdout?.on("data", (chunk) => {
     out += chunk;
+    if (out.startsWith("ready\n")) markReady();
   });
   child.stderr?.on("data", (chunk) => {
     err += chunk;
@@ -38,7 +50,20 @@ function spawnClaimer(args: string[]): {
     if (code !== 0 && code !== null) throw new Error(`claimer exited with ${code}: ${err}`);
     return code as number | null;
   });
-  return { child, lines: () => out.split("\n").filter(Boolean), exited };
+  // A claimer that dies while loading must fail the test, not leave it waiting for "ready".
+  const readyOrExited = Promise.race([
+    ready,
+    exited.then((code) => {
+      throw new Error(`claimer exited with ${code} before it was ready: ${err}`);
+    }),
+  ]);
+  return {
+    child,
+    lines: () => out.split("\n").filter((line) => line !== "" && line !== "ready"),
+    ready: readyOrExited,
+    go: () => child.stdin?.end("go\n"),
+    exited,
+  };
 }
 
 describe.each(dynamoBackends())("RunManifests on $name", ({ endpoint }) => {
@@ -175,10 +200,12 @@ describe.each(dynamoBackends())("RunManifests on $name", ({ endpoint }) => {
       { length: 12 },
       (_, i) => `race/run=2021-01-01-00-00-${String(i).padStart(2, "0")}/`,
     );
-    const startAt = String(Date.now() + 2500);
     const racers = [0, 1].map(() =>
-      spawnClaimer([endpoint, manifests.tableName, "60000", startAt, "exit", ...runIds]),
+      spawnClaimer([endpoint, manifests.tableName, "60000", "exit", ...runIds]),
     );
+    // Both loaded before either claims, so they really race.
+    await Promise.all(racers.map((r) => r.ready));
+    for (const racer of racers) racer.go();
     await Promise.all(racers.map((r) => r.exited));
     const results = racers.map((r) =>
       r.lines().map((line) => JSON.parse(line) as { runId: string; won: boolean }),
@@ -194,7 +221,9 @@ describe.each(dynamoBackends())("RunManifests on $name", ({ endpoint }) => {
     const manifests = await freshTable();
     const runId = "crash/run=2021-01-01-00-00-00/";
     const leaseMs = 2000;
-    const holder = spawnClaimer([endpoint, manifests.tableName, String(leaseMs), "0", "hold", runId]);
+    const holder = spawnClaimer([endpoint, manifests.tableName, String(leaseMs), "hold", runId]);
+    await holder.ready;
+    holder.go();
     while (!holder.lines().includes("holding")) await new Promise((r) => setTimeout(r, 50));
     expect(JSON.parse(holder.lines()[0]!)).toEqual({ runId, won: true });
     holder.child.kill("SIGKILL");

@@ -7,12 +7,17 @@
  * `complete()` stores the token, and fencing lets exactly one `complete()` per task succeed. So every
  * task must name exactly one staged effect, that file must exist, and no worker may ever have seen a
  * `complete()` succeed with any other token. Effects staged by lost attempts are uncommitted leftovers.
+ *
+ * The workers run the built tracker (dist/, compiled by `npm test`): run `npm run build` after changing
+ * src/ when running this file on its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { builtFile } from "../support/cli.js";
 import { dynamoBackends, uniqueName } from "../support/clients.js";
 import { createTestTracker, sleep } from "./support/tracker.js";
 
@@ -21,6 +26,9 @@ const WORKERS = 6;
 const KILLS = 4;
 const LEASE_MS = 1_500;
 const STEP = "effects";
+/** Plain JavaScript on the built tracker (dist/, compiled by `npm test`): `node` starts it without tsx. */
+const WORKER = fileURLToPath(new URL("./fixtures/chaos-worker.mjs", import.meta.url));
+builtFile("tracker/index.js");
 
 interface LogLine {
   event: string;
@@ -63,14 +71,7 @@ describe.each(dynamoBackends())("tracker chaos on $name", ({ endpoint }) => {
     function startWorker(): Worker {
       const logFile = join(dir, `worker-${workers.length}.log`);
       const args = [endpoint, tracker.tableName, project, STEP, effectsDir, logFile, String(LEASE_MS)];
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", "test/tracker/fixtures/chaos-worker.ts", ...args],
-        {
-          cwd: process.cwd(),
-          stdio: ["ignore", "ignore", "pipe"],
-        },
-      );
+      const child = spawn(process.execPath, [WORKER, ...args], { stdio: ["ignore", "ignore", "pipe"] });
       const stderr: string[] = [];
       child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -98,7 +99,7 @@ describe.each(dynamoBackends())("tracker chaos on $name", ({ endpoint }) => {
       throw new Error(`no worker was caught mid-task within 45 s (worker states above)`);
     }
 
-    /** Worker start-up (tsx, AWS SDK) is slow on a loaded machine: wait until every worker has begun. */
+    /** Worker start-up (the AWS SDK) is slow on a loaded machine: wait until every worker has begun. */
     async function allStarted(): Promise<void> {
       const deadline = Date.now() + 120_000;
       while (!workers.every((w) => readLog(w.logFile).length > 0 || w.child.signalCode === "SIGKILL")) {
