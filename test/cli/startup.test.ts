@@ -1,9 +1,12 @@
 /**
- * `snaplake --help` and `--version` must start fast: command modules register their options with light
- * imports and load polars, Arrow and the AWS SDK only when a command runs. Runs the built binary (dist/,
- * compiled by `npm test`) and records every module it resolves.
+ * `snaplake --help`, `--version` and `init` must start fast: command modules register their options with
+ * light imports and load polars, Arrow and the AWS SDK only when a command needs them. Runs the built binary
+ * (dist/, compiled by `npm test`) and records every module it resolves.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { builtFile } from "../support/cli.js";
@@ -23,10 +26,11 @@ function importsOf(args: string[]) {
 }
 
 describe("snaplake start-up", () => {
-  it.each([["--help"], ["--version"], ["runs", "--help"]])(
-    "%s loads every command module but no heavy library",
-    (...args) => {
-      const { status, stdout, imported } = importsOf(args);
+  it.each(["--help", "--version", "runs --help", "init --output <tmp>/snaplake.config.jsonc"])(
+    "snaplake %s loads every command module but no heavy library",
+    (command) => {
+      const tmp = mkdtempSync(join(tmpdir(), "snaplake-startup-"));
+      const { status, stdout, imported } = importsOf(command.replace("<tmp>", tmp).split(" "));
       expect(status).toBe(0);
       expect(stdout).not.toBe("");
       // The recorder works: the command modules were seen.

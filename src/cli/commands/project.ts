@@ -11,6 +11,7 @@ import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
 import { action } from "../action.js";
+import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
 import { print, withProject } from "../session.js";
 
@@ -98,7 +99,6 @@ export function register(program: Command): void {
     .option("--force", "overwrite an existing file")
     .action(
       action(async (options) => {
-        const { EXAMPLE_CONFIG } = await import("../config-file.js");
         try {
           await writeFile(options.output, EXAMPLE_CONFIG, { flag: options.force ? "w" : "wx" });
         } catch (error) {

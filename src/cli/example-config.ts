@@ -1,0 +1,58 @@
+/**
+ * The example `snaplake init` writes: every field, with what it does. In its own module, so `init` starts
+ * without the config parser (which loads the project and polars); test/cli/project-commands.test.ts checks
+ * that the config parser accepts it.
+ */
+export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comments).
+// Relative paths are resolved against this file's folder; use s3://bucket/prefix/ URIs for S3.
+{
+  // One id per snapshot-to-lake conversion: the tracker keys every task by it.
+  "projectId": "orders-2024-06-01",
+
+  // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
+  // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list).
+  "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
+
+  // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched.
+  "reader": { "format": "parquet" },
+
+  // Columns computed after reading: strftime of a time column, or a string copy of a column.
+  "derivedColumns": [
+    { "name": "year", "from": "order_time", "format": "%Y" },
+    { "name": "month", "from": "order_time", "format": "%m" }
+  ],
+
+  // Manifests and staging Parquet go here; the compacted lake there.
+  "stagingUri": "./lake/staging/",
+  "datalakeUri": "./lake/datalake/",
+
+  "partitionKeys": ["year", "month"],
+  "sortBy": ["order_time", { "column": "order_id", "descending": false }],
+
+  // Step 1 reads the snapshot in groups of about this size; step 2 writes files of about this size.
+  "targetFileGroupSize": "100MB",
+  "targetParquetFileSize": "128MB",
+  "compression": "zstd",
+  "rowGroupSize": 122880,
+
+  // Optional: keep only the latest row per record id (both columns, or neither).
+  // "recordIdColumn": "order_id",
+  // "updateTimeColumn": "updated_at",
+
+  // Without tableName the embedded tracker (dynalite under .snaplake/) is used: no AWS account needed.
+  // With it, tasks live in that DynamoDB table, shared by every worker (create it: snaplake tracker create).
+  "tracker": {
+    // "tableName": "snaplake-tasks",
+    "leaseSeconds": 300,
+    "maxAttempts": 3
+  },
+
+  // Region and endpoints; credentials come from the standard AWS chain, never from this file.
+  "aws": {
+    // "region": "us-east-1",
+    // "s3Endpoint": "http://127.0.0.1:9000",
+    // "forcePathStyle": true,
+    // "dynamodbEndpoint": "http://127.0.0.1:8000"
+  }
+}
+`;
