@@ -271,7 +271,7 @@ function validateJsonColumns(
     }
     if (invalidValues.length > 0) {
       const invalid = frame.select(pl.col(column).isIn(invalidValues)).getColumn(column).toArray();
-      invalid.forEach((flag, row) => flag && invalidRows.add(row));
+      for (let row = 0; row < invalid.length; row++) if (invalid[row]) invalidRows.add(row);
     }
     const values = keepEntries ? (cells.toArray() as Array<string | null>) : [];
     entries.set(
