@@ -20,14 +20,18 @@ export class MissingEtagError extends SnaplakeError {
  * characters. A missing etag is an error, never a null fingerprint (dbsnaplake's silent overwrite).
  */
 export function fingerprintFiles(files: readonly FingerprintInput[]): string {
-  const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-  const hash = createHash("sha256");
-  for (const file of sorted) {
+  const byUri = (a: FingerprintInput, b: FingerprintInput) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0);
+  // Groups and listings usually arrive sorted already: check in one pass before paying for a sort.
+  const inOrder = files.every((file, i) => i === 0 || byUri(files[i - 1]!, file) <= 0);
+  const sorted = inOrder ? files : [...files].sort(byUri);
+  const parts: string[] = new Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const file = sorted[i]!;
     if (!file.etag) throw new MissingEtagError(file.uri);
     // Separators keep ("ab","c") and ("a","bc") apart.
-    hash.update(file.uri).update("\t").update(file.etag).update("\n");
+    parts[i] = `${file.uri}\t${file.etag}\n`;
   }
-  return hash.digest("hex").slice(0, 32);
+  return createHash("sha256").update(parts.join("")).digest("hex").slice(0, 32);
 }
 
 /** A short stable hash of any text (used for derived ids). */
