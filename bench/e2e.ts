@@ -37,7 +37,6 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parseProjectConfig } from "../src/config.js";
 import { openRuntime } from "../src/runtime.js";
-import { ENRICHED_FIELDS } from "../src/snowplow/fields.js";
 import {
   addGroundTruth,
   EnrichedEventGenerator,
@@ -46,6 +45,7 @@ import {
   writeEnrichedArchive,
 } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
+import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
 const DAY_MS = 86_400_000;
@@ -171,24 +171,9 @@ async function snaplakeChild(input: string, output: string, workers: number): Pr
   };
 }
 
-function duckdbType(type: string): string {
-  switch (type) {
-    case "int":
-      return "INTEGER";
-    case "double":
-      return "DOUBLE";
-    case "boolean":
-      return "BOOLEAN";
-    case "timestamp":
-      return "TIMESTAMP";
-    default:
-      return "VARCHAR";
-  }
-}
-
 async function duckdbChild(input: string, output: string): Promise<ChildResult> {
   const { DuckDBInstance } = await import("@duckdb/node-api");
-  const columns = ENRICHED_FIELDS.map((f) => `'${f.name}': '${duckdbType(f.type)}'`).join(", ");
+  const columns = enrichedDuckdbColumns();
   const startCpu = process.cpuUsage();
   const start = performance.now();
   const instance = await DuckDBInstance.create(":memory:");

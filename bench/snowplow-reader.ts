@@ -27,9 +27,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ENRICHED_FIELDS } from "../src/snowplow/fields.js";
 import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { readEnrichedEvents } from "../src/snowplow/reader.js";
+import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 interface ChildResult {
   seconds: number;
@@ -57,26 +57,11 @@ async function polarsChild(input: string, output: string): Promise<ChildResult> 
   };
 }
 
-function duckdbType(type: string): string {
-  switch (type) {
-    case "int":
-      return "INTEGER";
-    case "double":
-      return "DOUBLE";
-    case "boolean":
-      return "BOOLEAN";
-    case "timestamp":
-      return "TIMESTAMP";
-    default:
-      return "VARCHAR";
-  }
-}
-
 async function duckdbChild(input: string, output: string): Promise<ChildResult> {
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
-  const columns = ENRICHED_FIELDS.map((f) => `'${f.name}': '${duckdbType(f.type)}'`).join(", ");
+  const columns = enrichedDuckdbColumns();
   const start = performance.now();
   await connection.run(
     `COPY (SELECT * FROM read_csv('${input}', delim='\\t', header=false, quote='', escape='', ` +
