@@ -6,11 +6,11 @@
 import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { z } from "zod";
-import { createDynamoDBClient } from "./aws/clients.js";
 import { parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
+import { createProjectDynamoDBClient } from "./runtime.js";
 import { EventManifest } from "./snowplow/event-manifest.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "./snowplow/project.js";
 import type { DerivedColumn, ReadContext } from "./steps/step-1-3-process-snapshot-group.js";
@@ -108,15 +108,8 @@ export function createConfiguredProject(
 ): Project {
   const { reader } = definition;
   if (reader.format === "snowplow-enriched") {
-    const { aws } = definition.config;
     const eventManifest = reader.eventManifestTable
-      ? new EventManifest(
-          createDynamoDBClient({
-            ...(aws.region ? { region: aws.region } : {}),
-            ...(aws.dynamodbEndpoint ? { endpoint: aws.dynamodbEndpoint } : {}),
-          }),
-          reader.eventManifestTable,
-        )
+      ? new EventManifest(createProjectDynamoDBClient(definition.config), reader.eventManifestTable)
       : undefined;
     return new SnowplowEnrichedProject(definition.config, dependencies, {
       shred: reader.shred,

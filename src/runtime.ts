@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 // @ts-expect-error dynalite ships no types
 import dynalite from "dynalite";
 import { createDynamoDBClient } from "./aws/clients.js";
@@ -56,6 +57,15 @@ async function startEmbeddedDynamo(stateDir: string): Promise<EmbeddedServer> {
   };
 }
 
+/** A DynamoDB client for the project's AWS settings (region, endpoint); credentials from the standard chain. */
+export function createProjectDynamoDBClient(config: ProjectConfig): DynamoDBClient {
+  const { aws } = config;
+  return createDynamoDBClient({
+    ...(aws.region ? { region: aws.region } : {}),
+    ...(aws.dynamodbEndpoint ? { endpoint: aws.dynamodbEndpoint } : {}),
+  });
+}
+
 export async function openRuntime(
   config: ProjectConfig,
   options: { stateDir?: string; logger?: Logger } = {},
@@ -76,10 +86,7 @@ export async function openRuntime(
     logger,
   };
   if (trackerConfig.tableName) {
-    const client = createDynamoDBClient({
-      ...(aws.region ? { region: aws.region } : {}),
-      ...(aws.dynamodbEndpoint ? { endpoint: aws.dynamodbEndpoint } : {}),
-    });
+    const client = createProjectDynamoDBClient(config);
     const tracker = new DynamoTracker({ client, tableName: trackerConfig.tableName, ...trackerOptions });
     return { storage, tracker, trackerKind: "dynamodb", close: async () => client.destroy() };
   }
