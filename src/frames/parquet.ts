@@ -1,9 +1,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadata } from "hyparquet";
+import { parquetMetadataAsync } from "hyparquet";
 import type pl from "nodejs-polars";
 import type { Compression } from "../config.js";
+import type { Storage } from "../storage/types.js";
 
 export interface ParquetWriteOptions {
   compression: Compression;
@@ -35,8 +36,22 @@ export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteO
   }
 }
 
-/** The row count recorded in a Parquet file's footer, without decoding any data. */
-export function parquetRowCount(bytes: Buffer): number {
-  const view = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  return Number(parquetMetadata(view).num_rows);
+const FOOTER_PROBE_BYTES = 64 * 1024;
+
+/**
+ * The row count recorded in a Parquet object's footer. Reads only the footer through ranged reads (usually
+ * one request for the last 64 KiB), never the data, so validating a large lake doesn't download it.
+ */
+export async function parquetRowCount(storage: Storage, uri: string, size: number): Promise<number> {
+  const asyncBuffer = {
+    byteLength: size,
+    slice: async (start: number, end?: number) => {
+      const bytes = await storage.getRange(uri, start, end ?? size);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+  };
+  const metadata = await parquetMetadataAsync(asyncBuffer, {
+    initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES),
+  });
+  return Number(metadata.num_rows);
 }

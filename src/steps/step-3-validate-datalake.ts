@@ -213,13 +213,16 @@ export async function validateDatalake(input: {
   await Promise.all(
     lakeObjects.map((object) =>
       limit(async () => {
-        const bytes = await storage.get(object.uri);
         const partition = relativeKey(locations.datalake, parentFolder(object.uri)).replace(/\/$/, "");
         const report = partitionOf(partition);
         report.lakeFiles += 1;
         report.lakeBytes += object.size;
-        report.lakeRows += parquetRowCount(bytes);
+        // Awaited before the +=: `x += await y` would read x first and lose concurrent updates.
+        const rows = await parquetRowCount(storage, object.uri, object.size);
+        report.lakeRows += rows;
         if (input.countColumn) {
+          // Counting values needs the column's data: only then is the whole file read.
+          const bytes = await storage.get(object.uri);
           const column = pl.readParquet(bytes, { columns: [input.countColumn] }).getColumn(input.countColumn);
           report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
         }

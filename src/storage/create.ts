@@ -50,6 +50,9 @@ class RoutingStorage implements Storage {
   getStream(uri: string): Promise<Readable> {
     return this.backendFor(uri).getStream(uri);
   }
+  getRange(uri: string, start: number, end: number): Promise<Buffer> {
+    return this.backendFor(uri).getRange(uri, start, end);
+  }
   put(uri: string, body: Body, options?: PutOptions): Promise<PutResult> {
     return this.backendFor(uri).put(uri, body, options);
   }

@@ -96,6 +96,22 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async getRange(uri: string, start: number, end: number): Promise<Buffer> {
+    const path = this.resolveObjectPath(uri);
+    try {
+      const handle = await open(path, "r");
+      try {
+        const buffer = Buffer.alloc(Math.max(0, end - start));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw localError(error, fileUri(path));
+    }
+  }
+
   async getStream(uri: string): Promise<Readable> {
     const path = this.resolveObjectPath(uri);
     try {

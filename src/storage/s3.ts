@@ -116,6 +116,13 @@ export class S3Storage implements Storage {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  async getRange(uri: string, start: number, end: number): Promise<Buffer> {
+    if (end <= start) return Buffer.alloc(0);
+    const body = await this.getBody(uri, `bytes=${start}-${end - 1}`);
+    const bytes = await body.transformToByteArray();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
   async getStream(uri: string): Promise<Readable> {
     const body = await this.getBody(uri);
     if (body instanceof Readable) return body;
@@ -193,10 +200,12 @@ export class S3Storage implements Storage {
     }
   }
 
-  private async getBody(uri: string) {
+  private async getBody(uri: string, range?: string) {
     const { bucket, key } = objectLocation(uri);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      );
       if (!out.Body) throw new StorageError("S3_REQUEST_FAILED", uri, `GetObject ${uri} returned no body`);
       return out.Body;
     } catch (error) {

@@ -39,6 +39,8 @@ export interface Storage {
   exists(uri: string): Promise<boolean>;
   get(uri: string): Promise<Buffer>;
   getStream(uri: string): Promise<Readable>;
+  /** Bytes `start` (inclusive) to `end` (exclusive) of an object, e.g. a Parquet footer. */
+  getRange(uri: string, start: number, end: number): Promise<Buffer>;
   /** Atomic on local folders (temp file + rename); multipart on S3 for large or streamed bodies. */
   put(uri: string, body: Body, options?: PutOptions): Promise<PutResult>;
   /** Deletes every URI given; absent objects are not an error. */

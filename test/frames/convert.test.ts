@@ -5,6 +5,7 @@ import * as arrow from "apache-arrow";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { toPolars } from "../../src/frames/convert.js";
+import { parquetRowCount } from "../../src/frames/parquet.js";
 import { Locations } from "../../src/models/locations.js";
 import { processSnapshotGroup } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import { createStorage } from "../../src/storage/create.js";
@@ -47,5 +48,27 @@ describe("Arrow tables from readers", () => {
       ["region=eu", 2],
       ["region=us", 1],
     ]);
+  });
+});
+
+describe("parquetRowCount", () => {
+  it("reads the row count from the footer alone, not the whole object", async () => {
+    const root = mkdtempSync(join(tmpdir(), "snaplake-footer-"));
+    const storage = createStorage({ localRoot: root });
+    const frame = pl.DataFrame({
+      id: Array.from({ length: 200_000 }, (_, i) => `row-${i}-${Math.random()}`),
+    });
+    const put = await storage.put(`${root}/big.parquet`, frame.writeParquet({ compression: "zstd" }));
+    let bytesRead = 0;
+    const counting = {
+      ...storage,
+      getRange: async (uri: string, start: number, end: number) => {
+        bytesRead += end - start;
+        return storage.getRange(uri, start, end);
+      },
+    };
+    expect(await parquetRowCount(counting, put.uri, put.size)).toBe(200_000);
+    expect(put.size).toBeGreaterThan(1_000_000);
+    expect(bytesRead).toBeLessThanOrEqual(64 * 1024);
   });
 });

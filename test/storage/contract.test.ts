@@ -63,6 +63,16 @@ describe.each(backendFactories)("Storage contract on $name", (factory) => {
     expect(await storage.exists(uri)).toBe(true);
   });
 
+  it("reads a byte range of an object, and names the URI when it is missing", async () => {
+    const uri = `${base}range/bytes.bin`;
+    const bytes = randomBytes(100_000);
+    await storage.put(uri, bytes);
+    expect(await storage.getRange(uri, 0, 10)).toEqual(bytes.subarray(0, 10));
+    expect(await storage.getRange(uri, 99_992, 100_000)).toEqual(bytes.subarray(99_992));
+    expect(await storage.getRange(uri, 40_000, 40_000)).toHaveLength(0);
+    await expect(storage.getRange(`${base}range/missing.bin`, 0, 8)).rejects.toThrow(ObjectNotFoundError);
+  });
+
   it("overwrites an object in place", async () => {
     const uri = `${base}small/overwrite.txt`;
     await storage.put(uri, "first version");
