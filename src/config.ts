@@ -84,6 +84,7 @@ export const projectConfigSchema = z
     partitionKeys: z.array(columnName).default([]),
     sortBy: z.array(sortKey).default([]),
     targetParquetFileSize: byteSize.default(128 * 1024 * 1024),
+    /** Codec of the lake files (staging files are intermediate and always lz4). */
     compression: z.enum(COMPRESSIONS).default("zstd"),
     rowGroupSize: z.number().int().positive().default(122_880),
     /** With `updateTimeColumn`: keep only the latest row per record id in the lake. */

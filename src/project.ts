@@ -195,7 +195,6 @@ export abstract class Project {
         read: (g, context) => this.batchReadSnapshotDataFile(g, context),
         partitionKeys: this.config.partitionKeys,
         derivedColumns: this.derivedColumns(),
-        compression: this.config.compression,
         signal,
       });
       return output;
