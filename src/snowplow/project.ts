@@ -35,16 +35,15 @@ export const SNOWPLOW_DEFAULTS = {
 } satisfies Partial<ProjectConfigInput>;
 
 interface BatchInput {
-  /** The group's files, decompressed, in file order (empty files left out). */
-  parts: Buffer[];
-  /** Where each file's lines start in the batch (0-based line index), in file order. */
+  text: Buffer;
+  /** Where each file's lines start in `text` (0-based line index), in file order. */
   files: Array<{ uri: string; firstLine: number }>;
 }
 
 /** Files of a group read and inflated at once (gunzip runs on libuv's thread pool). */
 const FILE_READ_CONCURRENCY = 4;
 
-/** The group's files, decompressed, as the parts of one enriched TSV batch. */
+/** Joins the group's files (decompressed, each ending in a newline) into one enriched TSV batch. */
 async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promise<BatchInput> {
   const limit = pLimit(FILE_READ_CONCURRENCY);
   const texts = await Promise.all(
@@ -58,10 +57,11 @@ async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promis
     if (text.length === 0) continue;
     files.push({ uri: file.uri, firstLine: lines });
     parts.push(text);
+    if (text[text.length - 1] !== 0x0a) parts.push(Buffer.from("\n"));
     for (let i = text.indexOf(0x0a); i !== -1; i = text.indexOf(0x0a, i + 1)) lines++;
     if (text[text.length - 1] !== 0x0a) lines++;
   }
-  return { parts, files };
+  return { text: Buffer.concat(parts), files };
 }
 
 /** The file and 1-based line of a 1-based batch line. */
@@ -95,7 +95,7 @@ export class SnowplowEnrichedProject extends Project {
     context: ReadContext,
   ): Promise<SnapshotReadResult> {
     const batch = await readBatch(group, context);
-    const { events, badRows, stats } = await readEnrichedEventsAsync(batch.parts, {
+    const { events, badRows, stats } = await readEnrichedEventsAsync(batch.text, {
       source: `snapshot file group ${group.fingerprint}`,
       dedupe: this.options.dedupe ?? true,
       ...(this.options.shred ? { shred: true } : {}),

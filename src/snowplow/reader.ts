@@ -350,13 +350,19 @@ type StartedRead =
   | { result: ReadEnrichedResult }
   | { checks: LazyDataFrame; badUtf8: Set<number>; options: ReadEnrichedOptions };
 
-/** Enriched TSV: one buffer, or the parts of a batch (each a run of whole lines, e.g. one file each). */
-export type EnrichedInput = Buffer | readonly Buffer[];
-
-/** One part split into lines and into fields; rows are numbered from `firstLine` (1-based). */
-function splitPart(text: Buffer, firstLine: number, source: string) {
+function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
+  const { source } = options;
+  const text = decompress(input, source);
+  if (text.length === 0) {
+    const events = pl.DataFrame(
+      Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.Series(f.name, [], polarsType(f.type))])),
+    );
+    return { result: { events, badRows: [], stats: { lines: 0, good: 0, bad: 0, duplicates: 0 } } };
+  }
   const utf8 = isUtf8(text);
   const encoding = utf8 ? "utf8" : "utf8-lossy";
+  const badUtf8 = utf8 ? new Set<number>() : invalidUtf8Lines(text);
+
   let lines: DataFrame;
   let fields: DataFrame;
   try {
@@ -367,7 +373,7 @@ function splitPart(text: Buffer, firstLine: number, source: string) {
       encoding,
       schema: { [RAW]: pl.String },
       rowIndexName: LINE_NUMBER,
-      rowIndexOffset: firstLine,
+      rowIndexOffset: 1,
     });
     fields = pl.readCSV(text, {
       sep: "\t",
@@ -384,46 +390,15 @@ function splitPart(text: Buffer, firstLine: number, source: string) {
   if (lines.height !== fields.height) {
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
-  // 0-based batch rows of lines that are not valid UTF-8 (only searched when the part is not).
-  const badUtf8 = utf8 ? [] : [...invalidUtf8Lines(text)].map((line) => line + firstLine - 1);
-  return { lines, fields, badUtf8 };
-}
-
-function startRead(input: EnrichedInput, options: ReadEnrichedOptions): StartedRead {
-  const { source } = options;
-  // Parts are read one by one and their frames stacked without a copy: joining the buffers first cost a
-  // copy of the whole batch (and that much more memory) for nothing.
-  const parts = (Buffer.isBuffer(input) ? [input] : input)
-    .map((part) => decompress(part, source))
-    .filter((part) => part.length > 0);
-  if (parts.length === 0) {
-    const events = pl.DataFrame(
-      Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.Series(f.name, [], polarsType(f.type))])),
-    );
-    return { result: { events, badRows: [], stats: { lines: 0, good: 0, bad: 0, duplicates: 0 } } };
-  }
-  const split: Array<ReturnType<typeof splitPart>> = [];
-  let firstLine = 1;
-  for (const part of parts) {
-    const one = splitPart(part, firstLine, source);
-    split.push(one);
-    firstLine += one.lines.height;
-  }
-  const stack = (frames: DataFrame[]) =>
-    frames.length === 1 ? frames[0]! : pl.concat(frames, { how: "vertical", rechunk: false });
-  const lines = stack(split.map((one) => one.lines));
-  const fields = stack(split.map((one) => one.fields));
-  const badUtf8 = new Set(split.flatMap((one) => one.badUtf8));
   const checks = (fields.hstack(lines, false) as unknown as DataFrame).lazy().select(...checkPlan());
   return { checks, badUtf8, options };
 }
 
 /**
- * Reads enriched events from a Buffer, or from the parts of one batch (each plain or gzip; line numbers
- * run on across parts, and a part's missing final newline is implied). Never throws for bad lines: they come
- * back in `badRows`, and `stats.good + stats.bad === stats.lines`.
+ * Reads enriched events from a Buffer (plain or gzip). Never throws for bad lines: they come back in
+ * `badRows`, and `stats.good + stats.bad === stats.lines`.
  */
-export function readEnrichedEvents(input: EnrichedInput, options: ReadEnrichedOptions): ReadEnrichedResult {
+export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
   return finishRead(started.checks.collectSync(), started.badUtf8, started.options);
@@ -434,7 +409,7 @@ export function readEnrichedEvents(input: EnrichedInput, options: ReadEnrichedOp
  * loop, so other tasks of the process (another group's JSON checks, a Parquet write) go on meanwhile.
  */
 export async function readEnrichedEventsAsync(
-  input: EnrichedInput,
+  input: Buffer,
   options: ReadEnrichedOptions,
 ): Promise<ReadEnrichedResult> {
   const started = startRead(input, options);

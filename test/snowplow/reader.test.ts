@@ -268,29 +268,6 @@ describe("readEnrichedEvents: bad rows and line accounting", () => {
     expect(badRows[0]?.errors[0]?.code).toBe("invalid_utf8");
   });
 
-  it("reads a batch given as parts exactly as the joined text: line numbers, bad rows, UTF-8, gzip", () => {
-    const { text, truth } = generateEnrichedTsv(900, { seed: 12, badShare: 0.05 });
-    const lines = text.slice(0, -1).split("\n");
-    const first = Buffer.from(`${lines.slice(0, 300).join("\n")}\n`);
-    const second = Buffer.from(lines.slice(300, 600).join("\n")); // no final newline: implied
-    const third = Buffer.from(`${lines.slice(600).join("\n")}\n\n`); // ends with one blank line
-    const broken = Buffer.from(`${enrichedLine({ page_title: "caf\u00e9" })}\n`.replace("café", "caf__"));
-    const at = broken.indexOf("caf__") + 3;
-    broken[at] = 0xc3;
-    broken[at + 1] = 0x28;
-    const joined = Buffer.concat([first, second, Buffer.from("\n"), broken, third]);
-    const whole = read(joined, { dedupe: true, lineNumbers: true });
-    const parts = readEnrichedEvents([first, Buffer.alloc(0), gzipSync(second), broken, third], {
-      source: "s3://bucket/run=x/part-0",
-      dedupe: true,
-      lineNumbers: true,
-    });
-    expect(whole.stats).toMatchObject({ lines: truth.lines + 2, bad: truth.bad + 2 });
-    expect(parts.stats).toEqual(whole.stats);
-    expect(parts.badRows).toEqual(whole.badRows);
-    expect(parts.badRows.find((row) => row.errors[0]?.code === "invalid_utf8")?.line).toBe(601);
-    expect(parts.events.frameEqual(whole.events)).toBe(true);
-  });
   it("reads gzip detected by its magic bytes, whatever the file name", () => {
     const { text, truth } = generateEnrichedTsv(300, { seed: 9, badShare: 0.05 });
     const plain = read(text);
