@@ -1,0 +1,160 @@
+/**
+ * packBalanced must give exactly the groups its documented rule gives: group names are fingerprints of the
+ * groups' files, so any change in membership or order would rename users' existing plans. This compares it
+ * with a plain, slow implementation of the rule on seeded random inputs.
+ */
+import { describe, expect, it } from "vitest";
+import { packBalanced } from "../../src/steps/pack.js";
+
+interface Item {
+  key: string;
+  size: number;
+}
+
+/** The rule, written the obvious way: sort, put big items alone, LPT over ceil(rest / target) bins by linear scan. */
+function referencePack(items: readonly Item[], target: number): Item[][] {
+  const entries = items.map((item, input) => ({ item, input }));
+  type Entry = (typeof entries)[number];
+  // Key order, ties in input order.
+  const byKey = (a: Entry, b: Entry) =>
+    a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : a.input - b.input;
+  const largestFirst = [...entries].sort((a, b) => b.item.size - a.item.size || byKey(a, b));
+  const groups: Entry[][] = largestFirst.filter((e) => e.item.size >= target).map((e) => [e]);
+  const rest = largestFirst.filter((e) => e.item.size < target);
+  if (rest.length > 0) {
+    let restSize = 0;
+    for (const e of rest) restSize += e.item.size;
+    const bins = Array.from({ length: Math.max(1, Math.ceil(restSize / target)) }, () => ({
+      load: 0,
+      entries: [] as Entry[],
+    }));
+    for (const e of rest) {
+      let least = 0;
+      for (let b = 1; b < bins.length; b++) if (bins[b]!.load < bins[least]!.load) least = b;
+      bins[least]!.entries.push(e);
+      bins[least]!.load += e.item.size;
+    }
+    for (const bin of bins) if (bin.entries.length > 0) groups.push(bin.entries);
+  }
+  for (const group of groups) group.sort(byKey);
+  groups.sort((a, b) => byKey(a[0]!, b[0]!));
+  return groups.map((group) => group.map((e) => e.item));
+}
+
+/** mulberry32: a small seeded generator, so every run checks the same inputs. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Shape {
+  name: string;
+  count: number;
+  target: number;
+  size: (next: () => number) => number;
+  /** Keys in order, shuffled, or with duplicates. */
+  keys: "sorted" | "shuffled" | "duplicates";
+}
+
+const shapes: Shape[] = [
+  {
+    name: "random sizes, sorted keys",
+    count: 3000,
+    target: 50_000,
+    size: (r) => Math.floor(r() * 4000),
+    keys: "sorted",
+  },
+  {
+    name: "random sizes, shuffled keys",
+    count: 3000,
+    target: 50_000,
+    size: (r) => Math.floor(r() * 4000),
+    keys: "shuffled",
+  },
+  {
+    name: "many ties in size",
+    count: 2000,
+    target: 1000,
+    size: (r) => 10 * Math.floor(r() * 5),
+    keys: "shuffled",
+  },
+  {
+    name: "files at and above the target",
+    count: 500,
+    target: 1000,
+    size: (r) => Math.floor(r() * 2500),
+    keys: "shuffled",
+  },
+  { name: "exactly the target", count: 50, target: 100, size: () => 100, keys: "sorted" },
+  {
+    name: "duplicate keys",
+    count: 800,
+    target: 5000,
+    size: (r) => Math.floor(r() * 900),
+    keys: "duplicates",
+  },
+  { name: "fractional sizes", count: 1000, target: 777.5, size: (r) => r() * 100, keys: "shuffled" },
+  { name: "zero sizes", count: 300, target: 10, size: (r) => (r() < 0.5 ? 0 : 3), keys: "shuffled" },
+  {
+    name: "huge sizes (beyond 2^53 / count)",
+    count: 400,
+    target: 2 ** 52,
+    size: (r) => Math.floor(r() * 2 ** 50) * 8,
+    keys: "shuffled",
+  },
+  {
+    name: "some negative sizes (meaningless, but still deterministic)",
+    count: 500,
+    target: 2000,
+    size: (r) => Math.floor(r() * 200) - 20,
+    keys: "shuffled",
+  },
+  { name: "one item", count: 1, target: 10, size: () => 3, keys: "sorted" },
+  { name: "one item above the target", count: 1, target: 10, size: () => 30, keys: "sorted" },
+  { name: "empty", count: 0, target: 10, size: () => 1, keys: "sorted" },
+];
+
+function makeItems(shape: Shape, seed: number): Item[] {
+  const next = random(seed);
+  const items = Array.from({ length: shape.count }, (_, i) => ({
+    key:
+      shape.keys === "duplicates"
+        ? `k${String(Math.floor(next() * (shape.count / 4))).padStart(5, "0")}`
+        : `s3://b/part-${String(i).padStart(6, "0")}`,
+    size: shape.size(next),
+  }));
+  if (shape.keys === "shuffled") {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+  }
+  return items;
+}
+
+describe("packBalanced matches a plain implementation of its rule", () => {
+  for (const shape of shapes) {
+    it(shape.name, () => {
+      for (const seed of [1, 2, 3]) {
+        const items = makeItems(shape, seed);
+        const groups = packBalanced(
+          items,
+          shape.target,
+          (item) => item.size,
+          (item) => item.key,
+        );
+        const expected = referencePack(items, shape.target);
+        // Same groups, same order of groups and of items within them, the caller's own objects.
+        expect(groups).toStrictEqual(expected);
+        const expectedItems = expected.flat();
+        expect(groups.flat().every((item, i) => item === expectedItems[i])).toBe(true);
+      }
+    });
+  }
+});
