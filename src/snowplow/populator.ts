@@ -26,7 +26,7 @@ import { SnaplakeError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { scrubText } from "../redact.js";
 import { createStorage } from "../storage/create.js";
-import type { ObjectInfo, Storage } from "../storage/types.js";
+import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, normalizeUri, parentFolder } from "../storage/uri.js";
 import {
   type DynamoDbStorageConfig,
@@ -149,7 +149,7 @@ export function populatorRunsTableName(table: string): string {
 
 interface RunPlan {
   run: RunFolder;
-  files: ObjectInfo[];
+  files: ObjectSummary[];
   archived: boolean;
 }
 
@@ -284,8 +284,8 @@ async function planRuns(storage: Storage, runs: RunFolder[]): Promise<RunPlan[]>
   return Promise.all(
     runs.map((run) =>
       limit(async () => {
-        const files: ObjectInfo[] = [];
-        for await (const object of storage.list(run.uri)) {
+        const files: ObjectSummary[] = [];
+        for await (const object of storage.listSummaries(run.uri)) {
           // Only files directly in the run folder, like the original `run=X/*` glob.
           if (isDataObject(object) && parentFolder(object.uri) === run.uri) files.push(object);
         }

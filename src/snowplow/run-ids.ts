@@ -11,7 +11,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { ConfigError } from "../errors.js";
 import { createStorage } from "../storage/create.js";
-import type { ObjectInfo, Storage } from "../storage/types.js";
+import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, baseName, normalizeUri, parseUri } from "../storage/uri.js";
 
 const RUN_FOLDER_NAME = /^run=(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$/;
@@ -116,7 +116,7 @@ export async function listRuns(source: RunSource, archiveUri: string): Promise<R
 }
 
 /** Markers (`_SUCCESS`), hidden files and empty objects: never event data. */
-export function isDataObject(object: ObjectInfo): boolean {
+export function isDataObject(object: ObjectSummary): boolean {
   const name = baseName(object.uri);
   return object.size > 0 && !name.startsWith("_") && !name.startsWith(".");
 }
@@ -127,7 +127,7 @@ export function isDataObject(object: ObjectInfo): boolean {
  * (one listing of the run folder) and DEEP_ARCHIVE counts too.
  */
 export async function isArchivedRun(storage: Storage, runUri: string): Promise<boolean> {
-  for await (const object of storage.list(asFolder(runUri))) {
+  for await (const object of storage.listSummaries(asFolder(runUri))) {
     if (isDataObject(object) && ARCHIVED_STORAGE_CLASSES.has(object.storageClass)) return true;
   }
   return false;

@@ -162,7 +162,7 @@ async function removeStaleOutputs(
   const folder = locations.lakeFolder(group.partition);
   const prefix = lakeFilePrefix(group.fingerprint);
   const stale: string[] = [];
-  for await (const object of storage.list(folder)) {
+  for await (const object of storage.listSummaries(folder)) {
     const key = relativeKey(folder, object.uri);
     if (!key.includes("/") && baseName(key).startsWith(prefix) && !written.has(object.uri))
       stale.push(object.uri);

@@ -207,7 +207,7 @@ export async function validateDatalake(input: {
 
   // The lake as it really is: every Parquet file, its rows from the footer.
   const lakeObjects = [];
-  for await (const object of storage.list(locations.datalake)) {
+  for await (const object of storage.listSummaries(locations.datalake)) {
     if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
   }
   await Promise.all(

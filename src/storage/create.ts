@@ -7,7 +7,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client, type S3ClientOptions } from "../aws/clients.js";
 import { LocalStorage } from "./local.js";
 import { S3Storage } from "./s3.js";
-import type { Body, ObjectInfo, PutOptions, PutResult, Storage } from "./types.js";
+import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { isS3Uri } from "./uri.js";
 
 export interface CreateStorageOptions {
@@ -34,6 +34,9 @@ class RoutingStorage implements Storage {
 
   list(prefixUri: string): AsyncIterable<ObjectInfo> {
     return this.backendFor(prefixUri).list(prefixUri);
+  }
+  listSummaries(prefixUri: string): AsyncIterable<ObjectSummary> {
+    return this.backendFor(prefixUri).listSummaries(prefixUri);
   }
   listFolders(folderUri: string): Promise<string[]> {
     return this.backendFor(folderUri).listFolders(folderUri);

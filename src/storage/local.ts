@@ -28,7 +28,7 @@ import {
   OutsideRootError,
   StorageError,
 } from "./errors.js";
-import type { Body, ObjectInfo, PutOptions, PutResult, Storage } from "./types.js";
+import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { parseUri } from "./uri.js";
 
 /** Names of in-flight writes; listings skip them. */
@@ -56,6 +56,14 @@ export class LocalStorage implements Storage {
     for await (const path of this.walk(folder)) {
       const info = await this.infoOrNull(path, prefixUri);
       if (info) yield info;
+    }
+  }
+
+  async *listSummaries(prefixUri: string): AsyncIterable<ObjectSummary> {
+    const folder = this.resolvePath(prefixUri);
+    for await (const path of this.walk(folder)) {
+      const stats = await this.statOrNull(path, prefixUri);
+      if (stats) yield summaryOf(path, stats);
     }
   }
 
@@ -206,22 +214,21 @@ export class LocalStorage implements Storage {
     return path;
   }
 
-  private async infoOrNull(path: string, uriForErrors: string): Promise<ObjectInfo | null> {
-    let stats: Awaited<ReturnType<typeof statBig>>;
+  /** The file's stats, or null when it is absent or not a file. */
+  private async statOrNull(path: string, uriForErrors: string): Promise<FileStats | null> {
     try {
-      stats = await statBig(path);
+      const stats = await statBig(path);
+      return stats.isFile() ? stats : null;
     } catch (error) {
       if (isMissing(error)) return null;
       throw localError(error, uriForErrors);
     }
-    if (!stats.isFile()) return null;
-    return {
-      uri: fileUri(path),
-      size: Number(stats.size),
-      etag: await this.etagOf(path, stats.size, stats.mtimeNs),
-      lastModified: new Date(Number(stats.mtimeNs / 1_000_000n)),
-      storageClass: "STANDARD",
-    };
+  }
+
+  private async infoOrNull(path: string, uriForErrors: string): Promise<ObjectInfo | null> {
+    const stats = await this.statOrNull(path, uriForErrors);
+    if (!stats) return null;
+    return { ...summaryOf(path, stats), etag: await this.etagOf(path, stats.size, stats.mtimeNs) };
   }
 
   private async etagOf(path: string, size: bigint, mtimeNs: bigint): Promise<string> {
@@ -293,6 +300,17 @@ export class LocalStorage implements Storage {
 
 function fileUri(path: string): string {
   return `file://${path}`;
+}
+
+type FileStats = Awaited<ReturnType<typeof statBig>>;
+
+function summaryOf(path: string, stats: FileStats): ObjectSummary {
+  return {
+    uri: fileUri(path),
+    size: Number(stats.size),
+    lastModified: new Date(Number(stats.mtimeNs / 1_000_000n)),
+    storageClass: "STANDARD",
+  };
 }
 
 function statBig(path: string) {

@@ -24,7 +24,7 @@ import {
   ObjectNotFoundError,
   StorageError,
 } from "./errors.js";
-import type { Body, ObjectInfo, PutOptions, PutResult, Storage } from "./types.js";
+import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { asFolder, contentTypeFor, parseUri } from "./uri.js";
 
 /** Buffers at least this large, and every stream, go through multipart upload. */
@@ -66,6 +66,11 @@ export class S3Storage implements Storage {
     } catch (error) {
       throw mapS3Error(error, prefixUri, bucket, "ListObjectsV2");
     }
+  }
+
+  async *listSummaries(prefixUri: string): AsyncIterable<ObjectSummary> {
+    // The same request (S3 lists etags at no extra cost); the summary has the same shape on every backend.
+    for await (const { etag: _, ...summary } of this.list(prefixUri)) yield summary;
   }
 
   async listFolders(folderUri: string): Promise<string[]> {

@@ -1,14 +1,18 @@
 import type { Readable } from "node:stream";
 
-/** What a listing or head returns about one object. `uri` is absolute (`s3://bucket/key` or `file:///abs/path`). */
-export interface ObjectInfo {
+/** What `listSummaries` returns about one object. `uri` is absolute (`s3://bucket/key` or `file:///abs/path`). */
+export interface ObjectSummary {
   uri: string;
   size: number;
-  /** S3's ETag without quotes; on local folders the MD5 hex digest of the content. Never empty. */
-  etag: string;
   lastModified: Date;
   /** S3 storage class (`STANDARD`, `GLACIER`, `DEEP_ARCHIVE`, ...); local objects are `STANDARD`. */
   storageClass: string;
+}
+
+/** What a listing or head returns about one object: its summary and its etag. */
+export interface ObjectInfo extends ObjectSummary {
+  /** S3's ETag without quotes; on local folders the MD5 hex digest of the content. Never empty. */
+  etag: string;
 }
 
 export interface PutOptions {
@@ -32,6 +36,8 @@ export type Body = Buffer | Uint8Array | string | Readable;
 export interface Storage {
   /** Every object under the folder `prefixUri`, following every page. */
   list(prefixUri: string): AsyncIterable<ObjectInfo>;
+  /** Like `list`, without etags: a local folder then reads no file to hash it (S3 lists them anyway). */
+  listSummaries(prefixUri: string): AsyncIterable<ObjectSummary>;
   /** Immediate sub-folders of `folderUri`, as absolute URIs with a trailing slash, in key order. */
   listFolders(folderUri: string): Promise<string[]>;
   /** Throws `ObjectNotFoundError` when absent. */

@@ -14,7 +14,7 @@ import {
   parseSince,
 } from "../../src/snowplow/run-ids.js";
 import { createStorage } from "../../src/storage/create.js";
-import type { ObjectInfo, Storage } from "../../src/storage/types.js";
+import type { ObjectInfo, ObjectSummary, Storage } from "../../src/storage/types.js";
 import { createTestBucket, testS3Client } from "../support/clients.js";
 
 function runName(i: number): string {
@@ -119,6 +119,11 @@ function withStorageClasses(storage: Storage, classOf: (uri: string) => string |
     listFolders: (uri) => storage.listFolders(uri),
     async *list(prefix): AsyncIterable<ObjectInfo> {
       for await (const object of storage.list(prefix)) {
+        yield { ...object, storageClass: classOf(object.uri) ?? object.storageClass };
+      }
+    },
+    async *listSummaries(prefix): AsyncIterable<ObjectSummary> {
+      for await (const object of storage.listSummaries(prefix)) {
         yield { ...object, storageClass: classOf(object.uri) ?? object.storageClass };
       }
     },

@@ -7,14 +7,14 @@ import { Readable } from "node:stream";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ObjectNotFoundError } from "../../src/storage/errors.js";
-import type { ObjectInfo, Storage } from "../../src/storage/types.js";
+import type { Storage } from "../../src/storage/types.js";
 import { type BackendUnderTest, backendFactories } from "./backends.js";
 
 const md5 = (bytes: Buffer | string) => createHash("md5").update(bytes).digest("hex");
 const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const info of iterable) out.push(info);
   return out;
 }
@@ -133,6 +133,10 @@ describe.each(backendFactories)("Storage contract on $name", (factory) => {
       const sample = listed.find((info) => info.uri === `${folder()}k0042.json`);
       expect(sample?.size).toBe(Buffer.byteLength(`body of ${folder()}k0042.json`));
       expect(sample?.etag).toBe(md5(`body of ${folder()}k0042.json`));
+
+      // The summaries list the same objects in the same order, without etags.
+      const summaries = await collect(storage.listSummaries(`${base}many`));
+      expect(summaries).toEqual(listed.map(({ etag: _, ...summary }) => summary));
 
       // With or without the trailing slash, the same folder.
       expect((await collect(storage.list(folder()))).length).toBe(keys.length);
