@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+// A namespace import: crypto.hash is missing before Node 20.12 and a named import of it would not load.
+import * as crypto from "node:crypto";
 import { SnaplakeError } from "../errors.js";
 
 export interface FingerprintInput {
@@ -15,26 +16,48 @@ export class MissingEtagError extends SnaplakeError {
   }
 }
 
+/** Text is hashed in pieces of about this many characters: a million files never become one huge string. */
+const HASH_CHUNK_CHARS = 1 << 20;
+
 /**
  * A content fingerprint of a set of files: SHA-256 over the (uri, etag) pairs sorted by uri, as 32 hex
  * characters. A missing etag is an error, never a null fingerprint (dbsnaplake's silent overwrite).
  */
 export function fingerprintFiles(files: readonly FingerprintInput[]): string {
-  const byUri = (a: FingerprintInput, b: FingerprintInput) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0);
   // Groups and listings usually arrive sorted already: check in one pass before paying for a sort.
-  const inOrder = files.every((file, i) => i === 0 || byUri(files[i - 1]!, file) <= 0);
-  const sorted = inOrder ? files : [...files].sort(byUri);
-  const parts: string[] = new Array(sorted.length);
+  const sorted = inUriOrder(files) ? files : [...files].sort(byUri);
+  let hash: crypto.Hash | undefined;
+  let text = "";
   for (let i = 0; i < sorted.length; i++) {
     const file = sorted[i]!;
     if (!file.etag) throw new MissingEtagError(file.uri);
     // Separators keep ("ab","c") and ("a","bc") apart.
-    parts[i] = `${file.uri}\t${file.etag}\n`;
+    text += `${file.uri}\t${file.etag}\n`;
+    if (text.length >= HASH_CHUNK_CHARS) {
+      hash ??= crypto.createHash("sha256");
+      hash.update(text);
+      text = "";
+    }
   }
-  return createHash("sha256").update(parts.join("")).digest("hex").slice(0, 32);
+  return (hash ? hash.update(text).digest("hex") : sha256Hex(text)).slice(0, 32);
 }
+
+function byUri(a: FingerprintInput, b: FingerprintInput): number {
+  return a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0;
+}
+
+function inUriOrder(files: readonly FingerprintInput[]): boolean {
+  for (let i = 1; i < files.length; i++) if (files[i - 1]!.uri > files[i]!.uri) return false;
+  return true;
+}
+
+/** One-shot crypto.hash (Node >= 20.12) skips a Hash object per call; planning hashes one text per group. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === "function"
+    ? (text) => crypto.hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /** A short stable hash of any text (used for derived ids). */
 export function hashText(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+  return sha256Hex(text).slice(0, 32);
 }
