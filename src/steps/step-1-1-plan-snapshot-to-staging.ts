@@ -1,7 +1,8 @@
 /**
  * Step 1.1: pack the snapshot's files into groups of about the target size, write one manifest per group
  * named by its content fingerprint, and create one tracker task per group. Planning the same snapshot again
- * writes the same files and creates no new task.
+ * writes the same files and creates no new task. The target counts the bytes a worker holds: gzip files
+ * weigh their stored size times the expansion measured on a sample of their trailers.
  */
 import pLimit from "p-limit";
 import { fingerprintFiles } from "../models/fingerprint.js";
@@ -10,19 +11,24 @@ import { type SnapshotFileGroup, type SnapshotManifest, writeJson } from "../mod
 import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { TaskData, TaskTracker } from "../tracker/types.js";
+import { isGzipName, measureGzipExpansion } from "./gzip-expansion.js";
 import { packBalanced } from "./pack.js";
 
-/** The pure part: which files go together. Deterministic for the same manifest. */
+/**
+ * The pure part: which files go together. Deterministic for the same manifest and expansion.
+ * `gzipExpansion` (default 1): how many bytes a `.gz`/`.gzip` file inflates to per stored byte.
+ */
 export function planSnapshotFileGroups(
   manifest: Pick<SnapshotManifest, "files">,
   targetSize: number,
+  options: { gzipExpansion?: number } = {},
 ): SnapshotFileGroup[] {
-  return packBalanced(
-    manifest.files,
-    targetSize,
-    (f) => f.size,
-    (f) => f.uri,
-  ).map((files) => {
+  const expansion = options.gzipExpansion ?? 1;
+  const weight =
+    expansion === 1
+      ? (f: { size: number }) => f.size
+      : (f: { uri: string; size: number }) => (isGzipName(f.uri) ? f.size * expansion : f.size);
+  return packBalanced(manifest.files, targetSize, weight, (f) => f.uri).map((files) => {
     let size = 0;
     let nRecord: number | null = 0;
     for (const file of files) {
@@ -35,6 +41,8 @@ export function planSnapshotFileGroups(
 
 export interface PlanResult extends TaskData {
   groups: number;
+  /** Inflated / stored bytes of the sampled gzip files (1 without any): groups are sized by the former. */
+  gzipExpansion: number;
   tasksCreated: number;
   tasksExisting: number;
 }
@@ -48,7 +56,8 @@ export async function planSnapshotToStaging(input: {
   targetFileGroupSize: number;
   maxAttempts?: number;
 }): Promise<PlanResult> {
-  const groups = planSnapshotFileGroups(input.manifest, input.targetFileGroupSize);
+  const gzipExpansion = await measureGzipExpansion(input.storage, input.manifest.files);
+  const groups = planSnapshotFileGroups(input.manifest, input.targetFileGroupSize, { gzipExpansion });
   const limit = pLimit(16);
   await Promise.all(
     groups.map((g) =>
@@ -72,5 +81,5 @@ export async function planSnapshotToStaging(input: {
       ...(input.maxAttempts ? { maxAttempts: input.maxAttempts } : {}),
     },
   );
-  return { groups: groups.length, tasksCreated: created, tasksExisting: existing };
+  return { groups: groups.length, gzipExpansion, tasksCreated: created, tasksExisting: existing };
 }
