@@ -2,6 +2,8 @@
  * Manifests: the snapshot manifest (summary JSON + Parquet data file, compatible with s3manifesto's layout)
  * and the JSON manifests of the groups each step plans and produces. All JSON read back is parsed with zod.
  */
+import { createHash } from "node:crypto";
+import { type Data, Float64, makeData, makeVector, Table, tableToIPC, Utf8 } from "apache-arrow";
 import pl from "nodejs-polars";
 import { z } from "zod";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
@@ -61,19 +63,29 @@ const summarySchema = z.object({
   size: z.number().nullish(),
   n_record: z.number().nullish(),
   fingerprint: z.string().nullish(),
+  /** Ours: SHA-256 of the data file the fingerprint was computed from (see readSnapshotManifest). */
+  data_sha256: z.string().nullish(),
   details: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export function summarizeFiles(
   files: readonly DataFile[],
 ): Pick<SnapshotManifest, "size" | "nRecord" | "fingerprint"> {
+  return { ...totals(files), fingerprint: fingerprintFiles(files) };
+}
+
+function totals(files: readonly DataFile[]): Pick<SnapshotManifest, "size" | "nRecord"> {
   let size = 0;
   let nRecord: number | null = 0;
   for (const file of files) {
     size += file.size;
     nRecord = nRecord === null || file.nRecord === null ? null : nRecord + file.nRecord;
   }
-  return { size, nRecord, fingerprint: fingerprintFiles(files) };
+  return { size, nRecord };
+}
+
+function sha256Hex(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Writes the data file (Parquet: uri, etag, size, n_record) first and the summary last, so a reader never sees a summary without its data. */
@@ -89,6 +101,110 @@ export async function writeSnapshotManifest(
       .replace(/summary/, "data")
       .replace(/\.json$/, ".parquet"),
   );
+  // The summary first: a file without an etag fails before anything is written.
+  const summary = summarizeFiles(files);
+  const { frame, exactStrings } = filesFrame(files);
+  const data = frame.writeParquet({ compression: "zstd" });
+  await storage.put(dataUri, data);
+  await writeJson(storage, summaryUri, {
+    manifest: dataUri,
+    size: summary.size,
+    n_record: summary.nRecord,
+    n_file: files.length,
+    fingerprint: summary.fingerprint,
+    // Only when the strings read back exactly as written, so the fingerprint holds for what is read.
+    ...(exactStrings ? { data_sha256: sha256Hex(data) } : {}),
+    details,
+  });
+  return { summaryUri, dataUri, files: [...files], ...summary, details };
+}
+
+const FILE_COLUMNS = { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 };
+
+/**
+ * The data file's frame (uri, etag, size, n_record). Built from Arrow buffers handed to polars in one
+ * IPC message: a million strings cost one UTF-8 encoding instead of one N-API call each (1M entries:
+ * ~1.7 s -> ~0.5 s). Values the fast path cannot carry exactly go through polars' own conversion.
+ */
+function filesFrame(files: readonly DataFile[]): { frame: pl.DataFrame; exactStrings: boolean } {
+  const count = files.length;
+  const uris: string[] = new Array(count);
+  const etags: string[] = new Array(count);
+  const sizes = new Float64Array(count);
+  const counts = new Float64Array(count);
+  const countValid = new Uint8Array((count + 7) >> 3);
+  let countNulls = 0;
+  for (let i = 0; i < count; i++) {
+    const { uri, etag, size, nRecord } = files[i]!;
+    if (typeof uri !== "string" || typeof etag !== "string" || !Number.isSafeInteger(size)) {
+      return polarsFilesFrame(files);
+    }
+    uris[i] = uri;
+    etags[i] = etag;
+    sizes[i] = size;
+    if (nRecord === null || nRecord === undefined) countNulls++;
+    else if (!Number.isSafeInteger(nRecord)) return polarsFilesFrame(files);
+    else {
+      counts[i] = nRecord;
+      countValid[i >> 3]! |= 1 << (i & 7);
+    }
+  }
+  const uriData = utf8Data(uris);
+  const etagData = utf8Data(etags);
+  if (!uriData || !etagData) return polarsFilesFrame(files);
+  const table = new Table({
+    uri: makeVector(uriData.data),
+    etag: makeVector(etagData.data),
+    size: makeVector(makeData({ type: new Float64(), length: count, nullCount: 0, data: sizes })),
+    n_record: makeVector(
+      makeData({
+        type: new Float64(),
+        length: count,
+        nullCount: countNulls,
+        data: counts,
+        ...(countNulls > 0 ? { nullBitmap: countValid } : {}),
+      }),
+    ),
+  });
+  const ipc = tableToIPC(table, "file");
+  // Sizes and counts are safe integers: the cast to Int64 is exact.
+  const frame = pl
+    .readIPC(Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength))
+    .withColumns(pl.col("size").cast(pl.Int64), pl.col("n_record").cast(pl.Int64));
+  return { frame, exactStrings: uriData.exact && etagData.exact };
+}
+
+/**
+ * Arrow UTF-8 column data, and whether the values survive UTF-8 exactly (not so for a lone UTF-16
+ * surrogate); undefined past Arrow's 2 GiB limit for 32-bit offsets.
+ */
+function utf8Data(values: readonly string[]): { data: Data<Utf8>; exact: boolean } | undefined {
+  const joined = values.join("");
+  const bytes = Buffer.from(joined, "utf8");
+  if (bytes.length > 0x7fffffff) return undefined;
+  // As many bytes as UTF-16 code units means every character is ASCII: a value's length is its byte count.
+  const ascii = bytes.length === joined.length;
+  const exact = ascii || bytes.toString("utf8") === joined;
+  const offsets = new Int32Array(values.length + 1);
+  let end = 0;
+  for (let i = 0; i < values.length; i++) {
+    end += ascii ? values[i]!.length : Buffer.byteLength(values[i]!, "utf8");
+    offsets[i + 1] = end;
+  }
+  return {
+    data: makeData({
+      type: new Utf8(),
+      length: values.length,
+      nullCount: 0,
+      data: bytes,
+      valueOffsets: offsets,
+    }),
+    exact,
+  };
+}
+
+/** polars' own conversion from JS values: slower, but takes whatever the fast path does not. */
+function polarsFilesFrame(files: readonly DataFile[]): { frame: pl.DataFrame; exactStrings: boolean } {
   const frame = pl.DataFrame(
     {
       uri: files.map((f) => f.uri),
@@ -96,19 +212,34 @@ export async function writeSnapshotManifest(
       size: files.map((f) => f.size),
       n_record: files.map((f) => f.nRecord),
     },
-    { schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 } },
+    { schema: FILE_COLUMNS },
   );
-  await storage.put(dataUri, frame.writeParquet({ compression: "zstd" }));
-  const summary = summarizeFiles(files);
-  await writeJson(storage, summaryUri, {
-    manifest: dataUri,
-    size: summary.size,
-    n_record: summary.nRecord,
-    n_file: files.length,
-    fingerprint: summary.fingerprint,
-    details,
-  });
-  return { summaryUri, dataUri, files: [...files], ...summary, details };
+  return { frame, exactStrings: false };
+}
+
+const NUMBER_TYPES = new Set([
+  "Int8",
+  "Int16",
+  "Int32",
+  "Int64",
+  "UInt8",
+  "UInt16",
+  "UInt32",
+  "UInt64",
+  "Float32",
+  "Float64",
+]);
+
+/**
+ * A numeric column's values: a Float64Array when it has no nulls (one copy instead of one N-API call a
+ * value), [] when it has only nulls, the values one by one otherwise (and for non-numeric columns).
+ */
+function numberColumn(column: pl.Series): ArrayLike<unknown> {
+  if (!NUMBER_TYPES.has(column.dtype.variant)) return column.toArray();
+  const nulls = column.nullCount();
+  if (nulls === 0) return column.cast(pl.Float64).toTypedArray() as Float64Array;
+  if (nulls === column.length) return [];
+  return column.toArray();
 }
 
 function numberOrNull(value: unknown): number | null {
@@ -133,10 +264,8 @@ export async function readSnapshotManifest(storage: Storage, summaryUri: string)
     }
     const uris = frame.getColumn("uri").toArray() as Array<string | null>;
     const etags = frame.getColumn("etag").toArray() as Array<string | null>;
-    const sizes = frame.getColumn("size").toArray() as unknown[];
-    const counts = frame.columns.includes("n_record")
-      ? (frame.getColumn("n_record").toArray() as unknown[])
-      : [];
+    const sizes = numberColumn(frame.getColumn("size"));
+    const counts = frame.columns.includes("n_record") ? numberColumn(frame.getColumn("n_record")) : [];
     for (let i = 0; i < uris.length; i++) {
       const uri = uris[i];
       if (!uri) throw bad(i, "empty uri");
@@ -172,12 +301,18 @@ export async function readSnapshotManifest(storage: Storage, summaryUri: string)
       });
     });
   }
-  const computed = summarizeFiles(files);
+  // Our own summary names the data file's SHA-256: when the bytes still match, its fingerprint is the
+  // fingerprint of these very files, and hashing a million entries again (~0.5 s) can be skipped.
+  const written =
+    summary.fingerprint && summary.data_sha256 && summary.data_sha256 === sha256Hex(raw)
+      ? summary.fingerprint
+      : null;
   return {
     summaryUri,
     dataUri,
     files,
-    ...computed,
+    ...totals(files),
+    fingerprint: written ?? fingerprintFiles(files),
     details: summary.details ?? {},
   };
 }

@@ -1,9 +1,10 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { MissingEtagError } from "../../src/models/fingerprint.js";
-import { readSnapshotManifest, writeSnapshotManifest } from "../../src/models/manifests.js";
+import { fingerprintFiles, MissingEtagError } from "../../src/models/fingerprint.js";
+import { ManifestError, readSnapshotManifest, writeSnapshotManifest } from "../../src/models/manifests.js";
 import { createStorage } from "../../src/storage/create.js";
 
 function localStore() {
@@ -59,5 +60,105 @@ describe("snapshot manifests", () => {
     const error = await readSnapshotManifest(storage, `${root}bad/summary.json`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingEtagError);
     expect((error as Error).message).toContain("s3://b/no-etag");
+  });
+
+  it("writes uri, etag, size, n_record as String and Int64 columns, nulls and non-ASCII included", async () => {
+    const { storage, root } = localStore();
+    const files = [
+      { uri: "s3://b/São Paulo/1.parquet", etag: "é1", size: 10, nRecord: null },
+      { uri: "s3://b/中文/😀.parquet", etag: "e2", size: 2 ** 40, nRecord: 7 },
+      { uri: "s3://b/plain.parquet", etag: "e3", size: 0, nRecord: 0 },
+    ];
+    const written = await writeSnapshotManifest(storage, `${root}m/manifest-summary.json`, files);
+    const frame = pl.readParquet(await storage.get(written.dataUri));
+    const types = Object.fromEntries(
+      Object.entries(frame.schema).map(([name, type]) => [name, String(type)]),
+    );
+    expect(types).toEqual({
+      uri: String(pl.String),
+      etag: String(pl.String),
+      size: String(pl.Int64),
+      n_record: String(pl.Int64),
+    });
+    expect(frame.toRecords()).toEqual(
+      files.map((f) => ({ uri: f.uri, etag: f.etag, size: f.size, n_record: f.nRecord })),
+    );
+    const read = await readSnapshotManifest(storage, `${root}m/manifest-summary.json`);
+    expect(read.files).toEqual(files);
+    expect(read.fingerprint).toBe(fingerprintFiles(files));
+    expect(read.fingerprint).toBe(written.fingerprint);
+  });
+
+  it("fingerprints the files actually in the data file, even when it changed after the summary", async () => {
+    const { storage, root } = localStore();
+    const summaryUri = `${root}m/manifest-summary.json`;
+    const before = [{ uri: "s3://b/1", etag: "e1", size: 1, nRecord: null }];
+    const written = await writeSnapshotManifest(storage, summaryUri, before);
+    const after = [
+      { uri: "s3://b/1", etag: "e1-changed", size: 1, n_record: null },
+      { uri: "s3://b/2", etag: "e2", size: 2, n_record: null },
+    ];
+    const replaced = pl.DataFrame(after, {
+      schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 },
+    });
+    await storage.put(written.dataUri, replaced.writeParquet({ compression: "zstd" }));
+    const read = await readSnapshotManifest(storage, summaryUri);
+    expect(read.files.map((f) => f.etag)).toEqual(["e1-changed", "e2"]);
+    expect(read.fingerprint).toBe(fingerprintFiles(after));
+    expect(read.fingerprint).not.toBe(written.fingerprint);
+  });
+
+  it("fingerprints what reads back when a uri cannot survive UTF-8 (a lone surrogate)", async () => {
+    const { storage, root } = localStore();
+    // U+D800 sorts before U+E000, but reads back as U+FFFD, which sorts after it: the order changes.
+    const files = [
+      { uri: "s3://b/x\ud800", etag: "e1", size: 1, nRecord: 1 },
+      { uri: "s3://b/x\ue000", etag: "e2", size: 1, nRecord: 1 },
+    ];
+    await writeSnapshotManifest(storage, `${root}m/manifest-summary.json`, files);
+    const read = await readSnapshotManifest(storage, `${root}m/manifest-summary.json`);
+    expect(read.files[0]!.uri).toBe("s3://b/x\ufffd");
+    expect(read.fingerprint).toBe(fingerprintFiles(read.files));
+    expect(read.fingerprint).not.toBe(fingerprintFiles(files));
+  });
+
+  it("reads a user-written Parquet list with other numeric types and some unknown row counts", async () => {
+    const { storage, root } = localStore();
+    const frame = pl.DataFrame(
+      {
+        uri: ["s3://b/a", "s3://b/b", "s3://b/c"],
+        etag: ["x", "y", "z"],
+        size: [5, 6, 7],
+        n_record: [1.5, null, 3],
+      },
+      { schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int32, n_record: pl.Float64 } },
+    );
+    await storage.put(`${root}user/data.parquet`, frame.writeParquet());
+    await storage.put(
+      `${root}user/summary.json`,
+      JSON.stringify({ manifest: `${root}user/data.parquet`, fingerprint: "not-ours" }),
+    );
+    const manifest = await readSnapshotManifest(storage, `${root}user/summary.json`);
+    expect(manifest.files.map((f) => [f.size, f.nRecord])).toEqual([
+      [5, 1.5],
+      [6, null],
+      [7, 3],
+    ]);
+    expect(manifest.size).toBe(18);
+    // The user's summary fingerprint is not ours: it is computed from the files.
+    expect(manifest.fingerprint).toBe(fingerprintFiles(manifest.files));
+  });
+
+  it("names the row and the uri of a Parquet entry without a size", async () => {
+    const { storage, root } = localStore();
+    const frame = pl.DataFrame(
+      { uri: ["s3://b/a", "s3://b/no-size"], etag: ["x", "y"], size: [5, null] },
+      { schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64 } },
+    );
+    await storage.put(`${root}user/data.parquet`, frame.writeParquet());
+    await storage.put(`${root}user/summary.json`, JSON.stringify({ manifest: `${root}user/data.parquet` }));
+    const error = await readSnapshotManifest(storage, `${root}user/summary.json`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as Error).message).toMatch(/row 2: s3:\/\/b\/no-size has no size/);
   });
 });
