@@ -17,7 +17,7 @@ export class MissingEtagError extends SnaplakeError {
 }
 
 /** Text is hashed in pieces of about this many characters: a million files never become one huge string. */
-const HASH_CHUNK_CHARS = 1 << 20;
+const HASH_CHUNK_CHARS = 1 << 15;
 
 /**
  * A content fingerprint of a set of files: SHA-256 over the (uri, etag) pairs sorted by uri, as 32 hex
