@@ -176,7 +176,8 @@ function filesFrame(files: readonly DataFile[]): { frame: pl.DataFrame; exactStr
 
 /**
  * Arrow UTF-8 column data, and whether the values survive UTF-8 exactly (not so for a lone UTF-16
- * surrogate); undefined past Arrow's 2 GiB limit for 32-bit offsets.
+ * surrogate); undefined past Arrow's 2 GiB limit for 32-bit offsets, or when the values' bytes do not
+ * add up to the joined text's.
  */
 function utf8Data(values: readonly string[]): { data: Data<Utf8>; exact: boolean } | undefined {
   const joined = values.join("");
@@ -191,6 +192,8 @@ function utf8Data(values: readonly string[]): { data: Data<Utf8>; exact: boolean
     end += ascii ? values[i]!.length : Buffer.byteLength(values[i]!, "utf8");
     offsets[i + 1] = end;
   }
+  // Halves of a surrogate pair split over two values join into one character: offsets would be wrong.
+  if (end !== bytes.length) return undefined;
   return {
     data: makeData({
       type: new Utf8(),

@@ -122,6 +122,20 @@ describe("snapshot manifests", () => {
     expect(read.fingerprint).not.toBe(fingerprintFiles(files));
   });
 
+  it("keeps the halves of a surrogate pair split over two uris apart", async () => {
+    const { storage, root } = localStore();
+    const files = [
+      { uri: "s3://b/x\ud83d", etag: "e1", size: 1, nRecord: 1 },
+      { uri: "\ude00s3://b/y", etag: "e2", size: 2, nRecord: 2 },
+    ];
+    await writeSnapshotManifest(storage, `${root}m/manifest-summary.json`, files);
+    const read = await readSnapshotManifest(storage, `${root}m/manifest-summary.json`);
+    expect(read.files.map((f) => [f.uri, f.etag, f.size])).toEqual([
+      ["s3://b/x\ufffd", "e1", 1],
+      ["\ufffds3://b/y", "e2", 2],
+    ]);
+  });
+
   it("reads a user-written Parquet list with other numeric types and some unknown row counts", async () => {
     const { storage, root } = localStore();
     const frame = pl.DataFrame(
