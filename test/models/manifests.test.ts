@@ -4,7 +4,12 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { fingerprintFiles, MissingEtagError } from "../../src/models/fingerprint.js";
-import { ManifestError, readSnapshotManifest, writeSnapshotManifest } from "../../src/models/manifests.js";
+import {
+  ManifestError,
+  readSnapshotManifest,
+  WORKER_FINGERPRINT_MIN_FILES,
+  writeSnapshotManifest,
+} from "../../src/models/manifests.js";
 import { createStorage } from "../../src/storage/create.js";
 
 function localStore() {
@@ -86,6 +91,27 @@ describe("snapshot manifests", () => {
     const read = await readSnapshotManifest(storage, `${root}m/manifest-summary.json`);
     expect(read.files).toEqual(files);
     expect(read.fingerprint).toBe(fingerprintFiles(files));
+    expect(read.fingerprint).toBe(written.fingerprint);
+  });
+
+  it("gives a large list (fingerprinted on a worker thread) the same fingerprint as fingerprintFiles", async () => {
+    const { storage, root } = localStore();
+    const count = WORKER_FINGERPRINT_MIN_FILES + 7;
+    // Out of uri order, with non-ASCII characters and a repeated uri.
+    const files = Array.from({ length: count }, (_, i) => ({
+      uri: `s3://b/${(i * 7919) % count}/${i % 3 === 0 ? "é😀" : "plain"}`,
+      etag: `etag-${i}`,
+      size: i,
+      nRecord: i % 5 === 0 ? null : i,
+    }));
+    files.push({ ...files[10]!, etag: "other" });
+    const written = await writeSnapshotManifest(storage, `${root}m/manifest-summary.json`, files);
+    expect(written.fingerprint).toBe(fingerprintFiles(files));
+    const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    const again = await writeSnapshotManifest(storage, `${root}n/manifest-summary.json`, sorted);
+    expect(again.fingerprint).toBe(written.fingerprint);
+    const read = await readSnapshotManifest(storage, `${root}m/manifest-summary.json`);
+    expect(read.files).toEqual(files);
     expect(read.fingerprint).toBe(written.fingerprint);
   });
 
