@@ -3,19 +3,12 @@
  * and the JSON manifests of the groups each step plans and produces. All JSON read back is parsed with zod.
  */
 import { createHash } from "node:crypto";
-import { type Data, Float64, makeData, makeVector, Table, tableToIPC, Utf8 } from "apache-arrow";
 import pl from "nodejs-polars";
 import { z } from "zod";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
 import { baseName, joinUri, parentFolder } from "../storage/uri.js";
-import {
-  fingerprintEncodedFiles,
-  fingerprintFiles,
-  MissingEtagError,
-  type Utf8Column,
-  uriOrder,
-} from "./fingerprint.js";
+import { fingerprintFiles, MissingEtagError } from "./fingerprint.js";
 
 /** One data file of a snapshot: where it is, its etag and size, and its row count when known. */
 export interface DataFile {
@@ -107,130 +100,7 @@ export async function writeSnapshotManifest(
       .replace(/summary/, "data")
       .replace(/\.json$/, ".parquet"),
   );
-  // A file without an etag fails here, before anything is written.
-  if (!files.every((file) => file.etag)) fingerprintFiles(files);
-  const { frame, exactStrings, fingerprint } = filesFrame(files, (uris, etags) =>
-    files.length >= WORKER_FINGERPRINT_MIN_FILES
-      ? fingerprintEncodedFiles(uris, etags, uriOrder(files)).catch(() => fingerprintFiles(files))
-      : undefined,
-  );
-  const data = frame.writeParquet({ compression: "zstd" });
-  await storage.put(dataUri, data);
-  const summary = { ...totals(files), fingerprint: (await fingerprint) ?? fingerprintFiles(files) };
-  await writeJson(storage, summaryUri, {
-    manifest: dataUri,
-    size: summary.size,
-    n_record: summary.nRecord,
-    n_file: files.length,
-    fingerprint: summary.fingerprint,
-    // Only when the strings read back exactly as written, so the fingerprint holds for what is read.
-    ...(exactStrings ? { data_sha256: sha256Hex(data) } : {}),
-    details,
-  });
-  return { summaryUri, dataUri, files: [...files], ...summary, details };
-}
-
-/** From this many files on, writing a manifest hashes the fingerprint on a worker thread. */
-export const WORKER_FINGERPRINT_MIN_FILES = 50_000;
-
-const FILE_COLUMNS = { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 };
-
-/**
- * The data file's frame (uri, etag, size, n_record). Built from Arrow buffers handed to polars in one
- * IPC message: a million strings cost one UTF-8 encoding instead of one N-API call each (1M entries:
- * ~1.7 s -> ~0.5 s). Values the fast path cannot carry exactly go through polars' own conversion.
- * `onEncoded` sees the UTF-8 columns as soon as they exist (to start the fingerprint on them).
- */
-function filesFrame(
-  files: readonly DataFile[],
-  onEncoded: (uris: Utf8Column, etags: Utf8Column) => Promise<string> | undefined,
-): { frame: pl.DataFrame; exactStrings: boolean; fingerprint?: Promise<string> | undefined } {
-  const count = files.length;
-  const uris: string[] = new Array(count);
-  const etags: string[] = new Array(count);
-  const sizes = new Float64Array(count);
-  const counts = new Float64Array(count);
-  const countValid = new Uint8Array((count + 7) >> 3);
-  let countNulls = 0;
-  for (let i = 0; i < count; i++) {
-    const { uri, etag, size, nRecord } = files[i]!;
-    if (typeof uri !== "string" || typeof etag !== "string" || !Number.isSafeInteger(size)) {
-      return polarsFilesFrame(files);
-    }
-    uris[i] = uri;
-    etags[i] = etag;
-    sizes[i] = size;
-    if (nRecord === null || nRecord === undefined) countNulls++;
-    else if (!Number.isSafeInteger(nRecord)) return polarsFilesFrame(files);
-    else {
-      counts[i] = nRecord;
-      countValid[i >> 3]! |= 1 << (i & 7);
-    }
-  }
-  const uriData = utf8Data(uris);
-  const etagData = utf8Data(etags);
-  if (!uriData || !etagData) return polarsFilesFrame(files);
-  const fingerprint = onEncoded(utf8Column(uriData.data), utf8Column(etagData.data));
-  const table = new Table({
-    uri: makeVector(uriData.data),
-    etag: makeVector(etagData.data),
-    size: makeVector(makeData({ type: new Float64(), length: count, nullCount: 0, data: sizes })),
-    n_record: makeVector(
-      makeData({
-        type: new Float64(),
-        length: count,
-        nullCount: countNulls,
-        data: counts,
-        ...(countNulls > 0 ? { nullBitmap: countValid } : {}),
-      }),
-    ),
-  });
-  const ipc = tableToIPC(table, "file");
-  // Sizes and counts are safe integers: the cast to Int64 is exact.
-  const frame = pl
-    .readIPC(Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength))
-    .withColumns(pl.col("size").cast(pl.Int64), pl.col("n_record").cast(pl.Int64));
-  return { frame, exactStrings: uriData.exact && etagData.exact, fingerprint };
-}
-
-function utf8Column(data: Data<Utf8>): Utf8Column {
-  return { bytes: data.values, offsets: data.valueOffsets };
-}
-
-/**
- * Arrow UTF-8 column data, and whether the values survive UTF-8 exactly (not so for a lone UTF-16
- * surrogate); undefined past Arrow's 2 GiB limit for 32-bit offsets, or when the values' bytes do not
- * add up to the joined text's.
- */
-function utf8Data(values: readonly string[]): { data: Data<Utf8>; exact: boolean } | undefined {
-  const joined = values.join("");
-  const bytes = Buffer.from(joined, "utf8");
-  if (bytes.length > 0x7fffffff) return undefined;
-  // As many bytes as UTF-16 code units means every character is ASCII: a value's length is its byte count.
-  const ascii = bytes.length === joined.length;
-  const exact = ascii || bytes.toString("utf8") === joined;
-  const offsets = new Int32Array(values.length + 1);
-  let end = 0;
-  for (let i = 0; i < values.length; i++) {
-    end += ascii ? values[i]!.length : Buffer.byteLength(values[i]!, "utf8");
-    offsets[i + 1] = end;
-  }
-  // Halves of a surrogate pair split over two values join into one character: offsets would be wrong.
-  if (end !== bytes.length) return undefined;
-  return {
-    data: makeData({
-      type: new Utf8(),
-      length: values.length,
-      nullCount: 0,
-      data: bytes,
-      valueOffsets: offsets,
-    }),
-    exact,
-  };
-}
-
-/** polars' own conversion from JS values: slower, but takes whatever the fast path does not. */
-function polarsFilesFrame(files: readonly DataFile[]): { frame: pl.DataFrame; exactStrings: boolean } {
+  const summary = summarizeFiles(files); // a file without an etag fails here, before anything is written
   const frame = pl.DataFrame(
     {
       uri: files.map((f) => f.uri),
@@ -238,9 +108,22 @@ function polarsFilesFrame(files: readonly DataFile[]): { frame: pl.DataFrame; ex
       size: files.map((f) => f.size),
       n_record: files.map((f) => f.nRecord),
     },
-    { schema: FILE_COLUMNS },
+    { schema: { uri: pl.Utf8, etag: pl.Utf8, size: pl.Int64, n_record: pl.Int64 } },
   );
-  return { frame, exactStrings: false };
+  const data = frame.writeParquet({ compression: "zstd" });
+  await storage.put(dataUri, data);
+  // A lone UTF-16 surrogate can't be written as UTF-8: what reads back then differs from what was hashed.
+  const exactStrings = files.every((f) => f.uri.isWellFormed() && f.etag.isWellFormed());
+  await writeJson(storage, summaryUri, {
+    manifest: dataUri,
+    size: summary.size,
+    n_record: summary.nRecord,
+    n_file: files.length,
+    fingerprint: summary.fingerprint,
+    ...(exactStrings ? { data_sha256: sha256Hex(data) } : {}),
+    details,
+  });
+  return { summaryUri, dataUri, files: [...files], ...summary, details };
 }
 
 const NUMBER_TYPES = new Set([
