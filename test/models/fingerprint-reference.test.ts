@@ -6,23 +6,13 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type FingerprintInput, fingerprintFiles } from "../../src/models/fingerprint.js";
+import { seededRandom as random } from "../../src/samples/random.js";
 
 function definition(files: readonly FingerprintInput[]): string {
   const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   const hash = createHash("sha256");
   for (const file of sorted) hash.update(Buffer.from(`${file.uri}\t${file.etag}\n`, "utf8"));
   return hash.digest("hex").slice(0, 32);
-}
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const alphabets = {

@@ -4,6 +4,7 @@
  * with a plain, slow implementation of the rule on seeded random inputs.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom as random } from "../../src/samples/random.js";
 import { packBalanced } from "../../src/steps/pack.js";
 
 interface Item {
@@ -39,18 +40,6 @@ function referencePack(items: readonly Item[], target: number): Item[][] {
   for (const group of groups) group.sort(byKey);
   groups.sort((a, b) => byKey(a[0]!, b[0]!));
   return groups.map((group) => group.map((e) => e.item));
-}
-
-/** mulberry32: a small seeded generator, so every run checks the same inputs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Shape {
