@@ -129,15 +129,9 @@ function isReadResult(value: FrameLike | SnapshotReadResult): value is SnapshotR
   return !isFrameLike(value) && typeof value === "object" && value !== null && "data" in value;
 }
 
-export async function applyDerivedColumns(
-  frame: pl.DataFrame,
-  derived: readonly DerivedColumn[],
-): Promise<pl.DataFrame> {
-  if (derived.length === 0) return frame;
-  // One at a time, so a derived column may use an earlier one; collected on polars' threads.
-  return derived
-    .reduce((plan, column) => plan.withColumns(column.expr.alias(column.name)), frame.lazy())
-    .collect();
+export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly DerivedColumn[]): pl.DataFrame {
+  // One at a time, so a derived column may use an earlier one.
+  return derived.reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame);
 }
 
 /** Row groups of staging files (polars' default). */
@@ -152,14 +146,11 @@ export const STAGING_COMPRESSION: Compression = "lz4";
 /** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
 const MAX_FILTERED_PARTITIONS = 8;
 
-/**
- * Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). The
- * copies run on polars' threads (`collect()`), so another task's JavaScript goes on meanwhile.
- */
-export async function splitByPartition(
+/** Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). */
+export function splitByPartition(
   frame: pl.DataFrame,
   partitionKeys: readonly string[],
-): Promise<Array<{ path: string; values: PartitionValues; rows: pl.DataFrame }>> {
+): Array<{ path: string; values: PartitionValues; rows: pl.DataFrame }> {
   if (partitionKeys.length === 0) return [{ path: "", values: {}, rows: frame }];
   const missing = partitionKeys.filter((k) => !frame.columns.includes(k));
   if (missing.length > 0) throw new MissingPartitionColumnError(missing, frame.columns);
@@ -181,27 +172,19 @@ export async function splitByPartition(
 
   // The usual case is a group holding one or two days of a daily partition: then the frame itself, or a
   // filter per partition (a sequential copy), is cheaper than partitionBy (a gather per partition).
-  const distinct = await frame
-    .lazy()
+  const distinct = frame
     .select(...partitionKeys.map((k) => asText(k).alias(k)))
-    .unique({ maintainOrder: true })
-    .collect();
+    .unique({ maintainOrder: true });
   if (distinct.height <= MAX_FILTERED_PARTITIONS) {
-    const parts = [];
-    for (let row = 0; row < distinct.height; row++) {
+    return Array.from({ length: distinct.height }, (_, row) => {
       const values = valuesOf(distinct, row);
-      if (distinct.height === 1) return [part(values, frame)];
+      if (distinct.height === 1) return part(values, frame);
       const matches = partitionKeys.map((k) => {
         const value = values[k];
         return value === null || value === undefined ? pl.col(k).isNull() : asText(k).eq(pl.lit(value));
       });
-      const rows = await frame
-        .lazy()
-        .filter(matches.reduce((all, next) => all.and(next)))
-        .collect();
-      parts.push(part(values, rows));
-    }
-    return parts;
+      return part(values, frame.filter(matches.reduce((all, next) => all.and(next))));
+    });
   }
   return frame.partitionBy([...partitionKeys], true, true).map((rows) => {
     const keys = rows.select(...partitionKeys.map((k) => asText(k).alias(k))).head(1);
@@ -231,14 +214,14 @@ export async function processSnapshotGroup(input: {
     throw new SnapshotGroupReadError(group, error);
   }
   const read = isReadResult(result) ? result : { data: result };
-  let frame = await applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []);
+  let frame = applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []);
   const categorical = Object.entries(frameSchema(frame))
     .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
     .map(([column]) => column);
   if (categorical.length > 0) frame = frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
   signal.throwIfAborted();
 
-  const parts = await splitByPartition(frame, input.partitionKeys);
+  const parts = splitByPartition(frame, input.partitionKeys);
   const limit = pLimit(4);
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>

@@ -66,20 +66,16 @@ export function keepLatest(
   return { frame: kept, removed: frame.height - kept.height };
 }
 
-/** Sorts on polars' threads (`collect()`), so the event loop, and another task's work, goes on meanwhile. */
-export async function sortFrame(frame: pl.DataFrame, sortBy: readonly SortKey[]): Promise<pl.DataFrame> {
+export function sortFrame(frame: pl.DataFrame, sortBy: readonly SortKey[]): pl.DataFrame {
   if (sortBy.length === 0 || frame.height === 0) return frame;
   const missing = sortBy.find((k) => !frame.columns.includes(k.column));
   if (missing) throw new MissingColumnError("sortBy", missing.column, frame.columns);
-  return frame
-    .lazy()
-    .sort({
-      by: sortBy.map((k) => k.column),
-      descending: sortBy.map((k) => k.descending),
-      nullsLast: true,
-      maintainOrder: true,
-    })
-    .collect();
+  return frame.sort(
+    sortBy.map((k) => k.column),
+    sortBy.map((k) => k.descending),
+    true,
+    true,
+  );
 }
 
 /**
@@ -136,7 +132,7 @@ export async function compactPartitionGroup(input: {
     frame = deduped.frame;
     duplicatesRemoved = deduped.removed;
   }
-  frame = await sortFrame(frame, input.sortBy);
+  frame = sortFrame(frame, input.sortBy);
 
   const lakeFiles: PartitionGroupTaskOutput["lakeFiles"] = [];
   let bytesWritten = 0;
