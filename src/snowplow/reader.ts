@@ -401,13 +401,12 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
 export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  const finished = finishRead(started.checks.collectSync(), started.badUtf8, started.options);
-  return { ...finished, events: withShredded(finished.events.collectSync(), finished.shredded) };
+  return finishRead(started.checks.collectSync(), started.badUtf8, started.options);
 }
 
 /**
- * The same as `readEnrichedEvents`, but the polars work (the vectorised checks, and the copy that drops bad
- * rows and duplicates) runs off the event loop, so other tasks of the process go on meanwhile.
+ * The same as `readEnrichedEvents`, but the vectorised checks (the largest polars step) run off the event
+ * loop, so other tasks of the process (another group's JSON checks, a Parquet write) go on meanwhile.
  */
 export async function readEnrichedEventsAsync(
   input: Buffer,
@@ -415,23 +414,14 @@ export async function readEnrichedEventsAsync(
 ): Promise<ReadEnrichedResult> {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  const finished = finishRead(await started.checks.collect(), started.badUtf8, started.options);
-  return { ...finished, events: withShredded(await finished.events.collect(), finished.shredded) };
+  return finishRead(await started.checks.collect(), started.badUtf8, started.options);
 }
 
-function withShredded(events: DataFrame, shredded: ReturnType<typeof shreddedColumns>): DataFrame {
-  return shredded.length > 0 ? (events.hstack(shredded, false) as unknown as DataFrame) : events;
-}
-
-/** Bad rows and counts, and the plan that yields the events (without the shredded columns yet). */
 function finishRead(
   checked: DataFrame,
   badUtf8: Set<number>,
   options: ReadEnrichedOptions,
-): Omit<ReadEnrichedResult, "events"> & {
-  events: LazyDataFrame;
-  shredded: ReturnType<typeof shreddedColumns>;
-} {
+): ReadEnrichedResult {
   const { source } = options;
   const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
   const flags = checked.getColumn(BAD).toArray() as boolean[];
@@ -451,8 +441,7 @@ function finishRead(
   // One filter (one copy of the batch) removes bad rows and duplicates; the raw lines are not copied.
   const badLines = badIndexes.map((row) => row + 1);
   const duplicates = options.dedupe && goodRows.length > 0 ? duplicateLines(checked, badLines) : [];
-  const columns = [...(options.lineNumbers ? [LINE_NUMBER] : []), ...ENRICHED_FIELDS.map((f) => f.name)];
-  let events = checked.lazy();
+  let events = checked.drop([RAW, BAD]);
   if (badLines.length + duplicates.length > 0) {
     events = events.filter(
       pl
@@ -461,11 +450,13 @@ function finishRead(
         .not(),
     );
   }
-  const removed = new Set(duplicates);
-  const keptRows = removed.size === 0 ? goodRows : goodRows.filter((row) => !removed.has(row + 1));
+  const shredded = options.shred ? shreddedColumns(entries, keptRows(events, goodRows)) : [];
+  const columns = [...(options.lineNumbers ? [LINE_NUMBER] : []), ...ENRICHED_FIELDS.map((f) => f.name)];
+  events = events.select(...columns);
+  if (shredded.length > 0) events = events.hstack(shredded, false) as unknown as DataFrame;
+
   return {
-    events: events.select(...columns),
-    shredded: options.shred ? shreddedColumns(entries, keptRows) : [],
+    events,
     badRows,
     stats: {
       lines: checked.height,
@@ -474,6 +465,12 @@ function finishRead(
       duplicates: duplicates.length,
     },
   };
+}
+
+/** 0-based input rows still present in `events` (after dedupe), in order. */
+function keptRows(events: DataFrame, goodRows: number[]): number[] {
+  if (events.height === goodRows.length) return goodRows;
+  return (events.getColumn(LINE_NUMBER).toArray() as number[]).map((line) => line - 1);
 }
 
 /** The errors of a rejected line, worded by the shared per-line rules. */
