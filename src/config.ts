@@ -79,7 +79,7 @@ export const projectConfigSchema = z
     stagingUri: z.string().min(1),
     /** Where the compacted lake goes. */
     datalakeUri: z.string().min(1),
-    /** Step 1 reads snapshot files in groups of about this many bytes. */
+    /** Step 1 reads snapshot files in groups of about this many bytes once read (gzip files inflated). */
     targetFileGroupSize: byteSize.default(100 * 1024 * 1024),
     partitionKeys: z.array(columnName).default([]),
     sortBy: z.array(sortKey).default([]),
