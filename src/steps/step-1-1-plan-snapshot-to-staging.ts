@@ -5,6 +5,7 @@
  * weigh their stored size times the expansion measured on a sample of their trailers.
  */
 import pLimit from "p-limit";
+import { SnaplakeError } from "../errors.js";
 import { fingerprintFiles } from "../models/fingerprint.js";
 import type { Locations } from "../models/locations.js";
 import { type SnapshotFileGroup, type SnapshotManifest, writeJson } from "../models/manifests.js";
@@ -39,6 +40,24 @@ export function planSnapshotFileGroups(
   });
 }
 
+/**
+ * The tracker already holds step-1.3 tasks for groups this plan does not contain: the snapshot's files or
+ * the planning settings changed since the project was planned. Processing both plans would stage rows twice.
+ */
+export class PlanChangedError extends SnaplakeError {
+  readonly staleTaskIds: string[];
+  constructor(projectId: string, staleTaskIds: string[], planned: number) {
+    const shown = staleTaskIds.slice(0, 3).join(", ") + (staleTaskIds.length > 3 ? ", ..." : "");
+    super(
+      "PLAN_CHANGED",
+      `Project "${projectId}" was planned before with ${staleTaskIds.length} snapshot group(s) that this plan ` +
+        `(${planned} groups) no longer has (${shown}): the snapshot's files or the group size changed. Their ` +
+        "staging output would mix with the new plan's, so nothing was planned. Use a new projectId for the new snapshot.",
+    );
+    this.staleTaskIds = staleTaskIds;
+  }
+}
+
 export interface PlanResult extends TaskData {
   groups: number;
   /** Inflated / stored bytes of the sampled gzip files (1 without any): groups are sized by the former. */
@@ -58,6 +77,11 @@ export async function planSnapshotToStaging(input: {
 }): Promise<PlanResult> {
   const gzipExpansion = await measureGzipExpansion(input.storage, input.manifest.files);
   const groups = planSnapshotFileGroups(input.manifest, input.targetFileGroupSize, { gzipExpansion });
+  // Planning again (a retry of this step) must find the same groups, or only some of them: never others.
+  const planned = new Set(groups.map((g) => g.fingerprint));
+  const earlier = await input.tracker.list(input.projectId, Step.snapshotToStaging);
+  const stale = earlier.filter((task) => !planned.has(task.taskId)).map((task) => task.taskId);
+  if (stale.length > 0) throw new PlanChangedError(input.projectId, stale, groups.length);
   const limit = pLimit(16);
   await Promise.all(
     groups.map((g) =>
