@@ -254,7 +254,7 @@ export abstract class Project {
    */
   async step3ValidateDatalake(): Promise<ValidationResult> {
     const manifest = await this.manifest();
-    await this.tracker.createTasks(this.projectId, Step.validate, [{ taskId: SINGLE_TASK_ID, input: {} }]);
+    // A check always runs afresh: an earlier result goes back to pending (runSingleStep creates the task).
     await this.tracker.reset(this.projectId, Step.validate, { statuses: ["succeeded", "failed", "ignored"] });
     let result: ValidationResult | undefined;
     await this.runSingleStep(Step.validate, async () => {
