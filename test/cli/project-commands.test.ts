@@ -125,6 +125,19 @@ describe("snaplake CLI", () => {
     const missing = await run(["status", "--config", "nope.json"], dir);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("nope.json");
+
+    // Bad option values are usage errors too, reported before any command runs.
+    for (const args of [
+      ["run", "--config", "bad.json", "--workers", "0"],
+      ["populate-event-manifest", "./archive", "s.json", "r.json", "--concurrency", "0"],
+      ["populate-event-manifest", "./archive", "s.json", "r.json", "--lease-seconds", "1.5"],
+    ]) {
+      const badOption = await run(args, dir);
+      expect(badOption.code, args.join(" ")).toBe(2);
+      expect(badOption.stderr).toContain(`${args.at(-2)} <n>' argument '${args.at(-1)}' is invalid`);
+      expect(badOption.stderr).toContain("must be a whole number");
+      expect(badOption.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("run, status, step, validate and retry on a DynamoDB tracker", async () => {

@@ -9,10 +9,8 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CommanderError } from "@commander-js/extra-typings";
 import { vi } from "vitest";
-import { ExitCode } from "../../src/cli/exit-codes.js";
-import { buildProgram } from "../../src/cli/program.js";
+import { runCli } from "../../src/cli/run.js";
 
 export interface CliResult {
   code: number;
@@ -21,9 +19,8 @@ export interface CliResult {
 }
 
 /**
- * Runs the CLI in-process (the same program the `snaplake` binary builds) and captures stdout, stderr and
- * the exit code the binary would end with: the one the command set, or, when commander rejects the
- * arguments, 2 (0 for --help and --version), as src/cli/main.ts maps them.
+ * Runs the CLI in-process (runCli, as the `snaplake` binary does) and captures stdout, stderr and the exit
+ * code the binary would end with.
  */
 export async function snaplake(args: string[]): Promise<CliResult> {
   const out: string[] = [];
@@ -36,14 +33,9 @@ export async function snaplake(args: string[]): Promise<CliResult> {
     err.push(String(chunk));
     return true;
   });
-  process.exitCode = undefined;
   let code: number;
   try {
-    await buildProgram().parseAsync(["node", "snaplake", ...args]);
-    code = typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    code = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    code = await runCli(["node", "snaplake", ...args]);
   } finally {
     stdout.mockRestore();
     stderr.mockRestore();

@@ -5,22 +5,12 @@
  * The populator (AWS SDK, DynamoDB) is imported inside the action, so other commands start without it.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { ConfigError } from "../../errors.js";
 import type { PopulateProgress, PopulateSummary } from "../../snowplow/populator.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
+import { wholeNumber } from "../options.js";
 
 const SAMPLES_IN_TEXT = 10;
-
-function positiveInteger(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-      throw new ConfigError(name, [`expected a positive integer, got "${value}"`]);
-    }
-    return n;
-  };
-}
 
 function formatSummary(summary: PopulateSummary): string {
   const { runs } = summary;
@@ -86,11 +76,11 @@ export function register(program: Command): void {
     .argument("<storage-config>", "amazon_dynamodb_config JSON file (1-0-0, 1-0-1 or 2-0-0)")
     .argument("<iglu-resolver>", "Iglu resolver config JSON file (resolver-config 1-0-x; validated only)")
     .option("--since <time>", "only runs at or after YYYY-MM-dd or YYYY-MM-dd-HH-mm-ss (UTC, inclusive)")
-    .option("--concurrency <n>", "DynamoDB writes in flight (default 32)", positiveInteger("--concurrency"))
+    .option("--concurrency <n>", "DynamoDB writes in flight (default 32)", wholeNumber(1))
     .option(
       "--lease-seconds <n>",
       "claim lease per run; a crashed run is retried after it (default 60)",
-      positiveInteger("--lease-seconds"),
+      wholeNumber(1),
     )
     .option("--dry-run", "read and check every line, write nothing")
     .option("--json", "print the summary as JSON")

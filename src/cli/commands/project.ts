@@ -13,6 +13,7 @@ import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
+import { wholeNumber } from "../options.js";
 import { print, withProject } from "../session.js";
 
 /** Step names accepted on the command line: the numbers and readable names. */
@@ -40,13 +41,6 @@ function parseStep(name: string): StepId {
       `unknown step "${name}"; use one of ${Object.keys(STEP_NAMES).join(", ")}`,
     ]);
   return step as StepId;
-}
-
-function parseWorkers(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new ConfigError("--workers", ["must be a whole number from 1 to 64"]);
-  return n;
 }
 
 const configOption = () =>
@@ -123,12 +117,12 @@ export function register(program: Command): void {
       .description(description)
       .addOption(configOption())
       .addOption(stateDirOption())
-      .option("-w, --workers <n>", "tasks at a time in this process", "2")
+      .option("-w, --workers <n>", "tasks at a time in this process", wholeNumber(1, 64), 2)
       .option("--force", "plan compaction even if some snapshot groups failed")
       .option("--json", "print the summary as JSON on stdout")
       .action(
         action(async (options) => {
-          const workers = parseWorkers(options.workers);
+          const { workers } = options;
           return withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
             const outcome = await reportingValidation(Boolean(options.json), () =>
               project.runAll({
@@ -154,14 +148,14 @@ export function register(program: Command): void {
     .addOption(configOption())
     .addOption(stateDirOption())
     .option("-t, --task <id>", "for 1.3 / 2.3: only this task (default: every task still to do)")
-    .option("-w, --workers <n>", "for 1.3 / 2.3: tasks at a time", "2")
+    .option("-w, --workers <n>", "for 1.3 / 2.3: tasks at a time", wholeNumber(1, 64), 2)
     .option("--force", "for 2.1: plan even if some snapshot groups failed")
     .option("--json", "print the result as JSON on stdout")
     .action(
       action(async (name, options) => {
         const step = parseStep(name);
         const json = Boolean(options.json);
-        const workers = parseWorkers(options.workers);
+        const { workers } = options;
         return withProject({ ...options, progress: !json }, async ({ project, onProgress }) => {
           if (name === "1.2" || name === "2.2") {
             const todo =

@@ -5,21 +5,12 @@
  * with (project id, staging bucket, lease length, attempts) are taken from the config file.
  * The config reader and the state machine builder are imported when the command runs (fast CLI start).
  */
-import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
 import { parseUri } from "../../storage/uri.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
-
-/** Commander reports an InvalidArgumentError as a usage error (exit code 2) naming the option. */
-function wholeNumber(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
-    return n;
-  };
-}
+import { wholeNumber } from "../options.js";
 
 export function register(program: Command): void {
   program
