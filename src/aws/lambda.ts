@@ -25,6 +25,7 @@ import {
   parseConfiguredProject,
 } from "../configured-project.js";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
+import { parseJsonText } from "../json-file.js";
 import { createLogger, type Logger } from "../logging.js";
 import { GROUP_STEPS, type GroupStep, SINGLE_TASK_ID, Step, type StepId } from "../models/steps.js";
 import type { Project } from "../project.js";
@@ -180,15 +181,6 @@ interface ConfigSource {
   key: string;
   describe: string;
   read: () => Promise<unknown>;
-}
-
-function parseJsonText(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // JSON.parse's message quotes the text, which may hold anything: don't repeat it.
-    throw new ConfigError(source, ["not valid JSON"]);
-  }
 }
 
 function uriSource(uri: string, describe: string): ConfigSource {

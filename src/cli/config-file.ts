@@ -2,11 +2,9 @@
  * Reads a project config file (JSON with comments allowed). Relative local paths in it are resolved against
  * the file's folder, so a config works the same from any working directory.
  */
-import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
 import { type ConfiguredProjectDefinition, parseConfiguredProject } from "../configured-project.js";
-import { ConfigError } from "../errors.js";
+import { parseJsonText, readConfigText } from "../json-file.js";
 
 const URI_FIELDS = ["stagingUri", "datalakeUri"] as const;
 
@@ -22,15 +20,7 @@ function resolveLocal(value: unknown, base: string): unknown {
 }
 
 export function parseConfigText(text: string, path: string): ConfiguredProjectDefinition {
-  const errors: ParseError[] = [];
-  const raw = parse(text, errors, { allowTrailingComma: true });
-  if (errors.length > 0) {
-    const issues = errors.map((e) => {
-      const line = text.slice(0, e.offset).split("\n").length;
-      return `line ${line}: ${printParseErrorCode(e.error)}`;
-    });
-    throw new ConfigError(path, issues);
-  }
+  const raw = parseJsonText(text, path);
   if (raw && typeof raw === "object" && !Array.isArray(raw)) {
     const base = dirname(resolve(path));
     const config = raw as Record<string, unknown>;
@@ -45,13 +35,5 @@ export function parseConfigText(text: string, path: string): ConfiguredProjectDe
 }
 
 export async function loadConfigFile(path: string): Promise<ConfiguredProjectDefinition> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ConfigError(path, [
-      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    ]);
-  }
-  return parseConfigText(text, path);
+  return parseConfigText(await readConfigText(path), path);
 }

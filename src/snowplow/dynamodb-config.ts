@@ -5,7 +5,6 @@
  * - the Iglu resolver `iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-0` … `1-0-3`.
  * Errors name the field at fault and never echo a value (a value may be an access key).
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { ConfigError, formatZodIssues } from "../errors.js";
 
@@ -154,26 +153,4 @@ export function parseIgluResolverConfig(json: unknown, source = "Iglu resolver c
       vendorPrefixes,
     })),
   };
-}
-
-/**
- * Reads and parses a JSON file. A syntax error reports only the position: V8's message quotes the text
- * around it, which may be a secret.
- */
-export async function readJsonFile(path: string, source: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "read error";
-    throw new ConfigError(`${source} ${path}`, [`cannot read the file (${code})`]);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
-    throw new ConfigError(`${source} ${path}`, [
-      `not valid JSON${position === undefined ? "" : ` (near character ${position})`}`,
-    ]);
-  }
 }

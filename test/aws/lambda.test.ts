@@ -190,7 +190,9 @@ describe("Lambda handler on s3rver + dynalite", () => {
 
     process.env.SNAPLAKE_CONFIG = '{"projectId": "x", "aws": {"secretAccessKey": "wJalrXUtnFEMI/K7MDENG"';
     const notJson = await handler(event).catch((e: unknown) => e);
-    expect((notJson as Error).message).toBe("SNAPLAKE_CONFIG is invalid: not valid JSON");
+    expect((notJson as Error).message).toBe(
+      "SNAPLAKE_CONFIG is invalid: not valid JSON at line 1 (CloseBraceExpected)",
+    );
 
     const context = await createTestContext("local");
     const valid = ordersConfig(context);
@@ -203,7 +205,8 @@ describe("Lambda handler on s3rver + dynalite", () => {
     expect((unknownKey as Error).message).toContain("secretAccessKey");
     expect((unknownKey as Error).message).not.toContain("wJalrXUtnFEMI");
 
-    process.env.SNAPLAKE_CONFIG = JSON.stringify(valid);
+    // The file `snaplake init` writes has comments: the Lambda reads it as the CLI does.
+    process.env.SNAPLAKE_CONFIG = `// the project\n${JSON.stringify(valid, null, 2)}`;
     const noTable = await handler(event).catch((e: unknown) => e);
     expect((noTable as Error).message).toContain("tracker.tableName: required on Lambda");
 

@@ -87,12 +87,12 @@ export function register(program: Command): void {
     .action(
       action(async (archive, storageConfigPath, resolverPath, options) => {
         const [{ readJsonFile }, { populateEventManifest }, { createLogger }] = await Promise.all([
-          import("../../snowplow/dynamodb-config.js"),
+          import("../../json-file.js"),
           import("../../snowplow/populator.js"),
           import("../../logging.js"),
         ]);
-        const storageConfig = await readJsonFile(storageConfigPath, "storage config");
-        const resolverConfig = await readJsonFile(resolverPath, "Iglu resolver config");
+        const storageConfig = await readJsonFile(storageConfigPath, `storage config ${storageConfigPath}`);
+        const resolverConfig = await readJsonFile(resolverPath, `Iglu resolver config ${resolverPath}`);
         const bar = await progressBar();
         // Ctrl-C / SIGTERM: let in-flight writes finish and release the run, so a re-run resumes at once.
         const interrupt = new AbortController();
