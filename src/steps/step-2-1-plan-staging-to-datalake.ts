@@ -17,7 +17,7 @@ import {
 } from "../models/manifests.js";
 import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
-import type { BarrierResult, TaskTracker } from "../tracker/types.js";
+import { type BarrierResult, barrierOf, type TaskTracker } from "../tracker/types.js";
 import { packBalanced } from "./pack.js";
 
 export class StageBarrierError extends SnaplakeError {
@@ -99,9 +99,12 @@ export async function planStagingToDatalake(input: {
   stagingManifests: number;
 }> {
   const { storage, tracker, projectId, locations } = input;
-  if (!input.force) await assertStageComplete(tracker, projectId, Step.snapshotToStaging);
-
-  const done = await tracker.list(projectId, Step.snapshotToStaging, { statuses: ["succeeded"] });
+  // One consistent read of every step-1.3 task, for both the barrier and the plan: the status index may
+  // not show yet the tasks that succeeded last, and their staging files would never be compacted.
+  const tasks = await tracker.list(projectId, Step.snapshotToStaging);
+  const barrier = barrierOf(tasks);
+  if (!input.force && !barrier.complete) throw new StageBarrierError(Step.snapshotToStaging, barrier);
+  const done = tasks.filter((task) => task.status === "succeeded");
   const limit = pLimit(16);
   const manifests = await Promise.all(
     done.map((task) =>

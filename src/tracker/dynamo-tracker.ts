@@ -44,6 +44,7 @@ import { createTrackerModels, stepKey, stepStatusKey, type TrackerModels } from 
 import { createTrackerTable } from "./table.js";
 import {
   type BarrierResult,
+  barrierOf,
   type Lease,
   type RunTaskResult,
   type StatusCounts,
@@ -279,11 +280,7 @@ export class DynamoTracker implements TaskTracker {
   /** Reads the whole step from the base table with strongly consistent reads: no stale index can pass it. */
   async barrier(projectId: string, step: string): Promise<BarrierResult> {
     assertStepKey(projectId, step);
-    const tasks = await this.queryStep(projectId, step);
-    const counts = emptyCounts();
-    for (const task of tasks) counts[task.status] += 1;
-    const missing = tasks.filter((task) => task.status !== "succeeded");
-    return { complete: tasks.length > 0 && missing.length === 0, total: tasks.length, counts, missing };
+    return barrierOf(await this.queryStep(projectId, step));
   }
 
   private async queryStep(projectId: string, step: string): Promise<Task[]> {
@@ -707,10 +704,6 @@ function toLease(item: NonNullable<TaskItem>, token: string): Lease {
     attempt: item.attempts,
     task: toTask(item),
   };
-}
-
-function emptyCounts(): StatusCounts {
-  return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
 }
 
 function byTaskId(a: Task, b: Task): number {

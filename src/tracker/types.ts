@@ -70,6 +70,14 @@ export interface BarrierResult {
   missing: Task[];
 }
 
+/** The barrier over a step's tasks (all of them, as one consistent read returned them). */
+export function barrierOf(tasks: readonly Task[]): BarrierResult {
+  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
+  for (const task of tasks) counts[task.status] += 1;
+  const missing = tasks.filter((task) => task.status !== "succeeded");
+  return { complete: tasks.length > 0 && missing.length === 0, total: tasks.length, counts, missing };
+}
+
 export interface TaskContext<I extends TaskData = TaskData> {
   lease: Lease<I>;
   input: I;
@@ -95,7 +103,10 @@ export interface TaskTracker {
     options?: { maxAttempts?: number },
   ): Promise<{ created: number; existing: number }>;
   get(projectId: string, step: string, taskId: string): Promise<Task | undefined>;
-  /** Every task of a step (every page), optionally only some statuses. */
+  /**
+   * Every task of a step (every page). Without `statuses` the read is strongly consistent (the table
+   * itself); with them it goes through the status index, which may lag a moment behind the last writes.
+   */
   list(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<Task[]>;
   /** Tasks a worker could claim now: pending, failed with attempts left, in_progress with an expired lease. */
   todo(projectId: string, step: string): Promise<Task[]>;
