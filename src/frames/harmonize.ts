@@ -47,6 +47,25 @@ export function widen(a: pl.DataType, b: pl.DataType): pl.DataType | undefined {
   return undefined;
 }
 
+/** The conflict on `column`: which files (of those read so far) have which type. */
+function conflict(
+  column: string,
+  schemas: ReadonlyArray<Record<string, pl.DataType>>,
+  frames: ReadonlyArray<{ source: string }>,
+): SchemaConflictError {
+  const byType = new Map<string, string[]>();
+  schemas.forEach((schema, index) => {
+    const dtype = schema[column];
+    if (dtype === undefined) return;
+    const type = String(dtype).replace(/^DataType\((.*)\)$/, "$1");
+    byType.set(type, [...(byType.get(type) ?? []), frames[index]!.source]);
+  });
+  return new SchemaConflictError(
+    column,
+    [...byType.entries()].map(([type, sources]) => ({ type, sources })),
+  );
+}
+
 /** Concatenates frames (in the order given) into one, harmonising their schemas. */
 export function concatHarmonized(
   frames: ReadonlyArray<{ frame: pl.DataFrame; source: string }>,
@@ -55,23 +74,11 @@ export function concatHarmonized(
   // Each frame's schema is read once: every property access on a DataFrame reads its column names.
   const schemas = frames.map(({ frame }) => frameSchema(frame));
   const target = new Map<string, pl.DataType>();
-  const seen = new Map<string, Map<string, string[]>>();
-  frames.forEach(({ source }, index) => {
-    for (const [column, dtype] of Object.entries(schemas[index]!)) {
-      const bySource = seen.get(column) ?? new Map<string, string[]>();
-      bySource.set(String(dtype), [...(bySource.get(String(dtype)) ?? []), source]);
-      seen.set(column, bySource);
+  schemas.forEach((schema, index) => {
+    for (const [column, dtype] of Object.entries(schema)) {
       const current = target.get(column);
       const next = current === undefined ? dtype : widen(current, dtype);
-      if (next === undefined) {
-        throw new SchemaConflictError(
-          column,
-          [...bySource.entries()].map(([type, sources]) => ({
-            type: type.replace(/^DataType\((.*)\)$/, "$1"),
-            sources,
-          })),
-        );
-      }
+      if (next === undefined) throw conflict(column, schemas.slice(0, index + 1), frames);
       target.set(column, next);
     }
   });

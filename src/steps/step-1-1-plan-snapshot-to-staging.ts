@@ -6,9 +6,13 @@
  */
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
-import { fingerprintFiles } from "../models/fingerprint.js";
 import type { Locations } from "../models/locations.js";
-import { type SnapshotFileGroup, type SnapshotManifest, writeJson } from "../models/manifests.js";
+import {
+  type SnapshotFileGroup,
+  type SnapshotManifest,
+  summarizeFiles,
+  writeJson,
+} from "../models/manifests.js";
 import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { TaskData, TaskTracker } from "../tracker/types.js";
@@ -29,15 +33,11 @@ export function planSnapshotFileGroups(
     expansion === 1
       ? (f: { size: number }) => f.size
       : (f: { uri: string; size: number }) => (isGzipName(f.uri) ? f.size * expansion : f.size);
-  return packBalanced(manifest.files, targetSize, weight, (f) => f.uri).map((files) => {
-    let size = 0;
-    let nRecord: number | null = 0;
-    for (const file of files) {
-      size += file.size;
-      nRecord = nRecord === null || file.nRecord === null ? null : nRecord + file.nRecord;
-    }
-    return { kind: "snapshot-file-group", fingerprint: fingerprintFiles(files), size, nRecord, files };
-  });
+  return packBalanced(manifest.files, targetSize, weight, (f) => f.uri).map((files) => ({
+    kind: "snapshot-file-group",
+    ...summarizeFiles(files),
+    files,
+  }));
 }
 
 /**

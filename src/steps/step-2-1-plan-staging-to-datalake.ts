@@ -54,8 +54,11 @@ export function planPartitionFileGroups(
   options: { groupSize: number; dedupe: boolean },
 ): PartitionFileGroup[] {
   const byPartition = new Map<string, StagingFile[]>();
-  for (const file of files)
-    byPartition.set(file.partition, [...(byPartition.get(file.partition) ?? []), file]);
+  for (const file of files) {
+    const partitionFiles = byPartition.get(file.partition);
+    if (partitionFiles) partitionFiles.push(file);
+    else byPartition.set(file.partition, [file]);
+  }
   const groups: PartitionFileGroup[] = [];
   for (const partition of [...byPartition.keys()].sort()) {
     const partitionFiles = byPartition.get(partition)!;
