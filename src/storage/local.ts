@@ -87,12 +87,7 @@ export class LocalStorage implements Storage {
 
   async exists(uri: string): Promise<boolean> {
     const path = this.resolveObjectPath(uri);
-    try {
-      return (await stat(path)).isFile();
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw localError(error, fileUri(path));
-    }
+    return (await this.statOrNull(path, fileUri(path))) !== null;
   }
 
   async get(uri: string): Promise<Buffer> {
@@ -150,7 +145,7 @@ export class LocalStorage implements Storage {
       await mkdir(folder, { recursive: true });
       const handle = await open(temp, "wx");
       try {
-        for await (const chunk of toReadable(body) as AsyncIterable<Buffer | string>) {
+        for await (const chunk of chunksOf(body)) {
           const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
           hash.update(bytes);
           size += bytes.length;
@@ -168,7 +163,7 @@ export class LocalStorage implements Storage {
       throw localError(error, fileUri(path), "write");
     }
     const etag = hash.digest("hex");
-    const stats = await stat(path, { bigint: true });
+    const stats = await statBig(path);
     this.rememberEtag(path, { size: stats.size, mtimeNs: stats.mtimeNs, etag });
     return { uri: fileUri(path), etag, size };
   }
@@ -317,12 +312,12 @@ function statBig(path: string) {
   return stat(path, { bigint: true });
 }
 
-function toReadable(body: Body): Readable {
-  if (body instanceof Readable) return body;
-  return Readable.from([typeof body === "string" ? Buffer.from(body) : Buffer.from(body)]);
+/** The body's bytes in chunks: a stream as it comes, anything else as itself (a Buffer is not copied). */
+function chunksOf(body: Body): AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {
+  return body instanceof Readable ? body : [body];
 }
 
-async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length; ) {
     const { bytesWritten } = await handle.write(bytes, offset);
     offset += bytesWritten;
