@@ -3,7 +3,6 @@
  * (Parquet, CSV, NDJSON, Snowplow enriched TSV) and derived columns are declared as data. Code users can
  * subclass `Project` instead and read anything.
  */
-import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { z } from "zod";
 import { parseProjectConfig } from "./config.js";
@@ -63,10 +62,6 @@ export function parseConfiguredProject(input: unknown, source = "config"): Confi
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
 }
 
-function maybeGunzip(bytes: Buffer): Buffer {
-  return bytes.length > 1 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
-}
-
 /** A Project reading Parquet, CSV or NDJSON files, with declared derived columns. */
 export class FileFormatProject extends Project {
   constructor(definition: ConfiguredProjectDefinition, dependencies: ProjectDependencies) {
@@ -91,9 +86,9 @@ export class FileFormatProject extends Project {
         case "parquet":
           return pl.readParquet(bytes);
         case "csv":
-          return pl.readCSV(maybeGunzip(bytes), { sep: reader.separator, hasHeader: reader.hasHeader });
+          return pl.readCSV(bytes, { sep: reader.separator, hasHeader: reader.hasHeader });
         case "ndjson":
-          return pl.readJSON(maybeGunzip(bytes), { format: "lines" });
+          return pl.readJSON(bytes, { format: "lines" });
         default:
           throw new Error(`reader ${reader.format} is not a plain file format`);
       }

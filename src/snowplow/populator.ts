@@ -14,10 +14,7 @@
  *   events already written count as "already present"), and two populators never work on one run at once.
  * - Malformed lines are counted and reported (file and line number), never fatal.
  */
-import { createInterface } from "node:readline";
-import { pipeline, Readable, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createGunzip } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import PQueue from "p-queue";
@@ -37,6 +34,7 @@ import { DEFAULT_EVENT_MANIFEST_CONCURRENCY, EventManifest, type RecordOutcome }
 import { ENRICHED_FIELD_COUNT, FIELD_INDEX } from "./fields.js";
 import { ARCHIVED_STORAGE_CLASSES, isDataObject, listRuns, parseSince, type RunFolder } from "./run-ids.js";
 import { type RunLease, RunLeaseLostError, RunManifests } from "./run-manifests.js";
+import { inflated, textLines } from "./text-lines.js";
 
 export const DEFAULT_POPULATOR_LEASE_MS = 60_000;
 const MAX_BAD_LINE_SAMPLES = 100;
@@ -196,64 +194,24 @@ export function parseManifestLine(line: string): ParsedLine {
   return { eventId, fingerprint, etlTime };
 }
 
-/** The same bytes as `chunks`, after taking a look at the first `bytes` of them. */
-async function peekChunks(
-  chunks: AsyncIterator<Buffer>,
-  bytes: number,
-): Promise<{ head: Buffer; stream: Readable }> {
-  const first: Buffer[] = [];
-  let length = 0;
-  let done = false;
-  while (length < bytes && !done) {
-    const next = await chunks.next();
-    if (next.done) done = true;
-    else {
-      first.push(next.value);
-      length += next.value.length;
-    }
-  }
-  async function* all(): AsyncGenerator<Buffer> {
-    yield* first;
-    if (done) return;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-  }
-  return { head: Buffer.concat(first), stream: Readable.from(all(), { objectMode: false }) };
-}
-
-/** Lines of a stored file, gunzipped when it starts with the gzip magic bytes; `onBytes` sees raw bytes read. */
+/** Lines of a stored file (plain or gzip); `onBytes` sees the raw bytes as they are read. */
 async function* fileLines(
   storage: Storage,
   uri: string,
   onBytes: (bytes: number) => void,
 ): AsyncGenerator<string> {
   const raw = await storage.getStream(uri);
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of raw) {
       onBytes(chunk.length);
-      done(null, chunk);
-    },
-  });
-  let failure: Error | undefined;
-  const remember = (error: Error | null) => {
-    if (error) failure ??= error;
-  };
-  pipeline(raw, counter, remember);
-  const { head, stream } = await peekChunks(counter[Symbol.asyncIterator](), 2);
-  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  const text = gzip ? pipeline(stream, createGunzip(), remember) : stream;
-  const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
-  text.once("error", (error) => {
-    failure ??= error;
-    lines.close();
-  });
+      yield chunk;
+    }
+  }
   try {
-    for await (const line of lines) yield line;
+    yield* textLines(await inflated(counted()));
   } finally {
-    lines.close();
-    text.destroy();
     raw.destroy();
   }
-  if (failure) throw failure;
 }
 
 function emptySummary(archive: string, table: string, since: Date | null, dryRun: boolean): PopulateSummary {

@@ -18,7 +18,7 @@ import type {
 } from "../steps/step-1-3-process-snapshot-group.js";
 import type { EventManifest } from "./event-manifest.js";
 import { eventKey } from "./event-manifest.js";
-import { decompressAsync, readEnrichedEventsAsync } from "./reader.js";
+import { readEnrichedEventsAsync } from "./reader.js";
 
 export interface SnowplowProjectOptions {
   /** Add one JSON column per context / unstruct schema (contexts_com_acme_checkout_step_2, ...). */
@@ -46,9 +46,7 @@ const FILE_READ_CONCURRENCY = 4;
 /** Joins the group's files (decompressed, each ending in a newline) into one enriched TSV batch. */
 async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promise<BatchInput> {
   const limit = pLimit(FILE_READ_CONCURRENCY);
-  const texts = await Promise.all(
-    group.files.map((file) => limit(async () => decompressAsync(await context.readFile(file.uri), file.uri))),
-  );
+  const texts = await Promise.all(group.files.map((file) => limit(() => context.readFile(file.uri))));
   const parts: Buffer[] = [];
   const files: BatchInput["files"] = [];
   let lines = 0;

@@ -17,10 +17,10 @@
  * accepted (the "\r" is dropped); a blank line anywhere else is a bad row ("not_tsv"); empty input is 0 lines.
  */
 import { isUtf8 } from "node:buffer";
-import { promisify } from "node:util";
-import { gunzip, gunzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
 import type { DataFrame, DataType, Expr, LazyDataFrame } from "nodejs-polars";
 import pl from "nodejs-polars";
+import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { FieldError } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, ENRICHED_FIELDS, type EnrichedFieldType } from "./fields.js";
@@ -103,23 +103,11 @@ export function enrichedPolarsSchema(): Record<string, DataType> {
   return Object.fromEntries(ENRICHED_FIELDS.map((field) => [field.name, polarsType(field.type)]));
 }
 
-/** gzip is recognised by its magic bytes, whatever the file is called (.gz, .gzip or nothing). */
+/** Plain bytes: gzip (recognised by its magic bytes, whatever the file is called) is inflated. */
 export function decompress(input: Buffer, source: string): Buffer {
-  if (input.length < 2 || input[0] !== 0x1f || input[1] !== 0x8b) return input;
+  if (!isGzip(input)) return input;
   try {
     return gunzipSync(input);
-  } catch (cause) {
-    throw new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
-  }
-}
-
-const gunzipAsync = promisify(gunzip);
-
-/** `decompress` on libuv's thread pool, so several files inflate at once and the event loop stays free. */
-export async function decompressAsync(input: Buffer, source: string): Promise<Buffer> {
-  if (input.length < 2 || input[0] !== 0x1f || input[1] !== 0x8b) return input;
-  try {
-    return await gunzipAsync(input);
   } catch (cause) {
     throw new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
   }

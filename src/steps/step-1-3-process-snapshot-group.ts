@@ -6,6 +6,7 @@
  */
 import pl from "nodejs-polars";
 import pLimit from "p-limit";
+import { inflateIfGzip } from "../compression.js";
 import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
 import { dtypeName, type FrameLike, frameSchema, isFrameLike, toPolars } from "../frames/convert.js";
@@ -47,7 +48,7 @@ export interface SnapshotReadResult {
 export interface ReadContext {
   storage: Storage;
   signal: AbortSignal;
-  /** Reads one file; a failure names the file. */
+  /** Reads one file, gzip content inflated (off the event loop); a failure names the file. */
   readFile(uri: string): Promise<Buffer>;
   /** Decodes every file of the group with `decode` and concatenates the results; a failure names the file. */
   readEach(decode: (bytes: Buffer, uri: string) => FrameLike | Promise<FrameLike>): Promise<pl.DataFrame>;
@@ -99,7 +100,7 @@ export function createReadContext(
 ): ReadContext {
   const readFile = async (uri: string) => {
     try {
-      return await storage.get(uri);
+      return await inflateIfGzip(await storage.get(uri));
     } catch (error) {
       throw new SnapshotFileReadError(uri, error);
     }
