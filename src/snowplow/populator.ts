@@ -32,6 +32,7 @@ import {
 } from "./dynamodb-config.js";
 import { DEFAULT_EVENT_MANIFEST_CONCURRENCY, EventManifest, type RecordOutcome } from "./event-manifest.js";
 import { ENRICHED_FIELD_COUNT, FIELD_INDEX } from "./fields.js";
+import { fieldCountError, scalarError, splitEnrichedLine } from "./rules.js";
 import { ARCHIVED_STORAGE_CLASSES, isDataObject, listRuns, parseSince, type RunFolder } from "./run-ids.js";
 import { type RunLease, RunLeaseLostError, RunManifests } from "./run-manifests.js";
 import { inflated, textLines } from "./text-lines.js";
@@ -43,8 +44,6 @@ const MAX_HASH_KEY_BYTES = 2048;
 const MAX_RANGE_KEY_BYTES = 1024;
 const PROGRESS_EVERY_LINES = 1000;
 const PLAN_LISTING_CONCURRENCY = 8;
-/** etl_tstamp as the enriched TSV holds it: `yyyy-MM-dd HH:mm:ss.SSS` (0-9 fraction digits), UTC. */
-const ETL_TSTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z?$/;
 
 export interface PopulateOptions {
   /** The enriched archive: s3://, s3a://, s3n:// or a local folder. */
@@ -155,27 +154,18 @@ type ParsedLine = { eventId: string; fingerprint: string; etlTime: number } | { 
 
 /** Epoch seconds of an etl_tstamp, or null when it is not a valid UTC timestamp. */
 export function parseEtlTimestamp(value: string): number | null {
-  const match = ETL_TSTAMP.exec(value);
-  if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
-  const ms = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
-  const date = new Date(ms);
-  if (
-    date.getUTCDate() !== day ||
-    date.getUTCMonth() !== month! - 1 ||
-    hour! > 23 ||
-    minute! > 59 ||
-    second! > 59
-  ) {
-    return null;
-  }
-  return Math.floor(ms / 1000);
+  // The reader's rule: what it rejects as a bad row gets no manifest item either.
+  if (scalarError("etl_tstamp", "timestamp", value)) return null;
+  const part = (from: number, to: number) => Number(value.slice(from, to));
+  return Math.floor(
+    Date.UTC(part(0, 4), part(5, 7) - 1, part(8, 10), part(11, 13), part(14, 16), part(17, 19)) / 1000,
+  );
 }
 
 /** The three fields the manifest needs from one enriched TSV line, or why the line can't be used. */
 export function parseManifestLine(line: string): ParsedLine {
-  const fields = line.split("\t");
-  if (fields.length !== ENRICHED_FIELD_COUNT) {
+  const fields = splitEnrichedLine(line);
+  if (fieldCountError(fields)) {
     return { reason: `expected ${ENRICHED_FIELD_COUNT} tab-separated fields, found ${fields.length}` };
   }
   const eventId = fields[FIELD_INDEX.event_id] ?? "";

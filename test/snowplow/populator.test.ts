@@ -147,6 +147,10 @@ describe("populator line and config parsing", () => {
       reason: expect.stringMatching(/longer than 1024/),
     });
     expect(parseEtlTimestamp("2017-02-21 11:40:15")).toBe(Date.UTC(2017, 1, 21, 11, 40, 15) / 1000);
+    // The batch reader's rule: no "T", no zone marker, a real calendar day.
+    expect(parseEtlTimestamp("2017-02-21T11:40:15")).toBeNull();
+    expect(parseEtlTimestamp("2017-02-21 11:40:15Z")).toBeNull();
+    expect(parseEtlTimestamp("2016-02-29 00:00:00")).toBe(Date.UTC(2016, 1, 29) / 1000);
     expect(parseEtlTimestamp("2017-02-21 11:40:15.123456789")).toBe(Date.UTC(2017, 1, 21, 11, 40, 15) / 1000);
     expect(parseEtlTimestamp("2017-02-30 11:40:15.000")).toBeNull();
     expect(parseEtlTimestamp("2017-02-21 24:00:00.000")).toBeNull();
