@@ -9,7 +9,7 @@ import { parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
-import { createProjectDynamoDBClient } from "./runtime.js";
+import type { Runtime } from "./runtime.js";
 import { EventManifest } from "./snowplow/event-manifest.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "./snowplow/project.js";
 import type { DerivedColumn, ReadContext } from "./steps/step-1-3-process-snapshot-group.js";
@@ -96,21 +96,21 @@ export class FileFormatProject extends Project {
   }
 }
 
-/** The right Project for a config file: Snowplow's ready project, or a file-format one. */
-export function createConfiguredProject(
-  definition: ConfiguredProjectDefinition,
-  dependencies: ProjectDependencies,
-): Project {
+/**
+ * The right Project for a config file: Snowplow's ready project, or a file-format one. The event manifest,
+ * when configured, uses the runtime's DynamoDB client, so closing the runtime closes it.
+ */
+export function createConfiguredProject(definition: ConfiguredProjectDefinition, runtime: Runtime): Project {
   const { reader } = definition;
   if (reader.format === "snowplow-enriched") {
     const eventManifest = reader.eventManifestTable
-      ? new EventManifest(createProjectDynamoDBClient(definition.config), reader.eventManifestTable)
+      ? new EventManifest(runtime.dynamodb(), reader.eventManifestTable)
       : undefined;
-    return new SnowplowEnrichedProject(definition.config, dependencies, {
+    return new SnowplowEnrichedProject(definition.config, runtime, {
       shred: reader.shred,
       dedupe: reader.dedupe,
       ...(eventManifest ? { eventManifest } : {}),
     });
   }
-  return new FileFormatProject(definition, dependencies);
+  return new FileFormatProject(definition, runtime);
 }

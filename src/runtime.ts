@@ -18,11 +18,16 @@ import { DynamoTracker } from "./tracker/dynamo-tracker.js";
 
 export const EMBEDDED_TABLE_NAME = "snaplake-tasks";
 
+/** Storage, tracker and logger: what a Project needs (`new MyProject(config, runtime)`). */
 export interface Runtime {
   storage: Storage;
   tracker: DynamoTracker;
-  /** "dynamodb" or "embedded" (with the state folder). */
-  trackerKind: string;
+  logger: Logger;
+  /**
+   * The DynamoDB client for the project's AWS settings (e.g. for Snowplow's event manifest), made on first
+   * use and closed with the runtime; the tracker's own client when the tracker is a DynamoDB table.
+   */
+  dynamodb(): DynamoDBClient;
   close(): Promise<void>;
 }
 
@@ -58,12 +63,20 @@ async function startEmbeddedDynamo(stateDir: string): Promise<EmbeddedServer> {
 }
 
 /** A DynamoDB client for the project's AWS settings (region, endpoint); credentials from the standard chain. */
-export function createProjectDynamoDBClient(config: ProjectConfig): DynamoDBClient {
-  const { aws } = config;
-  return createDynamoDBClient({
-    ...(aws.region ? { region: aws.region } : {}),
-    ...(aws.dynamodbEndpoint ? { endpoint: aws.dynamodbEndpoint } : {}),
-  });
+function createProjectDynamoDBClient(config: ProjectConfig): DynamoDBClient {
+  return createDynamoDBClient({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint });
+}
+
+/** Creates the client on first use; `destroy` only destroys one that was made. */
+function lazyClient(create: () => DynamoDBClient) {
+  let client: DynamoDBClient | undefined;
+  return {
+    get: () => {
+      client ??= create();
+      return client;
+    },
+    destroy: () => client?.destroy(),
+  };
 }
 
 export async function openRuntime(
@@ -73,11 +86,7 @@ export async function openRuntime(
   const logger = options.logger ?? silentLogger;
   const { aws, tracker: trackerConfig } = config;
   const storage = createStorage({
-    s3: {
-      ...(aws.region ? { region: aws.region } : {}),
-      ...(aws.s3Endpoint ? { endpoint: aws.s3Endpoint } : {}),
-      ...(aws.forcePathStyle !== undefined ? { forcePathStyle: aws.forcePathStyle } : {}),
-    },
+    s3: { region: aws.region, endpoint: aws.s3Endpoint, forcePathStyle: aws.forcePathStyle },
   });
   const trackerOptions = {
     leaseMs: trackerConfig.leaseSeconds * 1000,
@@ -85,10 +94,17 @@ export async function openRuntime(
     ...(trackerConfig.indexName ? { indexName: trackerConfig.indexName } : {}),
     logger,
   };
+  const projectDynamo = lazyClient(() => createProjectDynamoDBClient(config));
   if (trackerConfig.tableName) {
-    const client = createProjectDynamoDBClient(config);
+    const client = projectDynamo.get();
     const tracker = new DynamoTracker({ client, tableName: trackerConfig.tableName, ...trackerOptions });
-    return { storage, tracker, trackerKind: "dynamodb", close: async () => client.destroy() };
+    return {
+      storage,
+      tracker,
+      logger,
+      dynamodb: projectDynamo.get,
+      close: async () => projectDynamo.destroy(),
+    };
   }
 
   const stateDir = resolve(options.stateDir ?? ".snaplake");
@@ -109,9 +125,11 @@ export async function openRuntime(
   return {
     storage,
     tracker,
-    trackerKind: `embedded (${stateDir})`,
+    logger,
+    dynamodb: projectDynamo.get,
     close: async () => {
       client.destroy();
+      projectDynamo.destroy();
       await server.close();
     },
   };

@@ -230,14 +230,8 @@ async function loadProject(source: ConfigSource): Promise<LoadedProject> {
       "tracker.tableName: required on Lambda (workers share the DynamoDB task table)",
     ]);
   }
-  const log = lambdaLogger();
-  const runtime = await openRuntime(definition.config, { logger: log });
-  const project = createConfiguredProject(definition, {
-    storage: runtime.storage,
-    tracker: runtime.tracker,
-    logger: log,
-  });
-  return { project, runtime };
+  const runtime = await openRuntime(definition.config, { logger: lambdaLogger() });
+  return { project: createConfiguredProject(definition, runtime), runtime };
 }
 
 /** The project for this invocation: built once per config and reused while the container stays warm. */

@@ -54,11 +54,6 @@ export async function withProject<T>(
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     logger,
   });
-  const project = createConfiguredProject(definition, {
-    storage: runtime.storage,
-    tracker: runtime.tracker,
-    logger,
-  });
   const perStep = new Map<string, SingleBar>();
   const onProgress = bars
     ? (event: ProgressEvent) => {
@@ -72,7 +67,7 @@ export async function withProject<T>(
       }
     : undefined;
   try {
-    return await fn({ project, runtime, logger, onProgress });
+    return await fn({ project: createConfiguredProject(definition, runtime), runtime, logger, onProgress });
   } finally {
     bars?.stop();
     await runtime.close();

@@ -255,8 +255,10 @@ function dynamoClientFor(config: DynamoDbStorageConfig): DynamoDBClient {
 export async function populateEventManifest(options: PopulateOptions): Promise<PopulateSummary> {
   const config = parseDynamoDbStorageConfig(options.storageConfig);
   const secrets = [config.credentials?.accessKeyId, config.credentials?.secretAccessKey];
+  // A dry run writes nothing; a client made here is closed here.
+  const ownClient = options.dryRun || options.dynamodb ? undefined : dynamoClientFor(config);
   try {
-    return await populate(options, config);
+    return await populate(options, config, options.dynamodb ?? ownClient);
   } catch (error) {
     // AWS errors may quote the access key id; keep both keys out of every message.
     if (error instanceof Error) {
@@ -264,10 +266,16 @@ export async function populateEventManifest(options: PopulateOptions): Promise<P
       if (error.stack) error.stack = scrubText(error.stack, secrets);
     }
     throw error;
+  } finally {
+    ownClient?.destroy();
   }
 }
 
-async function populate(options: PopulateOptions, config: DynamoDbStorageConfig): Promise<PopulateSummary> {
+async function populate(
+  options: PopulateOptions,
+  config: DynamoDbStorageConfig,
+  client: DynamoDBClient | undefined,
+): Promise<PopulateSummary> {
   const started = Date.now();
   parseIgluResolverConfig(options.resolverConfig);
   const since =
@@ -311,8 +319,7 @@ async function populate(options: PopulateOptions, config: DynamoDbStorageConfig)
 
   let manifest: EventManifest | undefined;
   let runsTable: RunManifests | undefined;
-  if (!dryRun) {
-    const client = options.dynamodb ?? dynamoClientFor(config);
+  if (!dryRun && client) {
     manifest = new EventManifest(client, config.table, { logger });
     if (!(await manifest.exists())) {
       logger.info({ table: config.table }, "creating the event manifest table (on-demand)");
