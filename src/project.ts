@@ -286,8 +286,8 @@ export abstract class Project {
    * `force`, and with `ValidationFailedError` when the lake doesn't add up.
    */
   async runAll(options: RunOptions = {}): Promise<RunSummary> {
-    const manifest = await this.step0BuildManifest();
-    await this.step1_1PlanSnapshotToStaging();
+    await this.step1_1PlanSnapshotToStaging(); // builds the manifest first (step 0)
+    const manifest = await this.manifest();
     await this.drain(Step.snapshotToStaging, options);
     await this.step2_1PlanStagingToDatalake({ force: options.force ?? false });
     await this.drain(Step.stagingToDatalake, options);
@@ -410,13 +410,15 @@ export abstract class Project {
    * succeeded, waits while another process holds it, and throws `StepFailedError` when it fails.
    */
   protected async runSingleStep<O extends TaskData>(step: StepId, fn: () => Promise<O>): Promise<O> {
-    await this.tracker.createTasks(this.projectId, step, [{ taskId: SINGLE_TASK_ID, input: {} }], {
-      maxAttempts: this.config.tracker.maxAttempts,
-    });
     for (;;) {
       const current = await this.tracker.get(this.projectId, step, SINGLE_TASK_ID);
       if (current?.status === "succeeded") return current.output as O;
       if (current?.status === "ignored") throw new StepFailedError(step, current);
+      if (!current) {
+        await this.tracker.createTasks(this.projectId, step, [{ taskId: SINGLE_TASK_ID, input: {} }], {
+          maxAttempts: this.config.tracker.maxAttempts,
+        });
+      }
       const result = await this.tracker.runTask(this.projectId, step, SINGLE_TASK_ID, fn);
       if (result.outcome === "succeeded") return result.task.output as O;
       if (result.outcome === "failed")

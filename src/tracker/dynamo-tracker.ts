@@ -534,7 +534,10 @@ export class DynamoTracker implements TaskTracker {
     options: { statuses?: readonly TaskStatus[] } = {},
   ): Promise<number> {
     assertStepKey(projectId, step);
-    const tasks = await this.list(projectId, step, { statuses: options.statuses ?? ["failed", "ignored"] });
+    // A consistent read of the step, not the status index: a task that just failed (or, for a check that
+    // always runs afresh, just succeeded) may not be in the index yet, and would silently stay as it is.
+    const wanted = new Set<TaskStatus>(options.statuses ?? ["failed", "ignored"]);
+    const tasks = (await this.queryStep(projectId, step)).filter((task) => wanted.has(task.status));
     const limit = pLimit(this.writeConcurrency);
     const now = iso(Date.now());
     const done = await Promise.all(
@@ -553,7 +556,7 @@ export class DynamoTracker implements TaskTracker {
                 leaseToken: $remove(),
                 leaseExpiresAt: $remove(),
               })
-              // The index read may be stale: only reset what is still in the status we saw.
+              // Another process may have moved the task since: only reset what is still as we saw it.
               .options({ condition: { attr: "status", eq: task.status } })
               .send();
             return true;
