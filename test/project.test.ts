@@ -57,8 +57,17 @@ describe.each(kinds)("orders snapshot to lake on %s storage", (kind) => {
     await project.step1_1PlanSnapshotToStaging();
     const compactions = await project.tracker.list(project.projectId, Step.stagingToDatalake);
     await project.tracker.reset(project.projectId, Step.stagingToDatalake, { statuses: ["succeeded"] });
+    // Files an earlier attempt left beyond this one's output (it had made more files) are removed.
+    const first = compactions[0]!;
+    const { partition, fingerprint } = first.input as { partition: string; fingerprint: string };
+    const written = (first.output as { lakeFiles: unknown[] }).lakeFiles.length;
+    const leftovers = [written, written + 1].map((i) =>
+      project.locations.lakeFile(partition, fingerprint, i),
+    );
+    for (const uri of leftovers) await context.storage.put(uri, "left by an earlier attempt");
     for (const task of compactions)
       expect((await project.step2_3CompactPartitionGroup(task.taskId)).outcome).toBe("succeeded");
+    for (const uri of leftovers) expect(await context.storage.exists(uri), uri).toBe(false);
     const after = (await readLake(context.storage, `${context.root}lake/`))
       .map((f) => `${f.uri} ${f.etag}`)
       .sort();

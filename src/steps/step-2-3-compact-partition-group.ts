@@ -9,11 +9,10 @@ import type { Compression, SortKey } from "../config.js";
 import { SnaplakeError } from "../errors.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
-import { type Locations, lakeFilePrefix } from "../models/locations.js";
+import type { Locations } from "../models/locations.js";
 import type { PartitionFileGroup } from "../models/manifests.js";
 import type { PartitionGroupTaskOutput } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
-import { baseName, relativeKey } from "../storage/uri.js";
 
 export class StagingFileReadError extends SnaplakeError {
   constructor(uri: string, cause: unknown) {
@@ -148,24 +147,26 @@ export async function compactPartitionGroup(input: {
     lakeFiles.push({ uri, size: bytes.length, nRecord: rows });
     bytesWritten += bytes.length;
   }
-  await removeStaleOutputs(storage, locations, group, new Set(lakeFiles.map((f) => f.uri)));
+  await removeStaleOutputs(storage, locations, group, lakeFiles.length);
   return { rowsRead, rowsWritten: frame.height, duplicatesRemoved, lakeFiles, bytesWritten };
 }
 
-/** Deletes this group's files from an earlier attempt that the current attempt did not write again. */
+/**
+ * Deletes this group's files that an earlier attempt wrote beyond the `written` ones. Every attempt numbers
+ * its files from 0 without gaps, so the stale ones are the run from `written` on: probing names one by one
+ * (usually a single request) replaces listing the partition, which for an unpartitioned lake is all of it.
+ */
 async function removeStaleOutputs(
   storage: Storage,
   locations: Locations,
   group: PartitionFileGroup,
-  written: ReadonlySet<string>,
+  written: number,
 ): Promise<void> {
-  const folder = locations.lakeFolder(group.partition);
-  const prefix = lakeFilePrefix(group.fingerprint);
   const stale: string[] = [];
-  for await (const object of storage.listSummaries(folder)) {
-    const key = relativeKey(folder, object.uri);
-    if (!key.includes("/") && baseName(key).startsWith(prefix) && !written.has(object.uri))
-      stale.push(object.uri);
+  for (let index = written; ; index++) {
+    const uri = locations.lakeFile(group.partition, group.fingerprint, index);
+    if (!(await storage.exists(uri))) break;
+    stale.push(uri);
   }
   if (stale.length > 0) await storage.delete(stale);
 }
