@@ -4,6 +4,7 @@
  * is safe to call again and from many processes at once: a finished step returns its recorded result, a
  * running one is waited for, a crashed one is taken over when its lease expires.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import pLimit from "p-limit";
 import { z } from "zod";
 import { type ProjectConfig, type ProjectConfigInput, parseProjectConfig } from "./config.js";
@@ -21,7 +22,6 @@ import {
 } from "./models/manifests.js";
 import {
   ALL_STEPS,
-  GROUP_STEPS,
   type GroupStep,
   type PartitionGroupTaskInput,
   SINGLE_TASK_ID,
@@ -102,8 +102,6 @@ const writtenValidationSchema = z.custom<ValidationResult>(
     typeof value === "object" && value !== null && typeof (value as { ok?: unknown }).ok === "boolean",
   "not a validation result",
 );
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export abstract class Project {
   readonly config: ProjectConfig;
@@ -429,5 +427,3 @@ export abstract class Project {
     }
   }
 }
-
-export { GROUP_STEPS };

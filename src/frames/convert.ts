@@ -24,19 +24,23 @@ export function isFrameLike(value: unknown): value is FrameLike {
   );
 }
 
+/** Categorical columns cast to String (Parquet partitions and schema harmonising expect plain strings). */
+export function categoricalToString(frame: pl.DataFrame): pl.DataFrame {
+  const categorical = Object.entries(frameSchema(frame))
+    .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
+    .map(([column]) => column);
+  return categorical.length === 0
+    ? frame
+    : frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
+}
+
 /**
  * A polars DataFrame from either a DataFrame or an apache-arrow Table. Arrow goes through IPC (columnar,
  * no per-row work); Arrow's dictionary-encoded strings arrive as Categorical and are cast back to String.
  */
 export function toPolars(data: FrameLike): pl.DataFrame {
   if (data instanceof arrow.Table) {
-    const frame = pl.readIPCStream(Buffer.from(arrow.tableToIPC(data, "stream")));
-    const categorical = Object.entries(frameSchema(frame))
-      .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
-      .map(([column]) => column);
-    return categorical.length === 0
-      ? frame
-      : frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
+    return categoricalToString(pl.readIPCStream(Buffer.from(arrow.tableToIPC(data, "stream"))));
   }
   if (data && typeof (data as pl.DataFrame).writeParquet === "function") return data as pl.DataFrame;
   throw new TypeError("expected a nodejs-polars DataFrame or an apache-arrow Table");

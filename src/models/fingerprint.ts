@@ -51,13 +51,8 @@ function inUriOrder(files: readonly FingerprintInput[]): boolean {
   return true;
 }
 
-/** One-shot crypto.hash (Node >= 20.12) skips a Hash object per call; planning hashes one text per group. */
-const sha256Hex: (text: string) => string =
+/** SHA-256 as hex. One-shot crypto.hash (Node >= 20.12) skips a Hash object per call (one per group). */
+export const sha256Hex: (data: string | Buffer) => string =
   typeof crypto.hash === "function"
-    ? (text) => crypto.hash("sha256", text, "hex")
-    : (text) => crypto.createHash("sha256").update(text).digest("hex");
-
-/** A short stable hash of any text (used for derived ids). */
-export function hashText(text: string): string {
-  return sha256Hex(text).slice(0, 32);
-}
+    ? (data) => crypto.hash("sha256", data, "hex")
+    : (data) => crypto.createHash("sha256").update(data).digest("hex");

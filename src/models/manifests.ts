@@ -2,13 +2,12 @@
  * Manifests: the snapshot manifest (summary JSON + Parquet data file, compatible with s3manifesto's layout)
  * and the JSON manifests of the groups each step plans and produces. All JSON read back is parsed with zod.
  */
-import { createHash } from "node:crypto";
 import pl from "nodejs-polars";
 import { z } from "zod";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
 import { baseName, joinUri, parentFolder } from "../storage/uri.js";
-import { fingerprintFiles, MissingEtagError } from "./fingerprint.js";
+import { fingerprintFiles, MissingEtagError, sha256Hex } from "./fingerprint.js";
 
 /** One data file of a snapshot: where it is, its etag and size, and its row count when known. */
 export interface DataFile {
@@ -81,10 +80,6 @@ function totals(files: readonly DataFile[]): Pick<SnapshotManifest, "size" | "nR
     nRecord = nRecord === null || file.nRecord === null ? null : nRecord + file.nRecord;
   }
   return { size, nRecord };
-}
-
-function sha256Hex(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Writes the data file (Parquet: uri, etag, size, n_record) first and the summary last, so a reader never sees a summary without its data. */

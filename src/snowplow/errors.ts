@@ -22,19 +22,6 @@ export type EnrichedErrorCode =
   /** A schema in a JSON column is not a valid Iglu URI, or the envelope schema is not the expected one. */
   | "invalid_iglu_uri";
 
-export const ENRICHED_ERROR_CODES: readonly EnrichedErrorCode[] = [
-  "not_tsv",
-  "field_count",
-  "invalid_utf8",
-  "empty_required",
-  "invalid_int",
-  "invalid_double",
-  "invalid_boolean",
-  "invalid_timestamp",
-  "invalid_json",
-  "invalid_iglu_uri",
-];
-
 /** One reason a line was rejected. `field` is a column name, or "line" for whole-line errors. */
 export interface FieldError {
   code: EnrichedErrorCode;

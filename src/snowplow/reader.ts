@@ -26,6 +26,7 @@ import type { FieldError } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, ENRICHED_FIELDS, type EnrichedFieldType } from "./fields.js";
 import {
   parseJsonColumn,
+  REQUIRED_FIELDS,
   SCALAR_PATTERNS,
   type SelfDescribingEntry,
   splitEnrichedLine,
@@ -226,9 +227,7 @@ function checkPlan(): Expr[] {
     if (invalid) flags.push(invalid);
   }
   // Required and empty; an invalid required value is already flagged by its type's check.
-  flags.push(
-    pl.anyHorizontal(pl.col(ENRICHED_FIELDS.filter((f) => "required" in f).map((f) => f.name)).isNull()),
-  );
+  flags.push(pl.anyHorizontal(pl.col([...REQUIRED_FIELDS]).isNull()));
   plan.push(pl.anyHorizontal(flags).fillNull(false).alias(BAD));
   cachedPlan = plan;
   return cachedPlan;

@@ -9,7 +9,7 @@ import pLimit from "p-limit";
 import { inflateIfGzip } from "../compression.js";
 import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
-import { dtypeName, type FrameLike, frameSchema, isFrameLike, toPolars } from "../frames/convert.js";
+import { categoricalToString, type FrameLike, isFrameLike, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import { encodeHivePath, type PartitionValues } from "../models/hive.js";
@@ -215,11 +215,7 @@ export async function processSnapshotGroup(input: {
     throw new SnapshotGroupReadError(group, error);
   }
   const read = isReadResult(result) ? result : { data: result };
-  let frame = applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []);
-  const categorical = Object.entries(frameSchema(frame))
-    .filter(([, dtype]) => dtypeName(dtype) === "Categorical")
-    .map(([column]) => column);
-  if (categorical.length > 0) frame = frame.withColumns(...categorical.map((c) => pl.col(c).cast(pl.Utf8)));
+  const frame = categoricalToString(applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []));
   signal.throwIfAborted();
 
   const parts = splitByPartition(frame, input.partitionKeys);

@@ -1,4 +1,5 @@
 /** Creates the tracker table (on-demand billing, status index) and waits until table and index are ACTIVE. */
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -86,8 +87,4 @@ function checkKeySchema(tableName: string, table: NonNullable<DescribeTableComma
   if (keys !== expected) {
     throw new TrackerTableError(tableName, `has key schema ${keys}, not the tracker's ${expected}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
