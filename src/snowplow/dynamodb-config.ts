@@ -56,35 +56,42 @@ export interface DynamoDbStorageConfig {
   credentials: { accessKeyId: string; secretAccessKey: string } | null;
 }
 
-function parseSelfDescribing(json: unknown, source: string, prefix: string, versions: readonly string[]) {
+/**
+ * A self-describing JSON document (`{schema, data}`) whose schema is `prefix` + one of the versions of
+ * `schemas`, with its data validated by that version's schema (issues named under `data.`).
+ */
+function parseVersioned<S extends Record<string, z.ZodType>>(
+  json: unknown,
+  source: string,
+  prefix: string,
+  schemas: S,
+): { version: keyof S & string; data: z.output<S[keyof S]> } {
   const envelope = selfDescribing.safeParse(json);
   if (!envelope.success) throw new ConfigError(source, formatZodIssues(envelope.error.issues));
-  const { schema, data } = envelope.data;
+  const { schema } = envelope.data;
+  const versions = Object.keys(schemas);
   const version = schema.startsWith(prefix) ? schema.slice(prefix.length) : undefined;
   if (!version || !versions.includes(version)) {
     throw new ConfigError(source, [
       `schema: expected one of ${versions.map((v) => prefix + v).join(", ")}, got "${schema.slice(0, 200)}"`,
     ]);
   }
-  return { version, data };
-}
-
-function issuesUnderData(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string[] {
-  return formatZodIssues(issues.map((issue) => ({ ...issue, path: ["data", ...issue.path] })));
+  const parsed = schemas[version]!.safeParse(envelope.data.data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({ ...issue, path: ["data", ...issue.path] }));
+    throw new ConfigError(source, formatZodIssues(issues));
+  }
+  return { version, data: parsed.data as z.output<S[keyof S]> };
 }
 
 /** Validates a self-describing amazon_dynamodb_config (1-0-0, 1-0-1 or 2-0-0). */
 export function parseDynamoDbStorageConfig(json: unknown, source = "storage config"): DynamoDbStorageConfig {
-  const { version, data } = parseSelfDescribing(
+  const { version: schemaVersion, data: config } = parseVersioned(
     json,
     source,
     STORAGE_SCHEMA_PREFIX,
-    Object.keys(STORAGE_DATA_SCHEMAS),
+    STORAGE_DATA_SCHEMAS,
   );
-  const schemaVersion = version as StorageVersion;
-  const parsed = STORAGE_DATA_SCHEMAS[schemaVersion].safeParse(data);
-  if (!parsed.success) throw new ConfigError(source, issuesUnderData(parsed.error.issues));
-  const config = parsed.data;
   const credentials =
     "auth" in config
       ? config.auth
@@ -135,19 +142,16 @@ export interface IgluResolverConfig {
 
 /** Validates an Iglu resolver config structurally (1-0-0 … 1-0-3). Nothing is fetched. */
 export function parseIgluResolverConfig(json: unknown, source = "Iglu resolver config"): IgluResolverConfig {
-  const { version, data } = parseSelfDescribing(
+  const { version: schemaVersion, data } = parseVersioned(
     json,
     source,
     RESOLVER_SCHEMA_PREFIX,
-    Object.keys(RESOLVER_DATA_SCHEMAS),
+    RESOLVER_DATA_SCHEMAS,
   );
-  const schemaVersion = version as keyof typeof RESOLVER_DATA_SCHEMAS;
-  const parsed = RESOLVER_DATA_SCHEMAS[schemaVersion].safeParse(data);
-  if (!parsed.success) throw new ConfigError(source, issuesUnderData(parsed.error.issues));
   return {
     schemaVersion,
-    cacheSize: parsed.data.cacheSize,
-    repositories: parsed.data.repositories.map(({ name, priority, vendorPrefixes }) => ({
+    cacheSize: data.cacheSize,
+    repositories: data.repositories.map(({ name, priority, vendorPrefixes }) => ({
       name,
       priority,
       vendorPrefixes,
