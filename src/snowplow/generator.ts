@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import { seededRandom } from "../samples/random.js";
 import type { EnrichedErrorCode } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, FIELD_INDEX as F } from "./fields.js";
+import { formatRunFolderName } from "./run-ids.js";
 
 /** The error classes the generator can produce (invalid UTF-8 cannot be expressed in a JS string). */
 export const GENERATED_ERROR_CODES = [
@@ -71,16 +72,16 @@ export function emptyGroundTruth(): GroundTruth {
   };
 }
 
-/** Adds `more` into `total` (for archives made of many files). */
-export function addGroundTruth(total: GroundTruth, more: GroundTruth): GroundTruth {
-  total.lines += more.lines;
-  total.good += more.good;
-  total.bad += more.bad;
-  for (const code of GENERATED_ERROR_CODES) total.badByCode[code] += more.badByCode[code];
-  total.naturalDuplicates += more.naturalDuplicates;
-  total.syntheticDuplicates += more.syntheticDuplicates;
-  total.unfingerprintedDuplicates += more.unfingerprintedDuplicates;
-  total.bytes += more.bytes;
+/** Adds `more` into `total` (for archives made of many files); `sign` -1 subtracts it instead. */
+export function addGroundTruth(total: GroundTruth, more: GroundTruth, sign: 1 | -1 = 1): GroundTruth {
+  total.lines += sign * more.lines;
+  total.good += sign * more.good;
+  total.bad += sign * more.bad;
+  for (const code of GENERATED_ERROR_CODES) total.badByCode[code] += sign * more.badByCode[code];
+  total.naturalDuplicates += sign * more.naturalDuplicates;
+  total.syntheticDuplicates += sign * more.syntheticDuplicates;
+  total.unfingerprintedDuplicates += sign * more.unfingerprintedDuplicates;
+  total.bytes += sign * more.bytes;
   return total;
 }
 
@@ -808,11 +809,6 @@ export interface ArchiveResult {
   truth: GroundTruth;
 }
 
-function runId(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return `run=${iso.slice(0, 10)}-${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}/`;
-}
-
 /**
  * Lays out an enriched archive: `run=…/part-*` files (plain and .gz, each one de-duplication batch) and an
  * empty `_SUCCESS` per run, through node fs (`root`) or a callback (`write`). Returns per-file ground truth.
@@ -830,7 +826,7 @@ export async function writeEnrichedArchive(options: ArchiveOptions): Promise<Arc
   const generator = new EnrichedEventGenerator({ ...options, startTime: new Date(start) });
   const result: ArchiveResult = { runs: [], files: [], truth: emptyGroundTruth() };
   for (let run = 0; run < runs; run++) {
-    const folder = runId(start + run * 3_600_000);
+    const folder = `${formatRunFolderName(new Date(start + run * 3_600_000))}/`;
     result.runs.push(folder);
     for (let file = 0; file < filesPerRun; file++) {
       const before = structuredClone(generator.truth);
@@ -839,24 +835,12 @@ export async function writeEnrichedArchive(options: ArchiveOptions): Promise<Arc
       const gzip = file % 2 === 1;
       const path = `${folder}part-${String(file).padStart(5, "0")}${gzip ? ".gz" : ""}`;
       await put(path, gzip ? gzipSync(text) : text);
-      const truth = emptyGroundTruth();
-      addGroundTruth(truth, generator.truth);
-      subtractInto(truth, before);
+      // This file's truth: the generator's running totals now, less those before it.
+      const truth = addGroundTruth(addGroundTruth(emptyGroundTruth(), generator.truth), before, -1);
       result.files.push({ path, gzip, truth });
     }
     await put(`${folder}_SUCCESS`, Buffer.alloc(0));
   }
   addGroundTruth(result.truth, generator.truth);
   return result;
-}
-
-function subtractInto(total: GroundTruth, less: GroundTruth): void {
-  total.lines -= less.lines;
-  total.good -= less.good;
-  total.bad -= less.bad;
-  for (const code of GENERATED_ERROR_CODES) total.badByCode[code] -= less.badByCode[code];
-  total.naturalDuplicates -= less.naturalDuplicates;
-  total.syntheticDuplicates -= less.syntheticDuplicates;
-  total.unfingerprintedDuplicates -= less.unfingerprintedDuplicates;
-  total.bytes -= less.bytes;
 }
