@@ -34,8 +34,9 @@ import type { PlanResult } from "../steps/step-1-1-plan-snapshot-to-staging.js";
 import type { ValidationResult } from "../steps/step-3-validate-datalake.js";
 import { createStorage } from "../storage/create.js";
 import type { Storage } from "../storage/types.js";
-import { parseUri } from "../storage/uri.js";
+import { parentFolder, parseUri } from "../storage/uri.js";
 import type { Task, TaskStatus } from "../tracker/types.js";
+import { assertRunsOnStepFunctions } from "./state-machine.js";
 
 export const CONFIG_ENV = "SNAPLAKE_CONFIG";
 export const CONFIG_URI_ENV = "SNAPLAKE_CONFIG_URI";
@@ -224,12 +225,7 @@ async function loadProject(source: ConfigSource): Promise<LoadedProject> {
     await source.read(),
     source.describe,
   );
-  if (!definition.config.tracker.tableName) {
-    // The embedded tracker lives in one process; Lambda workers must share a DynamoDB table.
-    throw new ConfigError(source.describe, [
-      "tracker.tableName: required on Lambda (workers share the DynamoDB task table)",
-    ]);
-  }
+  assertRunsOnStepFunctions(definition.config, source.describe);
   const runtime = await openRuntime(definition.config, { logger: lambdaLogger() });
   return { project: createConfiguredProject(definition, runtime), runtime };
 }
@@ -304,15 +300,11 @@ async function runStep(project: Project, step: SingleTaskStep): Promise<StepActi
 }
 
 async function runTodo(project: Project, step: GroupStep): Promise<TodoActionResult> {
-  const uri = project.locations.todoList(step);
+  const { uri, count } = await project.writeTodoList(step);
   const location = parseUri(uri);
-  if (location.scheme !== "s3") {
-    throw new ConfigError(`project ${project.projectId}`, [
-      `stagingUri: must be an s3:// URI on Step Functions (the Map's ItemReader reads ${uri} from S3)`,
-    ]);
-  }
-  const { count } = await project.writeTodoList(step);
-  const folder = location.key.slice(0, location.key.lastIndexOf("/") + 1);
+  // Staging is in S3: assertRunsOnStepFunctions checked it when the project was loaded.
+  if (location.scheme !== "s3") throw new Error(`todo list ${uri} is not in S3`);
+  const folder = parentFolder(location.key);
   return {
     action: "todo",
     projectId: project.projectId,

@@ -13,8 +13,10 @@
  * Map results go to S3 (ResultWriter), so no output nears the 256 KiB limit.
  */
 import { z } from "zod";
+import type { ProjectConfig } from "../config.js";
 import { ConfigError, formatZodIssues } from "../errors.js";
 import { type GroupStep, Step } from "../models/steps.js";
+import { parseUri } from "../storage/uri.js";
 import type { SingleTaskStep } from "./lambda.js";
 
 // --- the subset of the States Language this builds -------------------------------------------------------
@@ -399,4 +401,24 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
       },
     },
   };
+}
+
+/**
+ * What running on Step Functions + Lambda needs from a config: a shared DynamoDB task table (the embedded
+ * tracker serves one process) and staging in S3 (the Maps' ItemReader reads the todo lists from there).
+ * Returns the staging bucket. Checked by the Lambda when it loads a project and by `sfn-definition`.
+ */
+export function assertRunsOnStepFunctions(config: ProjectConfig, source: string): { stagingBucket: string } {
+  if (!config.tracker.tableName) {
+    throw new ConfigError(source, [
+      "tracker.tableName: required on Lambda and Step Functions (workers share the DynamoDB task table)",
+    ]);
+  }
+  const staging = parseUri(config.stagingUri);
+  if (staging.scheme !== "s3") {
+    throw new ConfigError(source, [
+      "stagingUri: must be an s3:// URI on Step Functions (the Maps' ItemReader reads the todo lists from S3)",
+    ]);
+  }
+  return { stagingBucket: staging.bucket };
 }

@@ -6,8 +6,6 @@
  * The config reader and the state machine builder are imported when the command runs (fast CLI start).
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { ConfigError } from "../../errors.js";
-import { parseUri } from "../../storage/uri.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { wholeNumber } from "../options.js";
@@ -46,24 +44,16 @@ export function register(program: Command): void {
     )
     .action(
       action(async (options) => {
-        const [{ loadConfigFile }, { buildStateMachine }] = await Promise.all([
+        const [{ loadConfigFile }, { assertRunsOnStepFunctions, buildStateMachine }] = await Promise.all([
           import("../config-file.js"),
           import("../../aws/state-machine.js"),
         ]);
         const { config } = await loadConfigFile(options.config);
-        const staging = parseUri(config.stagingUri);
-        if (staging.scheme !== "s3")
-          throw new ConfigError(options.config, [
-            "stagingUri: must be an s3:// URI on Step Functions (the Maps read their todo lists from S3)",
-          ]);
-        if (!config.tracker.tableName)
-          throw new ConfigError(options.config, [
-            "tracker.tableName: required on Step Functions (Lambda workers share the DynamoDB task table)",
-          ]);
+        const { stagingBucket } = assertRunsOnStepFunctions(config, options.config);
         const definition = buildStateMachine({
           lambdaArn: options.lambdaArn,
           projectId: config.projectId,
-          todoBucket: staging.bucket,
+          todoBucket: stagingBucket,
           leaseSeconds: config.tracker.leaseSeconds,
           // The tracker's maxAttempts bounds task attempts; the state machine retries up to that many.
           taskRetries: Math.min(10, Math.max(0, config.tracker.maxAttempts - 1)),
