@@ -198,25 +198,31 @@ function payloadBase(options: Options): Record<string, unknown> {
   return { projectId: options.projectId, ...(options.configUri ? { configUri: options.configUri } : {}) };
 }
 
+/** An invocation of the snaplake Lambda with `payload` ("state input": the state's input as it is). */
 function lambdaTask(
   options: Options,
-  payload: Record<string, unknown>,
+  payload: Record<string, unknown> | "state input",
   shape: {
     resultSelector: Record<string, string>;
-    resultPath: string;
+    resultPath?: string;
     next?: string;
     extraRetry?: AslRetrier[];
+    /** Where an error ends up (default: the workflow's Fail state). */
+    failed?: string;
   },
 ): AslTaskState {
   return {
     Type: "Task",
     Resource: LAMBDA_INVOKE,
-    Parameters: { FunctionName: options.lambdaArn, Payload: payload },
+    Parameters: {
+      FunctionName: options.lambdaArn,
+      ...(payload === "state input" ? { "Payload.$": "$" } : { Payload: payload }),
+    },
     ResultSelector: shape.resultSelector,
-    ResultPath: shape.resultPath,
+    ...(shape.resultPath ? { ResultPath: shape.resultPath } : {}),
     ...(options.taskTimeoutSeconds ? { TimeoutSeconds: options.taskTimeoutSeconds } : {}),
     Retry: retriers(options, shape.extraRetry ?? []),
-    Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: FAILED_STATE }],
+    Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: shape.failed ?? FAILED_STATE }],
     ...(shape.next ? { Next: shape.next } : { End: true }),
   };
 }
@@ -297,20 +303,12 @@ function mapState(
       ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: options.childExecutionType },
       StartAt: item,
       States: {
-        [item]: {
-          Type: "Task",
-          Resource: LAMBDA_INVOKE,
-          Parameters: { FunctionName: options.lambdaArn, "Payload.$": "$" },
-          ResultSelector: {
-            "taskId.$": "$.Payload.taskId",
-            "outcome.$": "$.Payload.outcome",
-          },
-          ...(options.taskTimeoutSeconds ? { TimeoutSeconds: options.taskTimeoutSeconds } : {}),
-          Retry: retriers(options, [itemRetry]),
-          // The child fails with the task's error, so the Map counts it against the tolerated share.
-          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: itemFailed }],
-          End: true,
-        },
+        // The child fails with the task's error, so the Map counts it against the tolerated share.
+        [item]: lambdaTask(options, "state input", {
+          resultSelector: { "taskId.$": "$.Payload.taskId", "outcome.$": "$.Payload.outcome" },
+          extraRetry: [itemRetry],
+          failed: itemFailed,
+        }),
         [itemFailed]: { Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" },
       },
     },
