@@ -304,17 +304,20 @@ async function populate(
     logger.warn({ run: plan.run.uri }, "skipping run: some of its files are in GLACIER or DEEP_ARCHIVE");
   }
   const readable = plans.filter((plan) => !plan.archived);
-  const progress: PopulateProgress = {
-    runsTotal: readable.length,
-    runsDone: 0,
-    bytesTotal: readable.reduce((sum, plan) => sum + plan.files.reduce((s, f) => s + f.size, 0), 0),
-    bytesRead: 0,
-    lines: 0,
-    written: 0,
-    alreadyPresent: 0,
-    badLines: 0,
-  };
-  const report = () => options.onProgress?.({ ...progress });
+  const runsTotal = readable.length;
+  const bytesTotal = readable.reduce((sum, plan) => sum + plan.files.reduce((s, f) => s + f.size, 0), 0);
+  // Progress is a view of the summary's counters.
+  const report = () =>
+    options.onProgress?.({
+      runsTotal,
+      runsDone: summary.runs.processed + summary.runs.alreadyDone,
+      bytesTotal,
+      bytesRead: summary.bytes,
+      lines: summary.lines,
+      written: summary.written,
+      alreadyPresent: summary.alreadyPresent + summary.duplicates,
+      badLines: summary.badLines,
+    });
   report();
 
   let manifest: EventManifest | undefined;
@@ -333,8 +336,6 @@ async function populate(
     if (outcome === "new") summary.written++;
     else if (outcome === "same-etl-time") summary.alreadyPresent++;
     else summary.duplicates++;
-    progress.written = summary.written;
-    progress.alreadyPresent = summary.alreadyPresent + summary.duplicates;
   };
 
   const readRun = async (plan: RunPlan) => {
@@ -351,18 +352,15 @@ async function populate(
       let lineNumber = 0;
       for await (const line of fileLines(storage, file.uri, (bytes) => {
         summary.bytes += bytes;
-        progress.bytesRead += bytes;
       })) {
         lineNumber++;
         if (options.signal?.aborted) await abandon(new PopulateInterruptedError(plan.run.uri));
         if (line === "") continue;
         summary.lines++;
-        progress.lines++;
-        if (progress.lines % PROGRESS_EVERY_LINES === 0) report();
+        if (summary.lines % PROGRESS_EVERY_LINES === 0) report();
         const parsed = parseManifestLine(line);
         if ("reason" in parsed) {
           summary.badLines++;
-          progress.badLines++;
           if (summary.badLineSamples.length < MAX_BAD_LINE_SAMPLES) {
             summary.badLineSamples.push({ file: file.uri, line: lineNumber, reason: parsed.reason });
             logger.warn({ file: file.uri, line: lineNumber, reason: parsed.reason }, "bad line skipped");
@@ -428,7 +426,6 @@ async function populate(
       }
     }
     summary.runs.processed++;
-    progress.runsDone++;
     report();
     logger.info({ run: plan.run.uri, files: plan.files.length }, "run done");
   };
@@ -444,19 +441,16 @@ async function populate(
         await processRun(plan, null);
         continue;
       }
-      const status = await runsTable.status(plan.run.uri);
-      if (status?.state === "completed") {
-        summary.runs.alreadyDone++;
-        progress.runsDone++;
-        report();
-        continue;
-      }
+      // One request for a run to do; a refused claim is a completed run or one another populator holds.
       const lease = await runsTable.claim(plan.run.uri, { leaseMs });
-      if (!lease) {
-        held.push(plan);
+      if (lease) {
+        await processRun(plan, lease);
         continue;
       }
-      await processRun(plan, lease);
+      if ((await runsTable.status(plan.run.uri))?.state === "completed") {
+        summary.runs.alreadyDone++;
+        report();
+      } else held.push(plan);
     }
     if (held.length > 0 && held.length === pending.length) {
       logger.info({ runs: held.map((p) => p.run.uri) }, "waiting for runs claimed by another populator");
