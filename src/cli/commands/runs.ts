@@ -8,10 +8,11 @@
  * DynamoDB is reached with the default AWS chain; --endpoint or AWS_ENDPOINT_URL_DYNAMODB point it at a local server.
  * The AWS SDK and storage are imported when a command runs, so the CLI starts fast.
  */
-import { type Command, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
 import type { RunManifests, TableBilling } from "../../snowplow/run-manifests.js";
 import { action } from "../action.js";
+import { type DynamoConnectionOptions, withDynamoClient, withDynamoOptions } from "../dynamodb.js";
 import { ExitCode } from "../exit-codes.js";
 
 function parseProvisioned(value: string): TableBilling {
@@ -24,31 +25,13 @@ function parseProvisioned(value: string): TableBilling {
   return { mode: "provisioned", readCapacityUnits: Number(match[1]), writeCapacityUnits: Number(match[2]) };
 }
 
-const regionOption = () => new Option("--region <region>", "AWS region of the table (default: AWS_REGION)");
-const endpointOption = () =>
-  new Option(
-    "--endpoint <url>",
-    "DynamoDB endpoint, e.g. DynamoDB Local (default: AWS_ENDPOINT_URL_DYNAMODB)",
-  );
-
 async function withManifests<T>(
   table: string,
-  options: { region?: string; endpoint?: string },
+  options: DynamoConnectionOptions,
   fn: (manifests: RunManifests) => Promise<T>,
 ): Promise<T> {
-  const [{ createDynamoDBClient }, { RunManifests }] = await Promise.all([
-    import("../../aws/clients.js"),
-    import("../../snowplow/run-manifests.js"),
-  ]);
-  const client = createDynamoDBClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-  });
-  try {
-    return await fn(new RunManifests(client, table));
-  } finally {
-    client.destroy();
-  }
+  const { RunManifests } = await import("../../snowplow/run-manifests.js");
+  return withDynamoClient(options, (client) => fn(new RunManifests(client, table)));
 }
 
 export function register(program: Command): void {
@@ -78,63 +61,61 @@ export function register(program: Command): void {
       }),
     );
 
-  runs
-    .command("create")
-    .description("create a run manifest table (hash key RunId) unless it exists, and wait until it is ACTIVE")
-    .argument("<table>", "DynamoDB table name")
-    .option("--provisioned <read,write>", "provisioned capacity instead of on-demand billing")
-    .addOption(regionOption())
-    .addOption(endpointOption())
-    .action(
-      action(async (table, options) => {
-        const billing = options.provisioned ? parseProvisioned(options.provisioned) : undefined;
-        await withManifests(table, options, (m) => m.create(billing ? { billing } : {}));
-        process.stdout.write(`${table} is ACTIVE\n`);
-        return ExitCode.ok;
-      }),
-    );
+  withDynamoOptions(
+    runs
+      .command("create")
+      .description(
+        "create a run manifest table (hash key RunId) unless it exists, and wait until it is ACTIVE",
+      )
+      .argument("<table>", "DynamoDB table name")
+      .option("--provisioned <read,write>", "provisioned capacity instead of on-demand billing"),
+  ).action(
+    action(async (table, options) => {
+      const billing = options.provisioned ? parseProvisioned(options.provisioned) : undefined;
+      await withManifests(table, options, (m) => m.create(billing ? { billing } : {}));
+      process.stdout.write(`${table} is ACTIVE\n`);
+      return ExitCode.ok;
+    }),
+  );
 
-  runs
-    .command("add")
-    .description("record a run as processed (a plain {RunId} item, as the SDKs write)")
-    .argument("<table>", "DynamoDB table name")
-    .argument("<runId>", "run id, e.g. enriched/archive/run=2017-02-21-11-40-15/")
-    .addOption(regionOption())
-    .addOption(endpointOption())
-    .action(
-      action(async (table, runId, options) => {
-        await withManifests(table, options, (m) => m.add(runId));
-        return ExitCode.ok;
-      }),
-    );
+  withDynamoOptions(
+    runs
+      .command("add")
+      .description("record a run as processed (a plain {RunId} item, as the SDKs write)")
+      .argument("<table>", "DynamoDB table name")
+      .argument("<runId>", "run id, e.g. enriched/archive/run=2017-02-21-11-40-15/"),
+  ).action(
+    action(async (table, runId, options) => {
+      await withManifests(table, options, (m) => m.add(runId));
+      return ExitCode.ok;
+    }),
+  );
 
-  runs
-    .command("contains")
-    .description("print true and exit 0 when the run is recorded as processed, else print false and exit 1")
-    .argument("<table>", "DynamoDB table name")
-    .argument("<runId>", "run id")
-    .addOption(regionOption())
-    .addOption(endpointOption())
-    .action(
-      action(async (table, runId, options) => {
-        const present = await withManifests(table, options, (m) => m.contains(runId));
-        process.stdout.write(`${present}\n`);
-        return present ? ExitCode.ok : ExitCode.failed;
-      }),
-    );
+  withDynamoOptions(
+    runs
+      .command("contains")
+      .description("print true and exit 0 when the run is recorded as processed, else print false and exit 1")
+      .argument("<table>", "DynamoDB table name")
+      .argument("<runId>", "run id"),
+  ).action(
+    action(async (table, runId, options) => {
+      const present = await withManifests(table, options, (m) => m.contains(runId));
+      process.stdout.write(`${present}\n`);
+      return present ? ExitCode.ok : ExitCode.failed;
+    }),
+  );
 
-  runs
-    .command("status")
-    .description("print a run's state (processing, completed, failed; attempts, lease, last error) as JSON")
-    .argument("<table>", "DynamoDB table name")
-    .argument("<runId>", "run id")
-    .addOption(regionOption())
-    .addOption(endpointOption())
-    .action(
-      action(async (table, runId, options) => {
-        const status = await withManifests(table, options, (m) => m.status(runId));
-        process.stdout.write(`${JSON.stringify(status)}\n`);
-        return ExitCode.ok;
-      }),
-    );
+  withDynamoOptions(
+    runs
+      .command("status")
+      .description("print a run's state (processing, completed, failed; attempts, lease, last error) as JSON")
+      .argument("<table>", "DynamoDB table name")
+      .argument("<runId>", "run id"),
+  ).action(
+    action(async (table, runId, options) => {
+      const status = await withManifests(table, options, (m) => m.status(runId));
+      process.stdout.write(`${JSON.stringify(status)}\n`);
+      return ExitCode.ok;
+    }),
+  );
 }

@@ -7,57 +7,46 @@
  * All take [--endpoint <url>] [--region <region>]; credentials come from the standard AWS chain.
  * The AWS SDK and the tracker are imported when a command runs, so the CLI starts fast.
  */
-import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
+import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
 import type { DynamoTracker } from "../../tracker/dynamo-tracker.js";
 import { TASK_STATUSES, type TaskStatus } from "../../tracker/types.js";
 import { action } from "../action.js";
+import { type DynamoConnectionOptions, withDynamoClient, withDynamoOptions } from "../dynamodb.js";
 import { ExitCode } from "../exit-codes.js";
 
-interface ConnectionOptions {
+interface ConnectionOptions extends DynamoConnectionOptions {
   table: string;
   index?: string;
-  endpoint?: string;
-  region?: string;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: commander's own argument-list type
 function withConnection<A extends any[], O extends OptionValues>(command: Command<A, O>) {
-  return command
-    .requiredOption("--table <name>", "DynamoDB table holding the task statuses")
-    .option("--index <name>", "name of the status index (default: by-status)")
-    .addOption(
-      new Option("--endpoint <url>", "DynamoDB endpoint, e.g. DynamoDB Local").env(
-        "AWS_ENDPOINT_URL_DYNAMODB",
-      ),
-    )
-    .option("--region <region>", "AWS region (default: AWS_REGION)");
+  return withDynamoOptions(
+    command
+      .requiredOption("--table <name>", "DynamoDB table holding the task statuses")
+      .option("--index <name>", "name of the status index (default: by-status)"),
+  );
 }
 
 async function withTracker<T>(
   options: ConnectionOptions,
   fn: (tracker: DynamoTracker) => Promise<T>,
 ): Promise<T> {
-  const [{ createDynamoDBClient }, { createLogger }, { DynamoTracker }] = await Promise.all([
-    import("../../aws/clients.js"),
+  const [{ createLogger }, { DynamoTracker }] = await Promise.all([
     import("../../logging.js"),
     import("../../tracker/dynamo-tracker.js"),
   ]);
-  const client = createDynamoDBClient({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.region ? { region: options.region } : {}),
-  });
-  try {
-    const tracker = new DynamoTracker({
-      client,
-      tableName: options.table,
-      ...(options.index ? { indexName: options.index } : {}),
-      logger: createLogger({ name: "snaplake-tracker" }),
-    });
-    return await fn(tracker);
-  } finally {
-    client.destroy();
-  }
+  return withDynamoClient(options, (client) =>
+    fn(
+      new DynamoTracker({
+        client,
+        tableName: options.table,
+        ...(options.index ? { indexName: options.index } : {}),
+        logger: createLogger({ name: "snaplake-tracker" }),
+      }),
+    ),
+  );
 }
 
 function parseStatuses(value: string): TaskStatus[] {
