@@ -15,10 +15,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gunzipSync } from "node:zlib";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createDynamoDBClient } from "../src/aws/clients.js";
-import { EventManifest } from "../src/snowplow/event-manifest.js";
+import { inflateIfGzip } from "../src/compression.js";
+import { DEFAULT_EVENT_MANIFEST_TTL_SECONDS, EventManifest } from "../src/snowplow/event-manifest.js";
 import { writeEnrichedArchive } from "../src/snowplow/generator.js";
 import {
   type PopulateSummary,
@@ -113,9 +113,7 @@ async function sequentialPutLoop(
   let events = 0;
   for await (const object of storage.list(archive)) {
     if (object.size === 0) continue;
-    const text = object.uri.endsWith(".gz")
-      ? gunzipSync(await storage.get(object.uri)).toString()
-      : (await storage.get(object.uri)).toString();
+    const text = (await inflateIfGzip(await storage.get(object.uri))).toString();
     for (const line of text.split("\n")) {
       const parsed = parseManifestLine(line);
       if ("reason" in parsed) continue;
@@ -131,7 +129,7 @@ async function sequentialPutLoop(
             eventId: { S: parsed.eventId },
             fingerprint: { S: parsed.fingerprint },
             etlTime: { N: String(parsed.etlTime) },
-            ttl: { N: String(parsed.etlTime + 15552000) },
+            ttl: { N: String(parsed.etlTime + DEFAULT_EVENT_MANIFEST_TTL_SECONDS) },
           },
         }),
       );
