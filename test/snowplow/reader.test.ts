@@ -16,6 +16,7 @@ import {
   EnrichedReadError,
   enrichedPolarsSchema,
   readEnrichedEvents,
+  readEnrichedEventsAsync,
 } from "../../src/snowplow/reader.js";
 import { transformEnrichedEvent } from "../../src/snowplow/transform.js";
 import { contexts, enrichedLine, unstruct } from "./enriched-lines.js";
@@ -297,6 +298,23 @@ describe("readEnrichedEvents: bad rows and line accounting", () => {
     lines.forEach((line, index) => {
       expect(transformAccepts(line), `line ${index + 1}`).toBe(!rejected.has(index + 1));
     });
+  });
+});
+
+describe("readEnrichedEventsAsync", () => {
+  it("gives exactly what readEnrichedEvents gives: events, shredded columns, bad rows, duplicates", async () => {
+    const { text, truth } = generateEnrichedTsv(3000, { seed: 77, badShare: 0.04 });
+    const options = { source: "s3://bucket/run=x/part-0", shred: true, dedupe: true };
+    const sync = readEnrichedEvents(Buffer.from(text), options);
+    const overlapped = await readEnrichedEventsAsync(Buffer.from(text), options);
+    expect(sync.stats.bad).toBe(truth.bad);
+    expect(sync.stats.duplicates).toBeGreaterThan(0);
+    expect(overlapped.stats).toEqual(sync.stats);
+    expect(overlapped.badRows).toEqual(sync.badRows);
+    expect(overlapped.badRows.some((row) => row.errors.some((e) => e.code === "invalid_json"))).toBe(true);
+    expect(overlapped.events.columns).toEqual(sync.events.columns);
+    expect(overlapped.events.columns.some((name) => name.startsWith("contexts_"))).toBe(true);
+    expect(overlapped.events.frameEqual(sync.events, true)).toBe(true);
   });
 });
 
