@@ -34,6 +34,8 @@ import { parseUri } from "./uri.js";
 /** Names of in-flight writes; listings skip them. */
 const TEMP_PREFIX = ".snaplake-tmp-";
 const ETAG_CACHE_LIMIT = 100_000;
+/** Read size for hashing: with the stream default (64 KiB), step 0 spent ~40% of its MD5 time on chunks. */
+const HASH_CHUNK_BYTES = 1024 * 1024;
 const DELETE_CONCURRENCY = 16;
 
 interface CachedEtag {
@@ -230,7 +232,7 @@ export class LocalStorage implements Storage {
     const cached = this.etags.get(path);
     if (cached && cached.size === size && cached.mtimeNs === mtimeNs) return cached.etag;
     const hash = createHash("md5");
-    await pipeline(createReadStream(path), hash);
+    await pipeline(createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES }), hash);
     const etag = hash.digest("hex");
     this.rememberEtag(path, { size, mtimeNs, etag });
     return etag;
