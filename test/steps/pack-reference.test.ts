@@ -12,34 +12,39 @@ interface Item {
   size: number;
 }
 
-/** The rule, written the obvious way: sort, put big items alone, LPT over ceil(rest / target) bins by linear scan. */
+/**
+ * The rule, written the obvious way: key order, big items alone, the rest cut into ceil(rest / target)
+ * runs by where each item's midpoint falls, groups in the order of their first item.
+ */
 function referencePack(items: readonly Item[], target: number): Item[][] {
   const entries = items.map((item, input) => ({ item, input }));
   type Entry = (typeof entries)[number];
   // Key order, ties in input order.
-  const byKey = (a: Entry, b: Entry) =>
-    a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : a.input - b.input;
-  const largestFirst = [...entries].sort((a, b) => b.item.size - a.item.size || byKey(a, b));
-  const groups: Entry[][] = largestFirst.filter((e) => e.item.size >= target).map((e) => [e]);
-  const rest = largestFirst.filter((e) => e.item.size < target);
-  if (rest.length > 0) {
-    let restSize = 0;
-    for (const e of rest) restSize += e.item.size;
-    const bins = Array.from({ length: Math.max(1, Math.ceil(restSize / target)) }, () => ({
-      load: 0,
-      entries: [] as Entry[],
-    }));
-    for (const e of rest) {
-      let least = 0;
-      for (let b = 1; b < bins.length; b++) if (bins[b]!.load < bins[least]!.load) least = b;
-      bins[least]!.entries.push(e);
-      bins[least]!.load += e.item.size;
-    }
-    for (const bin of bins) if (bin.entries.length > 0) groups.push(bin.entries);
+  const ordered = [...entries].sort((a, b) =>
+    a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : a.input - b.input,
+  );
+  const rest = ordered.filter((e) => e.item.size < target);
+  let restSize = 0;
+  for (const e of rest) restSize += e.item.size;
+  const runs = Math.max(1, Math.ceil(restSize / target));
+  const runOf = new Map<Entry, number>();
+  let before = 0;
+  let run = 0;
+  for (const e of rest) {
+    const midpoint = before + e.item.size / 2;
+    const at = restSize > 0 ? Math.floor((midpoint * runs) / restSize) : 0;
+    run = Math.max(run, Math.min(runs - 1, at)); // never back: runs stay contiguous
+    runOf.set(e, run);
+    before += e.item.size;
   }
-  for (const group of groups) group.sort(byKey);
-  groups.sort((a, b) => byKey(a[0]!, b[0]!));
-  return groups.map((group) => group.map((e) => e.item));
+  const groups = new Map<string, Item[]>(); // insertion order = order of first items
+  for (const e of ordered) {
+    const id = e.item.size < target ? `run ${runOf.get(e)}` : `alone ${e.input}`;
+    const group = groups.get(id) ?? [];
+    group.push(e.item);
+    groups.set(id, group);
+  }
+  return [...groups.values()];
 }
 
 interface Shape {
