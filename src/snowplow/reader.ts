@@ -18,7 +18,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { gunzipSync } from "node:zlib";
-import type { DataFrame, DataType, Expr, LazyDataFrame, Series } from "nodejs-polars";
+import type { DataFrame, DataType, Expr, LazyDataFrame } from "nodejs-polars";
 import pl from "nodejs-polars";
 import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
@@ -233,19 +233,15 @@ function checkPlan(): Expr[] {
   return cachedPlan;
 }
 
-interface JsonValidation {
-  /** Rows (0-based) with a JSON error. */
-  invalidRows: Set<number>;
-  /** With `keepEntries`: each row's parsed entries, per JSON column. */
-  entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>;
-}
-
 /**
  * JSON-column validation in JS, once per distinct non-empty cell: enriched events repeat JSON a lot
  * (derived contexts depend on the user agent, contexts on the page), and every JSON.parse allocates.
- * Works on the raw string columns, so it can run while polars types the same rows.
+ * Returns the rows (0-based) with JSON errors and, with `keepEntries`, each row's parsed entries.
  */
-function validateJsonColumns(frame: DataFrame, keepEntries: boolean): JsonValidation {
+function validateJsonColumns(
+  frame: DataFrame,
+  keepEntries: boolean,
+): { invalidRows: Set<number>; entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>> } {
   const invalidRows = new Set<number>();
   const entries = new Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>();
   const errors: FieldError[] = [];
@@ -277,7 +273,7 @@ function validateJsonColumns(frame: DataFrame, keepEntries: boolean): JsonValida
 function shreddedColumns(
   entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>,
   goodRows: number[],
-): Series[] {
+): Array<ReturnType<typeof pl.Series>> {
   const grouped = new Map<string, unknown[][]>(); // key → per good row, list of data (unstruct: one item)
   goodRows.forEach((row, out) => {
     for (const column of JSON_COLUMNS) {
@@ -339,7 +335,7 @@ function duplicateLines(frame: DataFrame, badLines: number[]): number[] {
 /** The input split into lines and fields, with the checks still to run (or the result, for empty input). */
 type StartedRead =
   | { result: ReadEnrichedResult }
-  | { checks: LazyDataFrame; fields: DataFrame; badUtf8: Set<number>; options: ReadEnrichedOptions };
+  | { checks: LazyDataFrame; badUtf8: Set<number>; options: ReadEnrichedOptions };
 
 function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
@@ -382,7 +378,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
   }
   const checks = (fields.hstack(lines, false) as unknown as DataFrame).lazy().select(...checkPlan());
-  return { checks, fields, badUtf8, options };
+  return { checks, badUtf8, options };
 }
 
 /**
@@ -392,14 +388,12 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
 export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  const json = validateJsonColumns(started.fields, options.shred === true);
-  const finished = finishChecks(started.checks.collectSync(), json, started.badUtf8, options);
-  return withEvents(finished, finished.kept.collectSync());
+  return finishRead(started.checks.collectSync(), started.badUtf8, started.options);
 }
 
 /**
  * The same as `readEnrichedEvents`, but the vectorised checks (the largest polars step) run off the event
- * loop: this read's JSON checks run in JS meanwhile, and other tasks of the process go on.
+ * loop, so other tasks of the process (another group's JSON checks, a Parquet write) go on meanwhile.
  */
 export async function readEnrichedEventsAsync(
   input: Buffer,
@@ -407,31 +401,16 @@ export async function readEnrichedEventsAsync(
 ): Promise<ReadEnrichedResult> {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  const [checked, json] = await Promise.all([
-    started.checks.collect(),
-    // A microtask, so it starts once collect() has handed the checks to polars' threads.
-    Promise.resolve().then(() => validateJsonColumns(started.fields, options.shred === true)),
-  ]);
-  const finished = finishChecks(checked, json, started.badUtf8, options);
-  return withEvents(finished, await finished.kept.collect());
+  return finishRead(await started.checks.collect(), started.badUtf8, started.options);
 }
 
-/** The checks' verdict: the rows to keep (still to collect) and the rest of the result. */
-interface FinishedChecks {
-  kept: LazyDataFrame;
-  shredded: Series[];
-  badRows: BadRow[];
-  stats: ReadStats;
-}
-
-function finishChecks(
+function finishRead(
   checked: DataFrame,
-  json: JsonValidation,
   badUtf8: Set<number>,
   options: ReadEnrichedOptions,
-): FinishedChecks {
+): ReadEnrichedResult {
   const { source } = options;
-  const { invalidRows: badJson, entries } = json;
+  const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
   const flags = checked.getColumn(BAD).toArray() as boolean[];
   const goodRows: number[] = [];
   const badIndexes: number[] = [];
@@ -446,18 +425,25 @@ function finishChecks(
     return { source, line: row + 1, raw, errors: describeBadLine(raw, badUtf8.has(row)) };
   });
 
+  // One filter (one copy of the batch) removes bad rows and duplicates; the raw lines are not copied.
   const badLines = badIndexes.map((row) => row + 1);
   const duplicates = options.dedupe && goodRows.length > 0 ? duplicateLines(checked, badLines) : [];
-  const removed = [...badLines, ...duplicates];
-  // One filter (one copy of the batch, lazy: ~40% less CPU than the eager one) removes bad rows and
-  // duplicates; the raw lines are not copied.
-  let kept = checked.lazy();
-  if (removed.length > 0) kept = kept.filter(pl.col(LINE_NUMBER).isIn(removed).not());
+  let events = checked.drop([RAW, BAD]);
+  if (badLines.length + duplicates.length > 0) {
+    events = events.filter(
+      pl
+        .col(LINE_NUMBER)
+        .isIn([...badLines, ...duplicates])
+        .not(),
+    );
+  }
+  const shredded = options.shred ? shreddedColumns(entries, keptRows(events, goodRows)) : [];
   const columns = [...(options.lineNumbers ? [LINE_NUMBER] : []), ...ENRICHED_FIELDS.map((f) => f.name)];
-  const shredded = options.shred ? shreddedColumns(entries, keptRows(goodRows, duplicates)) : [];
+  events = events.select(...columns);
+  if (shredded.length > 0) events = events.hstack(shredded, false) as unknown as DataFrame;
+
   return {
-    kept: kept.select(...columns),
-    shredded,
+    events,
     badRows,
     stats: {
       lines: checked.height,
@@ -468,17 +454,10 @@ function finishChecks(
   };
 }
 
-function withEvents(finished: FinishedChecks, kept: DataFrame): ReadEnrichedResult {
-  const { shredded, badRows, stats } = finished;
-  const events = shredded.length > 0 ? (kept.hstack(shredded, false) as unknown as DataFrame) : kept;
-  return { events, badRows, stats };
-}
-
-/** 0-based input rows kept in `events`: the good rows without the duplicates' lines, in order. */
-function keptRows(goodRows: number[], duplicateLines: number[]): number[] {
-  if (duplicateLines.length === 0) return goodRows;
-  const removed = new Set(duplicateLines);
-  return goodRows.filter((row) => !removed.has(row + 1));
+/** 0-based input rows still present in `events` (after dedupe), in order. */
+function keptRows(events: DataFrame, goodRows: number[]): number[] {
+  if (events.height === goodRows.length) return goodRows;
+  return (events.getColumn(LINE_NUMBER).toArray() as number[]).map((line) => line - 1);
 }
 
 /** The errors of a rejected line, worded by the shared per-line rules. */
