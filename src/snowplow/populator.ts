@@ -35,7 +35,7 @@ import { ENRICHED_FIELD_COUNT, FIELD_INDEX } from "./fields.js";
 import { fieldCountError, scalarError, splitEnrichedLine } from "./rules.js";
 import { ARCHIVED_STORAGE_CLASSES, isDataObject, listRuns, parseSince, type RunFolder } from "./run-ids.js";
 import { type RunLease, RunLeaseLostError, RunManifests } from "./run-manifests.js";
-import { inflated, textLines } from "./text-lines.js";
+import { textLines } from "./text-lines.js";
 
 export const DEFAULT_POPULATOR_LEASE_MS = 60_000;
 const MAX_BAD_LINE_SAMPLES = 100;
@@ -198,7 +198,7 @@ async function* fileLines(
     }
   }
   try {
-    yield* textLines(await inflated(counted()));
+    yield* textLines(counted());
   } finally {
     raw.destroy();
   }

@@ -15,7 +15,7 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 }
 
 async function toJson(files: string[], keepGoing: boolean): Promise<number> {
-  const [{ EnrichedEventError }, { transformEnrichedEvent }, { inflated, textLines }] = await Promise.all([
+  const [{ EnrichedEventError }, { transformEnrichedEvent }, { textLines }] = await Promise.all([
     import("../../snowplow/errors.js"),
     import("../../snowplow/transform.js"),
     import("../../snowplow/text-lines.js"),
@@ -27,7 +27,7 @@ async function toJson(files: string[], keepGoing: boolean): Promise<number> {
   let badLines = 0;
   for (const [name, open] of sources) {
     let lineNumber = 0;
-    for await (const line of textLines(await inflated(open()))) {
+    for await (const line of textLines(open())) {
       lineNumber++;
       try {
         await write(process.stdout, `${JSON.stringify(transformEnrichedEvent(line))}\n`);
