@@ -20,7 +20,7 @@ import { isUtf8 } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import type { DataFrame, DataType, Expr, LazyDataFrame } from "nodejs-polars";
 import pl from "nodejs-polars";
-import { isGzip } from "../compression.js";
+import { inflateIfGzip, isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { FieldError } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, ENRICHED_FIELDS, type EnrichedFieldType } from "./fields.js";
@@ -110,8 +110,12 @@ export function decompress(input: Buffer, source: string): Buffer {
   try {
     return gunzipSync(input);
   } catch (cause) {
-    throw new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
+    throw corruptGzip(source, cause);
   }
+}
+
+function corruptGzip(source: string, cause: unknown): EnrichedReadError {
+  return new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
 }
 
 /** A single-byte column separator that does not occur in the input, so each line is one field. */
@@ -399,7 +403,11 @@ export async function readEnrichedEventsAsync(
   input: Buffer,
   options: ReadEnrichedOptions,
 ): Promise<ReadEnrichedResult> {
-  const started = startRead(input, options);
+  // Inflated on the thread pool here; startRead's synchronous gunzip then has nothing left to do.
+  const plain = await inflateIfGzip(input).catch((cause: unknown) => {
+    throw corruptGzip(options.source, cause);
+  });
+  const started = startRead(plain, options);
   if ("result" in started) return started.result;
   return finishRead(await started.checks.collect(), started.badUtf8, started.options);
 }
