@@ -315,6 +315,12 @@ describe("readEnrichedEventsAsync", () => {
     expect(overlapped.events.columns).toEqual(sync.events.columns);
     expect(overlapped.events.columns.some((name) => name.startsWith("contexts_"))).toBe(true);
     expect(overlapped.events.frameEqual(sync.events, true)).toBe(true);
+    const zipped = await readEnrichedEventsAsync(gzipSync(text), options);
+    expect(zipped.stats).toEqual(sync.stats);
+    expect(zipped.events.frameEqual(sync.events, true)).toBe(true);
+    await expect(readEnrichedEventsAsync(Buffer.from([0x1f, 0x8b, 1, 2, 3]), options)).rejects.toThrow(
+      EnrichedReadError,
+    );
   });
 });
 
