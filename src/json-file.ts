@@ -20,7 +20,7 @@ export function parseJsonText(text: string, source: string): unknown {
 }
 
 /** Reads a file as text; a missing or unreadable file is a ConfigError naming it. */
-export async function readConfigText(path: string, source = path): Promise<string> {
+async function readText(path: string, source = path): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
@@ -31,5 +31,5 @@ export async function readConfigText(path: string, source = path): Promise<strin
 }
 
 export async function readJsonFile(path: string, source = path): Promise<unknown> {
-  return parseJsonText(await readConfigText(path, source), source);
+  return parseJsonText(await readText(path, source), source);
 }

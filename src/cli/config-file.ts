@@ -4,7 +4,7 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type ConfiguredProjectDefinition, parseConfiguredProject } from "../configured-project.js";
-import { parseJsonText, readConfigText } from "../json-file.js";
+import { readJsonFile } from "../json-file.js";
 
 const URI_FIELDS = ["stagingUri", "datalakeUri"] as const;
 
@@ -19,8 +19,8 @@ function resolveLocal(value: unknown, base: string): unknown {
   return resolve(base, value) + (value.endsWith("/") ? "/" : "");
 }
 
-export function parseConfigText(text: string, path: string): ConfiguredProjectDefinition {
-  const raw = parseJsonText(text, path);
+export async function loadConfigFile(path: string): Promise<ConfiguredProjectDefinition> {
+  const raw = await readJsonFile(path);
   if (raw && typeof raw === "object" && !Array.isArray(raw)) {
     const base = dirname(resolve(path));
     const config = raw as Record<string, unknown>;
@@ -32,8 +32,4 @@ export function parseConfigText(text: string, path: string): ConfiguredProjectDe
     }
   }
   return parseConfiguredProject(raw, path);
-}
-
-export async function loadConfigFile(path: string): Promise<ConfiguredProjectDefinition> {
-  return parseConfigText(await readConfigText(path), path);
 }
