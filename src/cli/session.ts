@@ -5,9 +5,7 @@
  * can import this module without slowing down the CLI's start (`snaplake --help`).
  */
 import type { SingleBar } from "cli-progress";
-import type { Logger } from "../logging.js";
 import type { ProgressEvent, Project } from "../project.js";
-import type { Runtime } from "../runtime.js";
 
 export interface SessionOptions {
   config: string;
@@ -18,8 +16,6 @@ export interface SessionOptions {
 
 export interface Session {
   project: Project;
-  runtime: Runtime;
-  logger: Logger;
   onProgress: ((event: ProgressEvent) => void) | undefined;
 }
 
@@ -67,7 +63,7 @@ export async function withProject<T>(
       }
     : undefined;
   try {
-    return await fn({ project: createConfiguredProject(definition, runtime), runtime, logger, onProgress });
+    return await fn({ project: createConfiguredProject(definition, runtime), onProgress });
   } finally {
     bars?.stop();
     await runtime.close();
