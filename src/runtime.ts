@@ -62,23 +62,6 @@ async function startEmbeddedDynamo(stateDir: string): Promise<EmbeddedServer> {
   };
 }
 
-/** A DynamoDB client for the project's AWS settings (region, endpoint); credentials from the standard chain. */
-function createProjectDynamoDBClient(config: ProjectConfig): DynamoDBClient {
-  return createDynamoDBClient({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint });
-}
-
-/** Creates the client on first use; `destroy` only destroys one that was made. */
-function lazyClient(create: () => DynamoDBClient) {
-  let client: DynamoDBClient | undefined;
-  return {
-    get: () => {
-      client ??= create();
-      return client;
-    },
-    destroy: () => client?.destroy(),
-  };
-}
-
 export async function openRuntime(
   config: ProjectConfig,
   options: { stateDir?: string; logger?: Logger } = {},
@@ -94,17 +77,17 @@ export async function openRuntime(
     ...(trackerConfig.indexName ? { indexName: trackerConfig.indexName } : {}),
     logger,
   };
-  const projectDynamo = lazyClient(() => createProjectDynamoDBClient(config));
+  // The project's own DynamoDB (region, endpoint; credentials from the standard chain), made on first use.
+  let projectClient: DynamoDBClient | undefined;
+  const dynamodb = () =>
+    (projectClient ??= createDynamoDBClient({ region: aws.region, endpoint: aws.dynamodbEndpoint }));
   if (trackerConfig.tableName) {
-    const client = projectDynamo.get();
-    const tracker = new DynamoTracker({ client, tableName: trackerConfig.tableName, ...trackerOptions });
-    return {
-      storage,
-      tracker,
-      logger,
-      dynamodb: projectDynamo.get,
-      close: async () => projectDynamo.destroy(),
-    };
+    const tracker = new DynamoTracker({
+      client: dynamodb(),
+      tableName: trackerConfig.tableName,
+      ...trackerOptions,
+    });
+    return { storage, tracker, logger, dynamodb, close: async () => projectClient?.destroy() };
   }
 
   const stateDir = resolve(options.stateDir ?? ".snaplake");
@@ -126,10 +109,10 @@ export async function openRuntime(
     storage,
     tracker,
     logger,
-    dynamodb: projectDynamo.get,
+    dynamodb,
     close: async () => {
       client.destroy();
-      projectDynamo.destroy();
+      projectClient?.destroy();
       await server.close();
     },
   };
