@@ -6,7 +6,7 @@ export function buildProgram(): Command {
     .description("Snapshot exports and Snowplow enriched archives into a partitioned, compacted Parquet lake")
     .version("0.1.0")
     .showHelpAfterError()
-    // Throw instead of exiting, so main.ts maps usage errors to exit code 2 (subcommands inherit this).
+    // Throw instead of exiting, so runCli maps usage errors to exit code 2 (subcommands inherit this).
     .exitOverride();
   for (const register of commands) register(program);
   return program;
