@@ -121,25 +121,12 @@ export async function writeSnapshotManifest(
   return { summaryUri, dataUri, files: [...files], ...summary, details };
 }
 
-const NUMBER_TYPES = new Set([
-  "Int8",
-  "Int16",
-  "Int32",
-  "Int64",
-  "UInt8",
-  "UInt16",
-  "UInt32",
-  "UInt64",
-  "Float32",
-  "Float64",
-]);
-
 /**
  * A numeric column's values: a Float64Array when it has no nulls (one copy instead of one N-API call a
  * value), [] when it has only nulls, the values one by one otherwise (and for non-numeric columns).
  */
 function numberColumn(column: pl.Series): ArrayLike<unknown> {
-  if (!NUMBER_TYPES.has(column.dtype.variant)) return column.toArray();
+  if (!column.isNumeric()) return column.toArray();
   const nulls = column.nullCount();
   if (nulls === 0) return column.cast(pl.Float64).toTypedArray() as Float64Array;
   if (nulls === column.length) return [];
