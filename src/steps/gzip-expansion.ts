@@ -6,7 +6,7 @@
 import type { Storage } from "../storage/types.js";
 
 /** Files sampled per manifest: enough for a stable average, few enough to stay one quick round of reads. */
-export const GZIP_SAMPLE_FILES = 32;
+const GZIP_SAMPLE_FILES = 32;
 
 const GZIP_NAME = /\.(gz|gzip)$/i;
 
