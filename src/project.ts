@@ -37,7 +37,7 @@ import {
   type ReadContext,
   type SnapshotReadResult,
 } from "./steps/step-1-3-process-snapshot-group.js";
-import { assertStageComplete, planStagingToDatalake } from "./steps/step-2-1-plan-staging-to-datalake.js";
+import { planStagingToDatalake, readCompleteStage } from "./steps/step-2-1-plan-staging-to-datalake.js";
 import { compactPartitionGroup } from "./steps/step-2-3-compact-partition-group.js";
 import {
   ValidationFailedError,
@@ -201,8 +201,11 @@ export abstract class Project {
 
   /** Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. */
   async step2_1PlanStagingToDatalake(options: { force?: boolean } = {}) {
-    // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts.
-    if (!options.force) await assertStageComplete(this.tracker, this.projectId, Step.snapshotToStaging);
+    // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts; the same
+    // read then serves the plan.
+    const snapshotTasks = options.force
+      ? undefined
+      : await readCompleteStage(this.tracker, this.projectId, Step.snapshotToStaging);
     return this.runSingleStep(Step.planStagingToDatalake, () =>
       planStagingToDatalake({
         storage: this.storage,
@@ -213,7 +216,7 @@ export abstract class Project {
         targetFileGroupSize: this.config.targetFileGroupSize,
         dedupe: this.config.recordIdColumn !== undefined,
         maxAttempts: this.config.tracker.maxAttempts,
-        ...(options.force ? { force: true } : {}),
+        ...(options.force ? { force: true } : { snapshotTasks }),
       }),
     );
   }

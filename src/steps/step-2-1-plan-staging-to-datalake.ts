@@ -17,7 +17,7 @@ import {
 } from "../models/manifests.js";
 import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
-import { type BarrierResult, barrierOf, type TaskTracker } from "../tracker/types.js";
+import { type BarrierResult, barrierOf, type Task, type TaskTracker } from "../tracker/types.js";
 import { packBalanced } from "./pack.js";
 
 export class StageBarrierError extends SnaplakeError {
@@ -38,14 +38,20 @@ export class StageBarrierError extends SnaplakeError {
   }
 }
 
-/** Throws `StageBarrierError` unless every task of `step` succeeded. */
-export async function assertStageComplete(
+/**
+ * Every task of `step`, in one consistent read; `StageBarrierError` unless all of them succeeded. (Not the
+ * status index: it may not show yet the tasks that succeeded last, whose staging files would then never
+ * be compacted.)
+ */
+export async function readCompleteStage(
   tracker: TaskTracker,
   projectId: string,
   step: string,
-): Promise<void> {
-  const barrier = await tracker.barrier(projectId, step);
+): Promise<Task[]> {
+  const tasks = await tracker.list(projectId, step);
+  const barrier = barrierOf(tasks);
   if (!barrier.complete) throw new StageBarrierError(step, barrier);
+  return tasks;
 }
 
 /** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
@@ -93,6 +99,8 @@ export async function planStagingToDatalake(input: {
   targetFileGroupSize: number;
   dedupe: boolean;
   force?: boolean;
+  /** The step-1.3 tasks, when the caller has already read them with `readCompleteStage`. */
+  snapshotTasks?: readonly Task[];
   maxAttempts?: number;
 }): Promise<{
   partitions: number;
@@ -102,11 +110,11 @@ export async function planStagingToDatalake(input: {
   stagingManifests: number;
 }> {
   const { storage, tracker, projectId, locations } = input;
-  // One consistent read of every step-1.3 task, for both the barrier and the plan: the status index may
-  // not show yet the tasks that succeeded last, and their staging files would never be compacted.
-  const tasks = await tracker.list(projectId, Step.snapshotToStaging);
-  const barrier = barrierOf(tasks);
-  if (!input.force && !barrier.complete) throw new StageBarrierError(Step.snapshotToStaging, barrier);
+  const tasks =
+    input.snapshotTasks ??
+    (input.force
+      ? await tracker.list(projectId, Step.snapshotToStaging)
+      : await readCompleteStage(tracker, projectId, Step.snapshotToStaging));
   const done = tasks.filter((task) => task.status === "succeeded");
   const limit = pLimit(16);
   const manifests = await Promise.all(
