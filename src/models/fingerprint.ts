@@ -1,5 +1,4 @@
-// A namespace import: crypto.hash is missing before Node 20.12 and a named import of it would not load.
-import * as crypto from "node:crypto";
+import { createHash } from "node:crypto";
 import { SnaplakeError } from "../errors.js";
 
 export interface FingerprintInput {
@@ -26,7 +25,7 @@ const HASH_CHUNK_CHARS = 1 << 15;
 export function fingerprintFiles(files: readonly FingerprintInput[]): string {
   // Groups and listings usually arrive sorted already: check in one pass before paying for a sort.
   const sorted = inUriOrder(files) ? files : [...files].sort(byUri);
-  let hash: crypto.Hash | undefined;
+  const hash = createHash("sha256");
   let text = "";
   for (let i = 0; i < sorted.length; i++) {
     const file = sorted[i]!;
@@ -34,12 +33,11 @@ export function fingerprintFiles(files: readonly FingerprintInput[]): string {
     // Separators keep ("ab","c") and ("a","bc") apart.
     text += `${file.uri}\t${file.etag}\n`;
     if (text.length >= HASH_CHUNK_CHARS) {
-      hash ??= crypto.createHash("sha256");
       hash.update(text);
       text = "";
     }
   }
-  return (hash ? hash.update(text).digest("hex") : sha256Hex(text)).slice(0, 32);
+  return hash.update(text).digest("hex").slice(0, 32);
 }
 
 function byUri(a: FingerprintInput, b: FingerprintInput): number {
@@ -51,8 +49,6 @@ function inUriOrder(files: readonly FingerprintInput[]): boolean {
   return true;
 }
 
-/** SHA-256 as hex. One-shot crypto.hash (Node >= 20.12) skips a Hash object per call (one per group). */
-export const sha256Hex: (data: string | Buffer) => string =
-  typeof crypto.hash === "function"
-    ? (data) => crypto.hash("sha256", data, "hex")
-    : (data) => crypto.createHash("sha256").update(data).digest("hex");
+export function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
