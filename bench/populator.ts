@@ -26,6 +26,7 @@ import {
   populateEventManifest,
   populatorRunsTableName,
 } from "../src/snowplow/populator.js";
+import { isDataObject } from "../src/snowplow/run-ids.js";
 import { RunManifests } from "../src/snowplow/run-manifests.js";
 import { createStorage } from "../src/storage/create.js";
 import { startDynamoDbLocal } from "../test/support/servers.js";
@@ -111,8 +112,9 @@ async function sequentialPutLoop(
   const storage = createStorage();
   const started = performance.now();
   let events = 0;
-  for await (const object of storage.list(archive)) {
-    if (object.size === 0) continue;
+  // The populator's own listing and filter: no etags (on local storage they would MD5 every file).
+  for await (const object of storage.listSummaries(archive)) {
+    if (!isDataObject(object)) continue;
     const text = (await inflateIfGzip(await storage.get(object.uri))).toString();
     for (const line of text.split("\n")) {
       const parsed = parseManifestLine(line);
