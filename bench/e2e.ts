@@ -21,7 +21,6 @@
  * the child from "start" (runtime / database open) to "lake written", without Node start-up and module
  * loading. The last line is the ratio of the best runs: `throughput ratio (snaplake / duckdb): X.XX`.
  */
-import { execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -45,6 +44,7 @@ import {
   writeEnrichedArchive,
 } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
+import { reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
@@ -127,11 +127,6 @@ function folderStats(folder: string, suffix = ""): { files: number; bytes: numbe
 
 // --- engines (child processes) ------------------------------------------------------------------------
 
-function usage(startCpu: NodeJS.CpuUsage) {
-  const cpu = process.cpuUsage(startCpu);
-  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024 };
-}
-
 async function snaplakeChild(input: string, output: string, workers: number): Promise<ChildResult> {
   const stateDir = mkdtempSync(join(tmpdir(), "snaplake-bench-state-"));
   const configInput = {
@@ -159,7 +154,7 @@ async function snaplakeChild(input: string, output: string, workers: number): Pr
   return {
     engine: "snaplake",
     seconds,
-    ...usage(startCpu),
+    ...usageSince(startCpu),
     outputBytes: lake.bytes,
     outputFiles: lake.files,
     partitions: lake.dirs.size,
@@ -186,7 +181,7 @@ async function duckdbChild(input: string, output: string): Promise<ChildResult> 
       `TO '${output}/lake' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (event_date))`,
   );
   const seconds = (performance.now() - start) / 1000;
-  const measured = usage(startCpu);
+  const measured = usageSince(startCpu);
   const reader = await connection.runAndReadAll(
     `SELECT count(*)::BIGINT FROM read_parquet('${output}/lake/*/*.parquet')`,
   );
@@ -210,22 +205,9 @@ function runChild(engine: Engine, input: string, workers: number): ChildResult &
   const output = mkdtempSync(join(OUT_DIR, `e2e-run-${engine}-`));
   const loadBefore = loadavg()[0]!;
   try {
-    const stdout = execFileSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        import.meta.filename,
-        ...["--child", engine, "--input", input, "--output", output, "--workers", String(workers)],
-      ],
-      {
-        encoding: "utf8",
-        maxBuffer: 1 << 24,
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, NODE_NO_WARNINGS: "1" }, // the AWS SDK's Node 20 notice, once per child
-      },
-    );
-    const result = JSON.parse(stdout.trim().split("\n").at(-1) as string) as ChildResult;
+    const result = runBenchChild<ChildResult>(import.meta.filename, [
+      ...["--child", engine, "--input", input, "--output", output, "--workers", String(workers)],
+    ]);
     return { ...result, load: `${loadBefore.toFixed(1)}→${loadavg()[0]!.toFixed(1)}` };
   } finally {
     rmSync(output, { recursive: true, force: true });
@@ -254,7 +236,7 @@ async function main(): Promise<void> {
       values.child === "snaplake"
         ? await snaplakeChild(values.input as string, values.output as string, workers)
         : await duckdbChild(values.input as string, values.output as string);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    reportToParent(result);
     return;
   }
 

@@ -10,7 +10,6 @@
  *    de-duplicate, partition, write staging Parquet) against the group's size, each size in its own child
  *    process: the factor is (peak RSS - RSS before the step) / group bytes (uncompressed TSV).
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
@@ -24,6 +23,7 @@ import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
 import { planSnapshotFileGroups } from "../src/steps/step-1-1-plan-snapshot-to-staging.js";
 import { createStorage } from "../src/storage/create.js";
+import { reportToParent, runBenchChild } from "./child.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
 const MB = 1e6;
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   });
   if (values.child) {
     const result = await groupChild(values.input as string, Number(values.child));
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    reportToParent(result);
     return;
   }
   console.log(
@@ -180,16 +180,11 @@ async function main(): Promise<void> {
   console.log("group MB  RSS before MB  peak RSS MB  (peak - before) / group  seconds");
   for (const groupMb of (values["group-mb"] as string).split(",").map(Number)) {
     const input = groupInput(groupMb);
-    const stdout = execFileSync(
-      process.execPath,
-      ["--expose-gc", "--import", "tsx", import.meta.filename, "--child", String(groupMb), "--input", input],
-      {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, NODE_NO_WARNINGS: "1" },
-      },
+    const r = runBenchChild<GroupMemory>(
+      import.meta.filename,
+      ["--child", String(groupMb), "--input", input],
+      ["--expose-gc"],
     );
-    const r = JSON.parse(stdout.trim().split("\n").at(-1) as string) as GroupMemory;
     const factor = (r.peakRssMb - r.rssBeforeMb) / ((groupMb * MB) / 2 ** 20);
     console.log(
       `${String(groupMb).padStart(8)} ${r.rssBeforeMb.toFixed(0).padStart(14)} ${r.peakRssMb.toFixed(0).padStart(12)} ` +

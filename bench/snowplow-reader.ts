@@ -19,7 +19,6 @@
  *  - DuckDB: read_csv with explicit columns and types, quote='' escape='', ignore_errors=true (bad lines
  *    are dropped without a report; JSON columns are not validated).
  */
-import { execFileSync } from "node:child_process";
 import {
   closeSync,
   mkdirSync,
@@ -37,6 +36,7 @@ import { frameToParquet } from "../src/frames/parquet.js";
 import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS } from "../src/snowplow/project.js";
 import { readEnrichedEventsAsync } from "../src/snowplow/reader.js";
+import { reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 /** One timed conversion inside a child. */
@@ -63,11 +63,6 @@ interface ReaderEngine {
 const OUT_DIR = join(import.meta.dirname, "out");
 const WARMUP_LINES = 2000;
 
-function cpuSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
 /** The lake writer's settings of a Snowplow project left at its defaults (zstd, 122,880-row groups). */
 function lakeParquetOptions() {
   const config = parseProjectConfig({
@@ -93,7 +88,7 @@ async function openPolars(): Promise<ReaderEngine> {
       writeFileSync(output, parquet);
       return {
         seconds: (performance.now() - start) / 1000,
-        cpuSeconds: cpuSince(startCpu),
+        cpuSeconds: usageSince(startCpu).cpuSeconds,
         outputBytes: parquet.length,
         rows: events.height,
         note: `${stats.bad} bad rows reported`,
@@ -118,7 +113,7 @@ async function openDuckdb(): Promise<ReaderEngine> {
           `TO '${output}' (FORMAT parquet, COMPRESSION zstd)`,
       );
       const seconds = (performance.now() - start) / 1000;
-      const cpuSeconds = cpuSince(startCpu);
+      const { cpuSeconds } = usageSince(startCpu);
       const reader = await connection.runAndReadAll(
         `SELECT count(*)::INTEGER AS n FROM read_parquet('${output}')`,
       );
@@ -158,25 +153,11 @@ type Engine = "polars" | "duckdb";
 
 function runChild(engine: Engine, input: string, warmup: string): ChildResult {
   const output = join(OUT_DIR, `snowplow-${engine}.parquet`);
-  const stdout = execFileSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      import.meta.filename,
-      "--child",
-      engine,
-      "--input",
-      input,
-      "--warmup",
-      warmup,
-      "--output",
-      output,
-    ],
-    { encoding: "utf8", maxBuffer: 1 << 20, stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const result = runBenchChild<ChildResult>(import.meta.filename, [
+    ...["--child", engine, "--input", input, "--warmup", warmup, "--output", output],
+  ]);
   rmSync(output, { force: true });
-  return JSON.parse(stdout.trim().split("\n").at(-1) as string) as ChildResult;
+  return result;
 }
 
 function generate(path: string, megabytes: number, badShare: number) {
@@ -210,7 +191,7 @@ async function main(): Promise<void> {
       values.warmup as string,
       values.output as string,
     );
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    reportToParent(result);
     return;
   }
 
