@@ -3,10 +3,10 @@
  * CSV reader, returning every rejected line as a BadRow instead of failing or dropping it.
  *
  * Design (measured against splitting one string column in polars, which was ~2× slower):
- *  1. read each line as ONE string column (separator = a byte absent from the input, quoting off), with its
- *     row index → line number and the raw text of bad lines;
- *  2. read the same bytes again as 131 string columns (quoting off, ragged lines tolerated); a line has
- *     exactly 131 fields iff its length = the fields' lengths + 130 tabs (vectorised, cheaper than a regex);
+ *  1. index the lines in JavaScript (one memchr per line): where each starts and its length in bytes, for
+ *     the field-count check and the raw text of bad lines;
+ *  2. read the bytes as 131 string columns with a row index (quoting off, ragged lines tolerated); a line
+ *     has exactly 131 fields iff its length = the fields' lengths + 130 tabs, all in bytes (vectorised);
  *  3. cast vectorised (strict=false): a value that is non-empty but casts to null is an error;
  *     timestamps also run SCALAR_PATTERNS.timestamp (polars alone accepts "2024-1-2" or 10 fraction digits);
  *  4. validate non-empty JSON cells in JavaScript (the only per-cell JS work, and it is data validation);
@@ -82,7 +82,8 @@ type JsonColumn = (typeof JSON_COLUMNS)[number];
 const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
-const RAW = "__raw";
+const LINE_BYTES = "__line_bytes";
+const FIELD_COUNT_OK = "__field_count_ok";
 
 function polarsType(type: EnrichedFieldType): DataType {
   switch (type) {
@@ -118,26 +119,41 @@ function corruptGzip(source: string, cause: unknown): EnrichedReadError {
   return new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
 }
 
-/** A single-byte column separator that does not occur in the input, so each line is one field. */
-function absentByte(input: Buffer): string {
-  for (let byte = 1; byte < 0x20; byte++) {
-    if (byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
-    if (!input.includes(byte)) return String.fromCharCode(byte);
+/** The lines of the input as polars splits them: line i is `text[starts[i], starts[i] + byteLengths[i])`. */
+interface LineIndex {
+  text: Buffer;
+  starts: number[];
+  /** Without the "\n" and a "\r" before it (polars drops both). */
+  byteLengths: Uint32Array;
+}
+
+/** Lines end at "\n"; a final "\n" ends the last line rather than starting an empty one. */
+function indexLines(text: Buffer): LineIndex {
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(0x0a, start);
+    const next = end === -1 ? text.length : end + 1;
+    if (end === -1) end = text.length;
+    starts.push(start);
+    lengths.push(end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start);
+    start = next;
   }
-  if (!input.includes(0)) return "\x00";
-  throw new EnrichedReadError("input", "every control byte occurs in it; this is not enriched TSV");
+  return { text, starts, byteLengths: Uint32Array.from(lengths) };
+}
+
+/** Line `row` (0-based) as text; invalid UTF-8 becomes U+FFFD, as in polars' lossy reading. */
+function lineText(lines: LineIndex, row: number): string {
+  const start = lines.starts[row] as number;
+  return lines.text.toString("utf8", start, start + (lines.byteLengths[row] as number));
 }
 
 /** 0-based indexes of lines that are not valid UTF-8 (only called when the whole input is not). */
-function invalidUtf8Lines(input: Buffer): Set<number> {
+function invalidUtf8Lines(lines: LineIndex): Set<number> {
   const invalid = new Set<number>();
-  let start = 0;
-  for (let line = 0; start < input.length; line++) {
-    let end = input.indexOf(0x0a, start);
-    if (end === -1) end = input.length;
-    if (!isUtf8(input.subarray(start, end))) invalid.add(line);
-    start = end + 1;
-  }
+  lines.starts.forEach((start, row) => {
+    if (!isUtf8(lines.text.subarray(start, start + (lines.byteLengths[row] as number)))) invalid.add(row);
+  });
   return invalid;
 }
 
@@ -196,17 +212,17 @@ function anyInvalid(names: string[], type: EnrichedFieldType): Expr | undefined 
 }
 
 /**
- * Exactly 131 fields, vectorised and cheaper than a regex: with ragged lines truncated, the line is as long
- * as its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer: fewer tabs; more: extra text).
+ * Adds `FIELD_COUNT_OK`, "exactly 131 fields", vectorised and cheaper than a regex: with ragged lines
+ * truncated, a line is as long as its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer:
+ * fewer tabs; more: extra text). Counted in bytes, through polars SQL: OCTET_LENGTH reads the length stored
+ * with each string, and nodejs-polars has no expression for it (`str.lengths` counts characters).
  */
-function fieldCountOk(): Expr {
-  const fieldsLength = pl.sumHorizontal(pl.col(ENRICHED_FIELDS.map((field) => field.name)).str.lengths());
+function withFieldCountCheck(fields: LazyDataFrame): LazyDataFrame {
+  const fieldBytes = ENRICHED_FIELDS.map((f) => `COALESCE(OCTET_LENGTH("${f.name}"), 0)`).join(" + ");
+  const tabs = ENRICHED_FIELD_COUNT - 1;
   return pl
-    .col(RAW)
-    .str.lengths()
-    .cast(pl.Int64)
-    .eq(fieldsLength.cast(pl.Int64).add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64)))
-    .fillNull(false);
+    .SQLContext({ fields })
+    .execute(`SELECT *, ${LINE_BYTES} = ${fieldBytes} + ${tabs} AS ${FIELD_COUNT_OK} FROM fields`);
 }
 
 const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
@@ -220,8 +236,8 @@ let cachedPlan: Expr[] | undefined;
  */
 function checkPlan(): Expr[] {
   if (cachedPlan) return cachedPlan;
-  const flags: Expr[] = [fieldCountOk().not()];
-  const plan: Expr[] = [pl.col(LINE_NUMBER), pl.col(RAW)];
+  const flags: Expr[] = [pl.col(FIELD_COUNT_OK).not()];
+  const plan: Expr[] = [pl.col(LINE_NUMBER)];
   const other = ENRICHED_FIELDS.filter((f) => !(SCALAR_TYPES as readonly string[]).includes(f.type));
   plan.push(pl.col(other.map((f) => f.name)));
   for (const type of SCALAR_TYPES) {
@@ -339,7 +355,7 @@ function duplicateLines(frame: DataFrame, badLines: number[]): number[] {
 /** The input split into lines and fields, with the checks still to run (or the result, for empty input). */
 type StartedRead =
   | { result: ReadEnrichedResult }
-  | { checks: LazyDataFrame; badUtf8: Set<number>; options: ReadEnrichedOptions };
+  | { checks: LazyDataFrame; lines: LineIndex; badUtf8: Set<number>; options: ReadEnrichedOptions };
 
 function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
@@ -351,38 +367,37 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     return { result: { events, badRows: [], stats: { lines: 0, good: 0, bad: 0, duplicates: 0 } } };
   }
   const utf8 = isUtf8(text);
-  const encoding = utf8 ? "utf8" : "utf8-lossy";
-  const badUtf8 = utf8 ? new Set<number>() : invalidUtf8Lines(text);
+  const lines = indexLines(text);
+  const badUtf8 = utf8 ? new Set<number>() : invalidUtf8Lines(lines);
 
-  let lines: DataFrame;
   let fields: DataFrame;
   try {
-    lines = pl.readCSV(text, {
-      sep: absentByte(text),
-      hasHeader: false,
-      quoteChar: undefined,
-      encoding,
-      schema: { [RAW]: pl.String },
-      rowIndexName: LINE_NUMBER,
-      rowIndexOffset: 1,
-    });
     fields = pl.readCSV(text, {
       sep: "\t",
       hasHeader: false,
       quoteChar: undefined,
-      encoding,
+      encoding: utf8 ? "utf8" : "utf8-lossy",
       schema: Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.String])),
       nullValues: "",
       truncateRaggedLines: true,
+      rowIndexName: LINE_NUMBER,
+      rowIndexOffset: 1,
     });
   } catch (cause) {
     throw new EnrichedReadError(source, (cause as Error).message, { cause });
   }
-  if (lines.height !== fields.height) {
-    throw new EnrichedReadError(source, `line split disagrees (${lines.height} vs ${fields.height} rows)`);
+  if (lines.starts.length !== fields.height) {
+    throw new EnrichedReadError(
+      source,
+      `line split disagrees (${lines.starts.length} lines vs ${fields.height} rows)`,
+    );
   }
-  const checks = (fields.hstack(lines, false) as unknown as DataFrame).lazy().select(...checkPlan());
-  return { checks, badUtf8, options };
+  const withLineBytes = fields.hstack(
+    [pl.Series(LINE_BYTES, lines.byteLengths)],
+    false,
+  ) as unknown as DataFrame;
+  const checks = withFieldCountCheck(withLineBytes.lazy()).select(...checkPlan());
+  return { checks, lines, badUtf8, options };
 }
 
 /**
@@ -392,7 +407,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
 export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  return finishRead(started.checks.collectSync(), started.badUtf8, started.options);
+  return finishRead(started.checks.collectSync(), started.lines, started.badUtf8, started.options);
 }
 
 /**
@@ -409,11 +424,12 @@ export async function readEnrichedEventsAsync(
   });
   const started = startRead(plain, options);
   if ("result" in started) return started.result;
-  return finishRead(await started.checks.collect(), started.badUtf8, started.options);
+  return finishRead(await started.checks.collect(), started.lines, started.badUtf8, started.options);
 }
 
 function finishRead(
   checked: DataFrame,
+  lines: LineIndex,
   badUtf8: Set<number>,
   options: ReadEnrichedOptions,
 ): ReadEnrichedResult {
@@ -427,16 +443,15 @@ function finishRead(
     else goodRows.push(row);
   }
 
-  const rawLines = checked.getColumn(RAW);
   const badRows = badIndexes.map((row): BadRow => {
-    const raw = (rawLines.get(row) as string | null) ?? "";
+    const raw = lineText(lines, row);
     return { source, line: row + 1, raw, errors: describeBadLine(raw, badUtf8.has(row)) };
   });
 
-  // One filter (one copy of the batch) removes bad rows and duplicates; the raw lines are not copied.
+  // One filter (one copy of the batch) removes bad rows and duplicates.
   const badLines = badIndexes.map((row) => row + 1);
   const duplicates = options.dedupe && goodRows.length > 0 ? duplicateLines(checked, badLines) : [];
-  let events = checked.drop([RAW, BAD]);
+  let events = checked.drop(BAD);
   if (badLines.length + duplicates.length > 0) {
     events = events.filter(
       pl

@@ -250,10 +250,34 @@ describe("readEnrichedEvents: bad rows and line accounting", () => {
     ["CRLF", "L\r\nL\r\n", 2, 0],
     ["blank CRLF line in the middle", "L\r\n\r\nL", 3, 1],
     ["leading blank lines", "\n\nL", 3, 2],
+    ["a final CR without LF", "L\nL\r", 2, 0],
+    ["a lone CR line", "L\n\r\nL", 3, 1],
   ])("counts lines exactly: %s", (_name, template, lines, bad) => {
     const text = template.replaceAll("L", enrichedLine());
     const { stats } = read(text);
     expect(stats).toMatchObject({ lines, bad, good: lines - bad });
+  });
+
+  it.each([
+    ["one field too many, empty (a trailing tab)", (line: string) => `${line}\t`],
+    ["two fields too many, empty", (line: string) => `${line}\t\t`],
+    ["one field too many, with text", (line: string) => `${line}\tx`],
+    ["one field too few", (line: string) => line.split("\t").slice(0, -1).join("\t")],
+    ["one field too few, the last one empty", (line: string) => `${line.split("\t").slice(0, -2).join("\t")}\t`],
+    ["a CR before the extra tab", (line: string) => `${line}\r\t`],
+  ])("rejects a wrong field count exactly: %s", (_name, mangle) => {
+    const good = enrichedLine({ page_title: "caf\u00e9 \u{1f600}" }); // multi-byte characters
+    const { stats, badRows } = read(`${good}\n${mangle(good)}\n${good}\r\n`);
+    expect(stats).toMatchObject({ lines: 3, good: 2, bad: 1 });
+    expect(badRows[0]).toMatchObject({ line: 2, raw: mangle(good) });
+    expect(badRows[0]?.errors.map((e) => e.code)).toEqual(["field_count"]);
+  });
+
+  it("keeps every byte but the line ending, whatever control bytes a field holds", () => {
+    const line = enrichedLine({ page_title: "a\u0000b\u0001c\rd" });
+    const { stats, events } = read(`${line}\n`);
+    expect(stats).toMatchObject({ lines: 1, good: 1, bad: 0 });
+    expect(events.getColumn("page_title").get(0)).toBe("a\u0000b\u0001c\rd");
   });
 
   it("flags lines that are not valid UTF-8 instead of altering them silently", () => {
