@@ -83,7 +83,7 @@ const TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f";
 const LINE_NUMBER = "line_number";
 const BAD = "__bad";
 const LINE_BYTES = "__line_bytes";
-const FIELD_COUNT_OK = "__field_count_ok";
+const FIELD_BYTES_PREFIX = "__bytes_";
 
 function polarsType(type: EnrichedFieldType): DataType {
   switch (type) {
@@ -212,17 +212,23 @@ function anyInvalid(names: string[], type: EnrichedFieldType): Expr | undefined 
 }
 
 /**
- * Adds `FIELD_COUNT_OK`, "exactly 131 fields", vectorised and cheaper than a regex: with ragged lines
- * truncated, a line is as long as its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer:
- * fewer tabs; more: extra text). Counted in bytes, through polars SQL: OCTET_LENGTH reads the length stored
- * with each string, and nodejs-polars has no expression for it (`str.lengths` counts characters).
+ * Adds each field's length in bytes (`FIELD_BYTES_PREFIX` + name), through polars SQL: OCTET_LENGTH reads
+ * the length stored with each string, and nodejs-polars has no expression for it (`str.lengths` counts
+ * characters, which means reading every byte).
  */
-function withFieldCountCheck(fields: LazyDataFrame): LazyDataFrame {
-  const fieldBytes = ENRICHED_FIELDS.map((f) => `COALESCE(OCTET_LENGTH("${f.name}"), 0)`).join(" + ");
-  const tabs = ENRICHED_FIELD_COUNT - 1;
-  return pl
-    .SQLContext({ fields })
-    .execute(`SELECT *, ${LINE_BYTES} = ${fieldBytes} + ${tabs} AS ${FIELD_COUNT_OK} FROM fields`);
+function withFieldBytes(fields: LazyDataFrame): LazyDataFrame {
+  const lengths = ENRICHED_FIELDS.map((f) => `OCTET_LENGTH("${f.name}") AS "${FIELD_BYTES_PREFIX}${f.name}"`);
+  return pl.SQLContext({ fields }).execute(`SELECT *, ${lengths.join(", ")} FROM fields`);
+}
+
+/**
+ * Exactly 131 fields, vectorised and cheaper than a regex: with ragged lines truncated, a line is as long as
+ * its 131 fields plus 130 tabs only when it has exactly 131 fields (fewer: fewer tabs; more: extra text).
+ */
+function fieldCountOk(): Expr {
+  const fieldBytes = pl.sumHorizontal(pl.col(ENRICHED_FIELDS.map((f) => FIELD_BYTES_PREFIX + f.name)));
+  const expected = fieldBytes.cast(pl.Int64).add(pl.lit(ENRICHED_FIELD_COUNT - 1).cast(pl.Int64));
+  return pl.col(LINE_BYTES).cast(pl.Int64).eq(expected).fillNull(false);
 }
 
 const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
@@ -236,7 +242,7 @@ let cachedPlan: Expr[] | undefined;
  */
 function checkPlan(): Expr[] {
   if (cachedPlan) return cachedPlan;
-  const flags: Expr[] = [pl.col(FIELD_COUNT_OK).not()];
+  const flags: Expr[] = [fieldCountOk().not()];
   const plan: Expr[] = [pl.col(LINE_NUMBER)];
   const other = ENRICHED_FIELDS.filter((f) => !(SCALAR_TYPES as readonly string[]).includes(f.type));
   plan.push(pl.col(other.map((f) => f.name)));
@@ -396,7 +402,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     [pl.Series(LINE_BYTES, lines.byteLengths)],
     false,
   ) as unknown as DataFrame;
-  const checks = withFieldCountCheck(withLineBytes.lazy()).select(...checkPlan());
+  const checks = withFieldBytes(withLineBytes.lazy()).select(...checkPlan());
   return { checks, lines, badUtf8, options };
 }
 
