@@ -185,12 +185,22 @@ const V = {
   derived: 6,
   fingerprint: 7,
   true: 8,
+  /** Not a whole field: the web_page context's id inside `contexts` (see PAGE_VIEW_ID_PLACEHOLDER). */
+  pageViewId: 9,
 } as const;
 const TEMPLATE_POOL_SIZE = 512;
+/**
+ * Stands for the web_page context's id in a template's `contexts`. Real trackers send a new id with every
+ * page view, so reusing the template's would make contexts repeat far more than in real data (and make
+ * per-distinct-value work, such as the reader's JSON checks, look cheaper than it is).
+ */
+const PAGE_VIEW_ID_PLACEHOLDER = "00000000-0000-4000-a000-000000000000";
 
 interface Template {
   /** Static text around the VARYING fields: line = segments[0] + values[0] + segments[1] + … */
   segments: string[];
+  /** `contexts` holds PAGE_VIEW_ID_PLACEHOLDER (not when the template has no contexts). */
+  hasPageViewId: boolean;
   hasFingerprint: boolean;
   hasRefrTstamp: boolean;
   hasTrueTstamp: boolean;
@@ -206,8 +216,10 @@ interface Original {
 function render(template: Template, values: readonly string[]): string {
   const { segments } = template;
   let line = segments[0] as string;
-  for (let i = 0; i < values.length; i++) line += (values[i] as string) + (segments[i + 1] as string);
-  return line;
+  for (let i = 1; i < segments.length; i++) line += (values[i - 1] as string) + (segments[i] as string);
+  return template.hasPageViewId
+    ? line.replace(PAGE_VIEW_ID_PLACEHOLDER, values[V.pageViewId] as string)
+    : line;
 }
 
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
@@ -380,6 +392,7 @@ export class EnrichedEventGenerator {
       tstamp(collector - this.int(300)),
       template.hasFingerprint ? this.hex(4) : "",
       template.hasTrueTstamp ? tstamp(collector - 250) : "",
+      this.uuid(),
     ];
     return { template, values, etl };
   }
@@ -387,9 +400,10 @@ export class EnrichedEventGenerator {
   private buildTemplates(): Template[] {
     const templates: Template[] = [];
     for (let i = 0; i < TEMPLATE_POOL_SIZE; i++) {
-      const fields = this.event();
+      const fields = this.event(PAGE_VIEW_ID_PLACEHOLDER);
       const template: Template = {
         segments: [],
+        hasPageViewId: (fields[F.contexts] as string).includes(PAGE_VIEW_ID_PLACEHOLDER),
         hasFingerprint: fields[F.event_fingerprint] !== "",
         hasRefrTstamp: fields[F.refr_dvce_tstamp] !== "",
         hasTrueTstamp: fields[F.true_tstamp] !== "",
@@ -404,7 +418,7 @@ export class EnrichedEventGenerator {
   // --- good events -----------------------------------------------------------------------------------------
 
   /** A fresh, valid event with plausible values in all 131 fields (empty where real data is). */
-  private event(): Fields {
+  private event(pageViewId = this.uuid()): Fields {
     const f: Fields = new Array(ENRICHED_FIELD_COUNT).fill("");
     this.clock += 1 + this.int(100);
     const collector = this.clock;
@@ -507,7 +521,7 @@ export class EnrichedEventGenerator {
     else if (kind < 0.96) this.transaction(f);
     else this.transactionItem(f);
 
-    f[F.contexts] = this.contexts(f);
+    f[F.contexts] = this.contexts(f, pageViewId);
     f[F.derived_contexts] = this.derivedContexts(ua);
     return f;
   }
@@ -638,9 +652,9 @@ export class EnrichedEventGenerator {
   }
 
   /** Custom contexts: camelCase names, dotted and dashed vendors, several contexts of one schema. */
-  private contexts(f: Fields): string {
+  private contexts(f: Fields, pageViewId: string): string {
     const parts: string[] = [
-      `{"schema":"iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0","data":{"id":"${this.uuid()}"}}`,
+      `{"schema":"iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0","data":{"id":"${pageViewId}"}}`,
     ];
     if (this.chance(0.3)) {
       parts.push(

@@ -48,6 +48,30 @@ describe("EnrichedEventGenerator", () => {
     const products = events.getColumn("contexts_com_my_company_product_1").toArray() as Array<string | null>;
     expect(products.some((cell) => cell !== null && JSON.parse(cell).length > 1)).toBe(true);
   });
+
+  it("gives each event its own web_page context id, as trackers do, and copies it into natural duplicates", () => {
+    const { text } = generateEnrichedTsv(3000, {
+      seed: 3,
+      naturalDuplicateShare: 0.05,
+      syntheticDuplicateShare: 0,
+      unfingerprintedDuplicateShare: 0,
+    });
+    const pageIds = (dedupe: boolean) => {
+      const { events } = readEnrichedEvents(Buffer.from(text), { source: "generated", shred: true, dedupe });
+      const ids = events
+        .getColumn("contexts_com_snowplowanalytics_snowplow_web_page_1")
+        .toArray()
+        .flatMap((cell) => (cell === null ? [] : (JSON.parse(cell as string) as Array<{ id: string }>)))
+        .map((page) => page.id);
+      expect(ids.length).toBeGreaterThan(0.9 * events.height);
+      return ids;
+    };
+    const unique = pageIds(true);
+    expect(new Set(unique).size).toBe(unique.length);
+    const withCopies = pageIds(false);
+    expect(new Set(withCopies).size).toBe(unique.length);
+    expect(withCopies.length - unique.length).toBeGreaterThan(100);
+  });
 });
 
 describe("snaplake snowplow to-json", () => {
