@@ -259,15 +259,19 @@ function checkPlan(): Expr[] {
   return cachedPlan;
 }
 
+interface JsonValidation {
+  /** Rows (0-based) with a JSON error. */
+  invalidRows: Set<number>;
+  /** With `keepEntries`: each row's parsed entries, per JSON column. */
+  entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>;
+}
+
 /**
- * JSON-column validation in JS, once per distinct non-empty cell: enriched events repeat JSON a lot
- * (derived contexts depend on the user agent, contexts on the page), and every JSON.parse allocates.
- * Returns the rows (0-based) with JSON errors and, with `keepEntries`, each row's parsed entries.
+ * JSON-column validation in JS, once per distinct non-empty cell: derived contexts and unstruct events
+ * repeat a lot, and every JSON.parse allocates. Works on the raw string columns, so it can run while
+ * polars types the same rows.
  */
-function validateJsonColumns(
-  frame: DataFrame,
-  keepEntries: boolean,
-): { invalidRows: Set<number>; entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>> } {
+function validateJsonColumns(frame: DataFrame, keepEntries: boolean): JsonValidation {
   const invalidRows = new Set<number>();
   const entries = new Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>();
   const errors: FieldError[] = [];
@@ -361,7 +365,7 @@ function duplicateLines(frame: DataFrame, badLines: number[]): number[] {
 /** The input split into lines and fields, with the checks still to run (or the result, for empty input). */
 type StartedRead =
   | { result: ReadEnrichedResult }
-  | { checks: LazyDataFrame; lines: LineIndex; badUtf8: Set<number>; options: ReadEnrichedOptions };
+  | { checks: LazyDataFrame; fields: DataFrame; lines: LineIndex; badUtf8: Set<number> };
 
 function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
@@ -403,7 +407,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     false,
   ) as unknown as DataFrame;
   const checks = withFieldBytes(withLineBytes.lazy()).select(...checkPlan());
-  return { checks, lines, badUtf8, options };
+  return { checks, fields, lines, badUtf8 };
 }
 
 /**
@@ -413,12 +417,13 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
 export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
   const started = startRead(input, options);
   if ("result" in started) return started.result;
-  return finishRead(started.checks.collectSync(), started.lines, started.badUtf8, started.options);
+  const json = validateJsonColumns(started.fields, options.shred === true);
+  return finishRead(started.checks.collectSync(), json, started.lines, started.badUtf8, options);
 }
 
 /**
  * The same as `readEnrichedEvents`, but the vectorised checks (the largest polars step) run off the event
- * loop, so other tasks of the process (another group's JSON checks, a Parquet write) go on meanwhile.
+ * loop: this read's JSON checks run in JS meanwhile, and other tasks of the process go on.
  */
 export async function readEnrichedEventsAsync(
   input: Buffer,
@@ -430,17 +435,23 @@ export async function readEnrichedEventsAsync(
   });
   const started = startRead(plain, options);
   if ("result" in started) return started.result;
-  return finishRead(await started.checks.collect(), started.lines, started.badUtf8, started.options);
+  const [checked, json] = await Promise.all([
+    started.checks.collect(),
+    // A microtask, so it starts once collect() has handed the checks to polars' threads.
+    Promise.resolve().then(() => validateJsonColumns(started.fields, options.shred === true)),
+  ]);
+  return finishRead(checked, json, started.lines, started.badUtf8, options);
 }
 
 function finishRead(
   checked: DataFrame,
+  json: JsonValidation,
   lines: LineIndex,
   badUtf8: Set<number>,
   options: ReadEnrichedOptions,
 ): ReadEnrichedResult {
   const { source } = options;
-  const { invalidRows: badJson, entries } = validateJsonColumns(checked, options.shred === true);
+  const { invalidRows: badJson, entries } = json;
   const flags = checked.getColumn(BAD).toArray() as boolean[];
   const goodRows: number[] = [];
   const badIndexes: number[] = [];
