@@ -5,8 +5,8 @@
  *   npm run bench -- [--size-mb 500] [--seed 2024] [--repeat 2] [--bad-share 0.001] [--workers 2]
  *
  * - Input: `writeEnrichedArchive`, one call per day (so there are several event_date partitions), files of
- *   ~12–16 MB uncompressed, every second one gzipped. Cached under bench/out/ by size + seed + bad share, so
- *   repeated runs skip generation. "MB" below is always uncompressed TSV (10^6 bytes), whatever is gzipped.
+ *   ~12–16 MB uncompressed, every second one gzipped. Cached under bench/out/ by size + seed + bad share +
+ *   a hash of the generator's first lines, so repeated runs skip generation. "MB" below is always uncompressed TSV (10^6 bytes), whatever is gzipped.
  * - snaplake: `SnowplowEnrichedProject.runAll` (all steps: manifest, plan, read + validate + de-duplicate +
  *   stage, plan, compact + sort, validate) on local storage with the embedded tracker (dynalite in a temp
  *   state folder), `workers` tasks at a time.
@@ -46,6 +46,7 @@ import {
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
 import { reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
+import { generatorTag } from "./generator-tag.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
 const DAY_MS = 86_400_000;
@@ -78,7 +79,8 @@ interface InputInfo {
 
 /** Generates (or reuses) the archive: one writeEnrichedArchive per day, a few runs a day, 4 files a run. */
 async function prepareInput(sizeMb: number, seed: number, badShare: number): Promise<InputInfo> {
-  const folder = join(OUT_DIR, `e2e-input-${sizeMb}mb-seed${seed}-bad${badShare}`);
+  const tag = generatorTag({ seed, badShare });
+  const folder = join(OUT_DIR, `e2e-input-${sizeMb}mb-seed${seed}-bad${badShare}-${tag}`);
   const marker = join(folder, "truth.json");
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, "utf8")) as InputInfo;
 

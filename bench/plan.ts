@@ -24,6 +24,7 @@ import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/proj
 import { planSnapshotFileGroups } from "../src/steps/step-1-1-plan-snapshot-to-staging.js";
 import { createStorage } from "../src/storage/create.js";
 import { reportToParent, runBenchChild } from "./child.js";
+import { generatorTag } from "./generator-tag.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
 const MB = 1e6;
@@ -87,12 +88,13 @@ async function planning(entries: number): Promise<void> {
 
 /** One group of `sizeMb` MB of enriched TSV in 16 MB plain files (cached under bench/out/). */
 function groupInput(sizeMb: number): string {
-  const folder = join(OUT_DIR, `plan-group-${sizeMb}mb`);
+  const options = { seed: 7, badShare: 0.001 };
+  const folder = join(OUT_DIR, `plan-group-${sizeMb}mb-${generatorTag(options)}`);
   const marker = join(folder, "_SUCCESS");
   if (existsSync(marker)) return folder;
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(join(folder, "run=2024-03-01-00-00-00"), { recursive: true });
-  const generator = new EnrichedEventGenerator({ seed: 7, badShare: 0.001 });
+  const generator = new EnrichedEventGenerator(options);
   for (let file = 0; generator.truth.bytes < sizeMb * MB; file++) {
     const chunks: Buffer[] = [];
     let bytes = 0;
