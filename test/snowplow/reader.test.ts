@@ -263,7 +263,10 @@ describe("readEnrichedEvents: bad rows and line accounting", () => {
     ["two fields too many, empty", (line: string) => `${line}\t\t`],
     ["one field too many, with text", (line: string) => `${line}\tx`],
     ["one field too few", (line: string) => line.split("\t").slice(0, -1).join("\t")],
-    ["one field too few, the last one empty", (line: string) => `${line.split("\t").slice(0, -2).join("\t")}\t`],
+    [
+      "one field too few, the last one empty",
+      (line: string) => `${line.split("\t").slice(0, -2).join("\t")}\t`,
+    ],
     ["a CR before the extra tab", (line: string) => `${line}\r\t`],
   ])("rejects a wrong field count exactly: %s", (_name, mangle) => {
     const good = enrichedLine({ page_title: "caf\u00e9 \u{1f600}" }); // multi-byte characters
