@@ -9,7 +9,8 @@
  *     has exactly 131 fields iff its length = the fields' lengths + 130 tabs, all in bytes (vectorised);
  *  3. cast vectorised (strict=false): a value that is non-empty but casts to null is an error;
  *     timestamps also run SCALAR_PATTERNS.timestamp (polars alone accepts "2024-1-2" or 10 fraction digits);
- *  4. validate non-empty JSON cells in JavaScript (the only per-cell JS work, and it is data validation);
+ *  4. validate each distinct non-empty JSON cell in JavaScript (the only per-cell JS work; the async read
+ *     runs it while polars runs step 3);
  *  5. word the errors of the (few) rejected lines with the shared per-line rules in rules.ts.
  *
  * Line accounting (good + bad = lines, exactly): lines are separated by "\n"; a final "\n" ends the last
@@ -132,12 +133,11 @@ function indexLines(text: Buffer): LineIndex {
   const starts: number[] = [];
   const lengths: number[] = [];
   for (let start = 0; start < text.length; ) {
-    let end = text.indexOf(0x0a, start);
-    const next = end === -1 ? text.length : end + 1;
-    if (end === -1) end = text.length;
+    const newline = text.indexOf(0x0a, start);
+    const end = newline === -1 ? text.length : newline;
     starts.push(start);
     lengths.push(end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start);
-    start = next;
+    start = end + 1;
   }
   return { text, starts, byteLengths: Uint32Array.from(lengths) };
 }
