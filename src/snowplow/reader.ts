@@ -126,35 +126,34 @@ interface LineIndex {
   starts: number[];
   /** Without the "\n" and a "\r" before it (polars drops both). */
   byteLengths: Uint32Array;
+  /** 0-based indexes of the lines that are not valid UTF-8. */
+  invalidUtf8: Set<number>;
 }
 
-/** Lines end at "\n"; a final "\n" ends the last line rather than starting an empty one. */
-function indexLines(text: Buffer): LineIndex {
+/**
+ * Lines end at "\n"; a final "\n" ends the last line rather than starting an empty one. Each line's UTF-8
+ * is checked only when the whole input is not valid UTF-8.
+ */
+function indexLines(text: Buffer, utf8: boolean): LineIndex {
   const starts: number[] = [];
   const lengths: number[] = [];
+  const invalidUtf8 = new Set<number>();
   for (let start = 0; start < text.length; ) {
     const newline = text.indexOf(0x0a, start);
     const end = newline === -1 ? text.length : newline;
+    const length = end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start;
+    if (!utf8 && !isUtf8(text.subarray(start, start + length))) invalidUtf8.add(starts.length);
     starts.push(start);
-    lengths.push(end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start);
+    lengths.push(length);
     start = end + 1;
   }
-  return { text, starts, byteLengths: Uint32Array.from(lengths) };
+  return { text, starts, byteLengths: Uint32Array.from(lengths), invalidUtf8 };
 }
 
 /** Line `row` (0-based) as text; invalid UTF-8 becomes U+FFFD, as in polars' lossy reading. */
 function lineText(lines: LineIndex, row: number): string {
   const start = lines.starts[row] as number;
   return lines.text.toString("utf8", start, start + (lines.byteLengths[row] as number));
-}
-
-/** 0-based indexes of lines that are not valid UTF-8 (only called when the whole input is not). */
-function invalidUtf8Lines(lines: LineIndex): Set<number> {
-  const invalid = new Set<number>();
-  lines.starts.forEach((start, row) => {
-    if (!isUtf8(lines.text.subarray(start, start + (lines.byteLengths[row] as number)))) invalid.add(row);
-  });
-  return invalid;
 }
 
 /** The names of the fields of one type, in field order. */
@@ -365,7 +364,7 @@ function duplicateLines(frame: DataFrame, badLines: number[]): number[] {
 /** The input split into lines and fields, with the checks still to run (or the result, for empty input). */
 type StartedRead =
   | { result: ReadEnrichedResult }
-  | { checks: LazyDataFrame; fields: DataFrame; lines: LineIndex; badUtf8: Set<number> };
+  | { checks: LazyDataFrame; fields: DataFrame; lines: LineIndex };
 
 function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
@@ -377,8 +376,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     return { result: { events, badRows: [], stats: { lines: 0, good: 0, bad: 0, duplicates: 0 } } };
   }
   const utf8 = isUtf8(text);
-  const lines = indexLines(text);
-  const badUtf8 = utf8 ? new Set<number>() : invalidUtf8Lines(lines);
+  const lines = indexLines(text, utf8);
 
   let fields: DataFrame;
   try {
@@ -407,7 +405,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
     false,
   ) as unknown as DataFrame;
   const checks = withFieldBytes(withLineBytes.lazy()).select(...checkPlan());
-  return { checks, fields, lines, badUtf8 };
+  return { checks, fields, lines };
 }
 
 /**
@@ -418,7 +416,7 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
   const started = startRead(input, options);
   if ("result" in started) return started.result;
   const json = validateJsonColumns(started.fields, options.shred === true);
-  return finishRead(started.checks.collectSync(), json, started.lines, started.badUtf8, options);
+  return finishRead(started.checks.collectSync(), json, started.lines, options);
 }
 
 /**
@@ -440,14 +438,13 @@ export async function readEnrichedEventsAsync(
     // A microtask, so it starts once collect() has handed the checks to polars' threads.
     Promise.resolve().then(() => validateJsonColumns(started.fields, options.shred === true)),
   ]);
-  return finishRead(checked, json, started.lines, started.badUtf8, options);
+  return finishRead(checked, json, started.lines, options);
 }
 
 function finishRead(
   checked: DataFrame,
   json: JsonValidation,
   lines: LineIndex,
-  badUtf8: Set<number>,
   options: ReadEnrichedOptions,
 ): ReadEnrichedResult {
   const { source } = options;
@@ -456,13 +453,13 @@ function finishRead(
   const goodRows: number[] = [];
   const badIndexes: number[] = [];
   for (let row = 0; row < flags.length; row++) {
-    if (flags[row] || badJson.has(row) || badUtf8.has(row)) badIndexes.push(row);
+    if (flags[row] || badJson.has(row) || lines.invalidUtf8.has(row)) badIndexes.push(row);
     else goodRows.push(row);
   }
 
   const badRows = badIndexes.map((row): BadRow => {
     const raw = lineText(lines, row);
-    return { source, line: row + 1, raw, errors: describeBadLine(raw, badUtf8.has(row)) };
+    return { source, line: row + 1, raw, errors: describeBadLine(raw, lines.invalidUtf8.has(row)) };
   });
 
   // One filter (one copy of the batch) removes bad rows and duplicates.
