@@ -107,7 +107,7 @@ export function enrichedPolarsSchema(): Record<string, DataType> {
 }
 
 /** Plain bytes: gzip (recognised by its magic bytes, whatever the file is called) is inflated. */
-export function decompress(input: Buffer, source: string): Buffer {
+function decompress(input: Buffer, source: string): Buffer {
   if (!isGzip(input)) return input;
   try {
     return gunzipSync(input);
@@ -235,7 +235,7 @@ const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
 let cachedPlan: Expr[] | undefined;
 
 /**
- * One select: line number, raw line, typed columns and the line's "bad" flag. Each type's columns share
+ * One select: line number, typed columns and the line's "bad" flag. Each type's columns share
  * one multi-column expression: building a nodejs-polars Expr costs ~1 ms in JS, so a plan of one
  * expression per column cost seconds. Built once per process, since it does not depend on the data.
  */
@@ -366,9 +366,9 @@ type StartedRead =
   | { result: ReadEnrichedResult }
   | { checks: LazyDataFrame; fields: DataFrame; lines: LineIndex };
 
-function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
+/** Starts reading plain (already inflated) enriched TSV. */
+function startRead(text: Buffer, options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
-  const text = decompress(input, source);
   if (text.length === 0) {
     const events = pl.DataFrame(
       Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.Series(f.name, [], polarsType(f.type))])),
@@ -413,7 +413,7 @@ function startRead(input: Buffer, options: ReadEnrichedOptions): StartedRead {
  * `badRows`, and `stats.good + stats.bad === stats.lines`.
  */
 export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
-  const started = startRead(input, options);
+  const started = startRead(decompress(input, options.source), options);
   if ("result" in started) return started.result;
   const json = validateJsonColumns(started.fields, options.shred === true);
   return finishRead(started.checks.collectSync(), json, started.lines, options);
@@ -427,7 +427,7 @@ export async function readEnrichedEventsAsync(
   input: Buffer,
   options: ReadEnrichedOptions,
 ): Promise<ReadEnrichedResult> {
-  // Inflated on the thread pool here; startRead's synchronous gunzip then has nothing left to do.
+  // Inflated on the thread pool, not on the event loop.
   const plain = await inflateIfGzip(input).catch((cause: unknown) => {
     throw corruptGzip(options.source, cause);
   });
