@@ -17,7 +17,6 @@
  * plan (StageBarrierError) catches anything left unfinished. Throwing instead would make Step Functions
  * retry a task that is being done, or fail a Map while the work is going fine.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import {
   type ConfiguredProjectDefinition,
@@ -27,6 +26,7 @@ import {
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import { parseJsonText } from "../json-file.js";
 import { createLogger, type Logger } from "../logging.js";
+import { sha256Hex } from "../models/fingerprint.js";
 import { GROUP_STEPS, type GroupStep, SINGLE_TASK_ID, Step, type StepId } from "../models/steps.js";
 import type { Project } from "../project.js";
 import { openRuntime, type Runtime } from "../runtime.js";
@@ -210,7 +210,7 @@ function configSource(configUri: string | undefined): ConfigSource {
   if (uri) return uriSource(uri, `${CONFIG_URI_ENV} (${uri})`);
   if (text) {
     return {
-      key: `env:${createHash("sha256").update(text).digest("hex")}`,
+      key: `env:${sha256Hex(text)}`,
       describe: CONFIG_ENV,
       read: async () => parseJsonText(text, CONFIG_ENV),
     };
