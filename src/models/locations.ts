@@ -64,12 +64,7 @@ export class Locations {
     return joinUri(
       this.datalake,
       partitionPath,
-      `${lakeFilePrefix(groupFingerprint)}${String(index).padStart(5, "0")}.parquet`,
+      `part-${groupFingerprint}-${String(index).padStart(5, "0")}.parquet`,
     );
   }
-}
-
-/** Output files of one compaction group share this prefix, so a re-run can find (and replace) them. */
-export function lakeFilePrefix(groupFingerprint: string): string {
-  return `part-${groupFingerprint}-`;
 }
