@@ -6,13 +6,13 @@
  */
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
-import { fingerprintFiles } from "../models/fingerprint.js";
 import type { Locations } from "../models/locations.js";
 import {
   type PartitionFileGroup,
   readJson,
   type StagingFile,
   stagingManifestSchema,
+  summarizeFiles,
   writeJson,
 } from "../models/manifests.js";
 import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
@@ -77,12 +77,14 @@ export function planPartitionFileGroups(
           (f) => f.uri,
         );
     for (const group of packed) {
+      const { fingerprint, size, nRecord } = summarizeFiles(group);
+      // Staging files always know their row count, so the total is never null.
       groups.push({
         kind: "partition-file-group",
-        fingerprint: fingerprintFiles(group),
+        fingerprint,
         partition,
-        estimatedBytes: group.reduce((sum, f) => sum + f.size, 0),
-        nRecord: group.reduce((sum, f) => sum + f.nRecord, 0),
+        estimatedBytes: size,
+        nRecord: nRecord ?? 0,
         files: group,
       });
     }
