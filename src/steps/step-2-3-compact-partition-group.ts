@@ -155,6 +155,8 @@ export async function compactPartitionGroup(input: {
  * Deletes this group's files that an earlier attempt wrote beyond the `written` ones. Every attempt numbers
  * its files from 0 without gaps, so the stale ones are the run from `written` on: probing names one by one
  * (usually a single request) replaces listing the partition, which for an unpartitioned lake is all of it.
+ * They are deleted last first, one at a time, so an interrupted cleanup still leaves a gapless run for the
+ * next attempt's probe (a batch delete may remove any subset of its keys).
  */
 async function removeStaleOutputs(
   storage: Storage,
@@ -168,5 +170,5 @@ async function removeStaleOutputs(
     if (!(await storage.exists(uri))) break;
     stale.push(uri);
   }
-  if (stale.length > 0) await storage.delete(stale);
+  for (const uri of stale.reverse()) await storage.delete([uri]);
 }
