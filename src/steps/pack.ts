@@ -1,6 +1,6 @@
 /**
- * Packs items into groups of about `target` total size, balanced, deterministic and contiguous in key order:
- * an item at least as large as the target is a group alone; the rest, in key order, are cut into
+ * Packs items into groups of about `target` total size, balanced, deterministic and in key order: an item
+ * at least as large as the target is a group alone; the rest, in key order, are cut into
  * k = ceil(rest / target) runs of nearly equal size (each item goes to the run its midpoint falls in), so
  * groups end up close to each other and to the target instead of one tiny last group (dbsnaplake's
  * in-order fill).
@@ -10,7 +10,9 @@
  * earlier size-balanced packing, largest first into the least-loaded group, spread every day over every
  * group: on the 500 MB benchmark archive, 25 staging files instead of 5.)
  *
- * Items with equal keys keep their input order, so the same input always gives the same groups; each
+ * A run is contiguous among the smaller items: it steps over a large item that stands alone between two of
+ * its members (a(10), b(200), c(10) with target 100 give [a, c] and [b]). Items with equal keys keep their
+ * input order, so the same input always gives the same groups; each
  * group is in key order and the groups are in the order of their first key. Planning works on a million
  * manifest entries, so this is one pass over typed arrays after the key order.
  */
