@@ -122,11 +122,10 @@ export function register(program: Command): void {
       .option("--json", "print the summary as JSON on stdout")
       .action(
         action(async (options) => {
-          const { workers } = options;
           return withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
             const outcome = await reportingValidation(Boolean(options.json), () =>
               project.runAll({
-                workers,
+                workers: options.workers,
                 force: Boolean(options.force),
                 ...(onProgress ? { onProgress } : {}),
               }),
@@ -155,7 +154,6 @@ export function register(program: Command): void {
       action(async (name, options) => {
         const step = parseStep(name);
         const json = Boolean(options.json);
-        const { workers } = options;
         return withProject({ ...options, progress: !json }, async ({ project, onProgress }) => {
           if (name === "1.2" || name === "2.2") {
             const todo =
@@ -174,7 +172,7 @@ export function register(program: Command): void {
               print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
               return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
             }
-            await project.drain(step, { workers, ...(onProgress ? { onProgress } : {}) });
+            await project.drain(step, { workers: options.workers, ...(onProgress ? { onProgress } : {}) });
             const counts = await project.tracker.counts(project.projectId, step);
             print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
             return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
