@@ -201,23 +201,27 @@ export abstract class Project {
 
   /** Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. */
   async step2_1PlanStagingToDatalake(options: { force?: boolean } = {}) {
-    // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts; the same
-    // read then serves the plan.
-    const snapshotTasks = options.force
-      ? undefined
-      : await readCompleteStage(this.tracker, this.projectId, Step.snapshotToStaging);
-    return this.runSingleStep(Step.planStagingToDatalake, () =>
-      planStagingToDatalake({
-        storage: this.storage,
-        tracker: this.tracker,
-        projectId: this.projectId,
-        locations: this.locations,
-        targetParquetFileSize: this.config.targetParquetFileSize,
-        targetFileGroupSize: this.config.targetFileGroupSize,
-        dedupe: this.config.recordIdColumn !== undefined,
-        maxAttempts: this.config.tracker.maxAttempts,
-        ...(options.force ? { force: true } : { snapshotTasks }),
-      }),
+    let snapshotTasks: Task[] | undefined;
+    // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts, and only
+    // while planning is still to do; the same read then serves the plan.
+    const checkBarrier = async () => {
+      snapshotTasks = await readCompleteStage(this.tracker, this.projectId, Step.snapshotToStaging);
+    };
+    return this.runSingleStep(
+      Step.planStagingToDatalake,
+      () =>
+        planStagingToDatalake({
+          storage: this.storage,
+          tracker: this.tracker,
+          projectId: this.projectId,
+          locations: this.locations,
+          targetParquetFileSize: this.config.targetParquetFileSize,
+          targetFileGroupSize: this.config.targetFileGroupSize,
+          dedupe: this.config.recordIdColumn !== undefined,
+          maxAttempts: this.config.tracker.maxAttempts,
+          ...(options.force ? { force: true } : { snapshotTasks }),
+        }),
+      options.force ? undefined : checkBarrier,
     );
   }
 
@@ -409,12 +413,22 @@ export abstract class Project {
   /**
    * Runs a single-task step once for the whole project: returns the recorded output when it already
    * succeeded, waits while another process holds it, and throws `StepFailedError` when it fails.
+   * `beforeClaim` runs once, only when the step is still to do, before its task is claimed.
    */
-  protected async runSingleStep<O extends TaskData>(step: StepId, fn: () => Promise<O>): Promise<O> {
+  protected async runSingleStep<O extends TaskData>(
+    step: StepId,
+    fn: () => Promise<O>,
+    beforeClaim?: () => Promise<void>,
+  ): Promise<O> {
+    let prepared = false;
     for (;;) {
       const current = await this.tracker.get(this.projectId, step, SINGLE_TASK_ID);
       if (current?.status === "succeeded") return current.output as O;
       if (current?.status === "ignored") throw new StepFailedError(step, current);
+      if (beforeClaim && !prepared) {
+        await beforeClaim();
+        prepared = true;
+      }
       if (!current) {
         await this.tracker.createTasks(this.projectId, step, [{ taskId: SINGLE_TASK_ID, input: {} }], {
           maxAttempts: this.config.tracker.maxAttempts,

@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { Step } from "../src/models/steps.js";
+import { SINGLE_TASK_ID, Step } from "../src/models/steps.js";
 import type { ProgressEvent } from "../src/project.js";
 import { writeOrdersSnapshot } from "../src/samples/orders.js";
 import { StageBarrierError } from "../src/steps/step-2-1-plan-staging-to-datalake.js";
@@ -91,6 +91,10 @@ describe("workflow failures and de-duplication (local storage)", () => {
     );
 
     await expect(project.runAll({ workers: 2 })).rejects.toBeInstanceOf(StageBarrierError);
+    // Refused before the planning task was created or claimed: none of its attempts is used up.
+    expect(await project.tracker.get(project.projectId, Step.planStagingToDatalake, SINGLE_TASK_ID)).toBe(
+      undefined,
+    );
     const failures = await project.failures();
     expect(failures).toHaveLength(1);
     expect(failures[0]!.status).toBe("ignored");
