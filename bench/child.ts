@@ -27,5 +27,10 @@ export function reportToParent(result: unknown): void {
 /** This process's CPU seconds since `start` and its peak RSS so far. */
 export function usageSince(start: NodeJS.CpuUsage): { cpuSeconds: number; maxRssMb: number } {
   const cpu = process.cpuUsage(start);
-  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: peakRssMb() };
+}
+
+/** This process's peak resident set size so far, in MB (getrusage maxRSS). */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
 }

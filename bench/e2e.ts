@@ -208,7 +208,14 @@ function runChild(engine: Engine, input: string, workers: number): ChildResult &
   const loadBefore = loadavg()[0]!;
   try {
     const result = runBenchChild<ChildResult>(import.meta.filename, [
-      ...["--child", engine, "--input", input, "--output", output, "--workers", String(workers)],
+      "--child",
+      engine,
+      "--input",
+      input,
+      "--output",
+      output,
+      "--workers",
+      String(workers),
     ]);
     return { ...result, load: `${loadBefore.toFixed(1)}→${loadavg()[0]!.toFixed(1)}` };
   } finally {

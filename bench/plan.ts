@@ -23,7 +23,7 @@ import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
 import { planSnapshotFileGroups } from "../src/steps/step-1-1-plan-snapshot-to-staging.js";
 import { createStorage } from "../src/storage/create.js";
-import { reportToParent, runBenchChild } from "./child.js";
+import { peakRssMb, reportToParent, runBenchChild } from "./child.js";
 import { generatorTag } from "./generator-tag.js";
 
 const OUT_DIR = join(import.meta.dirname, "out");
@@ -79,7 +79,7 @@ async function planning(entries: number): Promise<void> {
     );
     console.log(`  read + plan (what step 1.1 does)         ${(read + plan).toFixed(2)} s`);
     console.log(
-      `  total ${total.toFixed(2)} s (goal < 5 s: ${total < 5 ? "met" : "NOT met"}), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+      `  total ${total.toFixed(2)} s (goal < 5 s: ${total < 5 ? "met" : "NOT met"}), peak RSS ${peakRssMb().toFixed(0)} MB`,
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -144,7 +144,7 @@ async function groupChild(input: string, groupMb: number): Promise<GroupMemory> 
     return {
       groupMb,
       rssBeforeMb,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakRssMb: peakRssMb(),
       seconds: seconds(start),
     };
   } finally {

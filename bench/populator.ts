@@ -30,6 +30,7 @@ import { isDataObject } from "../src/snowplow/run-ids.js";
 import { RunManifests } from "../src/snowplow/run-manifests.js";
 import { createStorage } from "../src/storage/create.js";
 import { startDynamoDbLocal } from "../test/support/servers.js";
+import { peakRssMb } from "./child.js";
 
 const { values } = parseArgs({
   options: {
@@ -73,7 +74,7 @@ async function child(archive: string, endpoint: string): Promise<void> {
   });
   clearInterval(sampler);
   client.destroy();
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const maxRssMb = peakRssMb();
   // What stays reachable once garbage is collected: a leak would grow with the archive, GC slack would not.
   (globalThis as { gc?: () => void }).gc?.();
   const retainedMb = process.memoryUsage().heapUsed / 2 ** 20;

@@ -37,7 +37,7 @@ import { frameToParquet } from "../src/frames/parquet.js";
 import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS } from "../src/snowplow/project.js";
 import { readEnrichedEventsAsync } from "../src/snowplow/reader.js";
-import { reportToParent, runBenchChild, usageSince } from "./child.js";
+import { peakRssMb, reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 /** One timed conversion inside a child. */
@@ -144,7 +144,7 @@ async function child(
     const warm = await engine.convert(warmup, `${output}.warmup`);
     rmSync(`${output}.warmup`, { force: true });
     const result = await engine.convert(input, output);
-    return { ...result, warmupSeconds: warm.seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    return { ...result, warmupSeconds: warm.seconds, maxRssMb: peakRssMb() };
   } finally {
     engine.close();
   }
@@ -155,7 +155,14 @@ type Engine = "polars" | "duckdb";
 function runChild(engine: Engine, input: string, warmup: string): ChildResult {
   const output = join(OUT_DIR, `snowplow-${engine}.parquet`);
   const result = runBenchChild<ChildResult>(import.meta.filename, [
-    ...["--child", engine, "--input", input, "--warmup", warmup, "--output", output],
+    "--child",
+    engine,
+    "--input",
+    input,
+    "--warmup",
+    warmup,
+    "--output",
+    output,
   ]);
   rmSync(output, { force: true });
   return result;
