@@ -72,7 +72,7 @@ const EXPECTED_TYPES: Record<string, pl.DataType> = {
 /** Utf8 and String are one type under two names. */
 const dtypeText = (dtype: pl.DataType) => String(dtype).replaceAll("Utf8", "String");
 const typesOf = (frame: pl.DataFrame) =>
-  Object.fromEntries(Object.entries(frame.schema).map(([column, dtype]) => [column, dtypeText(dtype)]));
+  Object.fromEntries(frame.columns.map((column, index) => [column, dtypeText(frame.dtypes[index]!)]));
 
 function groupOf(files: SnapshotFileGroup["files"]): SnapshotFileGroup {
   const size = files.reduce((sum, f) => sum + f.size, 0);
