@@ -26,6 +26,7 @@ import { convertToNative, type NumberValue, NumberValueImpl } from "@aws-sdk/uti
 import * as arrow from "apache-arrow";
 import pl from "nodejs-polars";
 import { z } from "zod";
+import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
 import type { BatchReadSnapshotDataFile, ReadContext } from "../steps/step-1-3-process-snapshot-group.js";
@@ -673,33 +674,41 @@ export function readDynamoDbExportItems(
   return pl.DataFrame(series);
 }
 
-/** How many whole lines inflate before a gzip stream breaks: the line the damage starts at is one more. */
-async function linesBeforeCorruption(raw: Buffer): Promise<number> {
+/**
+ * How many whole lines inflate before a gzip stream breaks (the damage starts on the next one), or null
+ * when it inflates to the end.
+ */
+async function linesBeforeCorruption(raw: Buffer): Promise<number | null> {
   let lines = 0;
   const gunzip = createGunzip();
   gunzip.on("data", (chunk: Buffer) => {
     for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
   });
-  await new Promise<void>((resolve) => {
-    gunzip.on("error", () => resolve());
-    gunzip.on("end", () => resolve());
+  const broke = await new Promise<boolean>((resolve) => {
+    gunzip.on("error", () => resolve(true));
+    gunzip.on("end", () => resolve(false));
     gunzip.end(raw);
   });
-  return lines;
+  return broke ? lines : null;
 }
 
 async function readExportFile(uri: string, context: ReadContext): Promise<Buffer> {
   try {
     return await context.readFile(uri);
   } catch (error) {
+    // Only a gzip file that fails to inflate is diagnosed; any other failure is the storage's, as it was.
     const raw = await context.storage.get(uri).catch(() => null);
-    if (raw === null) throw error;
-    const line = (await linesBeforeCorruption(raw)) + 1;
+    const intact = raw === null || !isGzip(raw) ? null : await linesBeforeCorruption(raw);
+    if (intact === null) throw error;
+    const cause =
+      (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
     throw new DynamoDbExportLineError(
       uri,
-      line,
-      `corrupt gzip data from this line on (${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message})`,
-      { cause: error },
+      intact + 1,
+      `corrupt gzip data from this line on (${cause.message})`,
+      {
+        cause: error,
+      },
     );
   }
 }

@@ -25,7 +25,10 @@ describe.each(backendFactories)("DynamoDB export manifests on $name", (factory) 
   const summaryOf = async (folder: string) =>
     JSON.parse((await storage.get(joinUri(folder, "manifest-summary.json"))).toString("utf8"));
   const rewriteSummary = async (folder: string, change: Record<string, unknown>) =>
-    storage.put(joinUri(folder, "manifest-summary.json"), JSON.stringify({ ...(await summaryOf(folder)), ...change }));
+    storage.put(
+      joinUri(folder, "manifest-summary.json"),
+      JSON.stringify({ ...(await summaryOf(folder)), ...change }),
+    );
 
   it("lists every data file with its item count, the etag AWS recorded and its size", async () => {
     const generated = await generateDynamoDbExport(storage, {
@@ -66,7 +69,10 @@ describe.each(backendFactories)("DynamoDB export manifests on $name", (factory) 
   });
 
   it("refuses a summary whose status is not COMPLETED", async () => {
-    const generated = await generateDynamoDbExport(storage, { baseUri: `${backend.base}status/`, itemCount: 10 });
+    const generated = await generateDynamoDbExport(storage, {
+      baseUri: `${backend.base}status/`,
+      itemCount: 10,
+    });
     await rewriteSummary(generated.folder, { exportStatus: "IN_PROGRESS" });
     const reading = readDynamoDbExportManifest(storage, generated.folder);
     await expect(reading).rejects.toBeInstanceOf(DynamoDbExportNotCompletedError);
@@ -74,7 +80,10 @@ describe.each(backendFactories)("DynamoDB export manifests on $name", (factory) 
   });
 
   it("refuses an ION export, naming DYNAMODB_JSON as the supported format", async () => {
-    const generated = await generateDynamoDbExport(storage, { baseUri: `${backend.base}ion/`, itemCount: 10 });
+    const generated = await generateDynamoDbExport(storage, {
+      baseUri: `${backend.base}ion/`,
+      itemCount: 10,
+    });
     await rewriteSummary(generated.folder, { outputFormat: "ION" });
     const reading = readDynamoDbExportManifest(storage, generated.folder);
     await expect(reading).rejects.toBeInstanceOf(DynamoDbExportFormatError);
