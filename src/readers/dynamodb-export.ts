@@ -231,6 +231,18 @@ function observeNumber(node: TypeNode, text: string): void {
 /** Folds one value into the column's type, checking every descriptor on the way down. */
 function observe(node: TypeNode, value: unknown, path: string, row: number, origins: RowOrigins): void {
   const kind = descriptorOf(value, path, row, origins);
+  observeInner(node, kind, (value as AttributeValue)[kind], path, row, origins);
+}
+
+/** `observe` of a value whose descriptor was checked already: its kind and what the descriptor holds. */
+function observeInner(
+  node: TypeNode,
+  kind: Kind,
+  inner: unknown,
+  path: string,
+  row: number,
+  origins: RowOrigins,
+): void {
   if (kind === "NULL") return;
   if (node.kind === null) {
     node.kind = kind;
@@ -238,7 +250,6 @@ function observe(node: TypeNode, value: unknown, path: string, row: number, orig
   } else if (node.kind !== kind) {
     throw new TypeConflict(path, { kind: node.kind, row: node.row }, { kind, row });
   }
-  const inner = (value as AttributeValue)[kind];
   switch (kind) {
     case "N":
       observeNumber(node, inner as string);
@@ -269,7 +280,10 @@ function observe(node: TypeNode, value: unknown, path: string, row: number, orig
 /** Checks every descriptor of a value without typing it (a column kept as JSON text). */
 function validate(value: unknown, path: string, row: number, origins: RowOrigins): void {
   const kind = descriptorOf(value, path, row, origins);
-  const inner = (value as AttributeValue)[kind];
+  validateInner(kind, (value as AttributeValue)[kind], path, row, origins);
+}
+
+function validateInner(kind: Kind, inner: unknown, path: string, row: number, origins: RowOrigins): void {
   if (kind === "M") {
     for (const [name, child] of Object.entries(inner as AttributeValue)) {
       validate(child, `${path}.${name}`, row, origins);
@@ -377,20 +391,32 @@ function typedJson(node: TypeNode, native: unknown): string {
   }
 }
 
-/** One attribute's values over the rows read: (row, value) pairs in row order. */
+/**
+ * One attribute's values over the rows read, in row order: the row, the descriptor and what it holds (not the
+ * `{"S": ...}` wrapper: a group's worth of those kept alive until the columns are built costs the GC dearly).
+ */
 interface Gathered {
   name: string;
   rows: number[];
+  kinds: Kind[];
   values: unknown[];
 }
 
+/** The attribute value at `index`, rebuilt for `@aws-sdk/util-dynamodb`. */
+const attributeValue = (column: Gathered, index: number): AttributeValue => ({
+  [column.kinds[index]!]: column.values[index],
+});
+
+/** A full-height column: `map` of each value, null where the attribute is absent or NULL. */
 function spread<T>(
   column: Gathered,
   height: number,
-  map: (value: unknown, row: number) => T,
+  map: (inner: unknown, index: number) => T,
 ): Array<T | null> {
   const out = new Array<T | null>(height).fill(null);
-  for (let i = 0; i < column.rows.length; i++) out[column.rows[i]!] = map(column.values[i], column.rows[i]!);
+  for (let i = 0; i < column.rows.length; i++) {
+    if (column.kinds[i] !== "NULL") out[column.rows[i]!] = map(column.values[i], i);
+  }
   return out;
 }
 
@@ -403,48 +429,30 @@ interface ColumnContext {
 
 function jsonColumn(name: string, column: Gathered, context: ColumnContext): pl.Series {
   for (let i = 0; i < column.rows.length; i++) {
-    validate(column.values[i], column.name, column.rows[i]!, context.origins);
+    validateInner(column.kinds[i]!, column.values[i], column.name, column.rows[i]!, context.origins);
   }
-  return pl.Series(
-    name,
-    spread(column, context.height, (value) => nativeJson(toNative(value))),
-    pl.Utf8,
-  );
+  const texts = spread(column, context.height, (_, i) => nativeJson(toNative(attributeValue(column, i))));
+  return pl.Series(name, texts, pl.Utf8);
 }
 
 function numberColumn(name: string, column: Gathered, type: NumberType, height: number): pl.Series {
-  const texts = spread(column, height, (value) => (value as { N?: string }).N ?? null);
+  const texts = spread(column, height, (inner) => inner as string);
   if (type === "text") return pl.Series(name, texts, pl.Utf8);
-  if (type === "float64")
-    return pl.Series(
-      name,
-      texts.map((t) => (t === null ? null : Number(t))),
-      pl.Float64,
-    );
-  const safe = texts.every((t) => t === null || Number.isSafeInteger(Number(t)));
-  if (safe)
-    return pl.Series(
-      name,
-      texts.map((t) => (t === null ? null : Number(t))),
-      pl.Int64,
-    );
+  const numbers = () => texts.map((t) => (t === null ? null : Number(t)));
+  if (type === "float64") return pl.Series(name, numbers(), pl.Float64);
+  if (texts.every((t) => t === null || Number.isSafeInteger(Number(t)))) {
+    return pl.Series(name, numbers(), pl.Int64);
+  }
   // Beyond 2^53 a JS number is inexact: polars parses the text instead.
-  return pl
-    .Series(
-      name,
-      texts.map((t) => (t === null ? null : integerLiteral(t))),
-      pl.Utf8,
-    )
-    .cast(pl.Int64, true);
+  const literals = texts.map((t) => (t === null ? null : integerLiteral(t)));
+  return pl.Series(name, literals, pl.Utf8).cast(pl.Int64, true);
 }
 
 function bytesColumn(name: string, column: Gathered, kind: "B" | "BS", height: number): pl.Series {
   const decode = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
-  const values = spread(column, height, (value) => {
-    const inner = (value as AttributeValue)[kind];
-    if (inner === undefined) return null; // NULL
-    return kind === "B" ? decode(inner as string) : (inner as string[]).map(decode);
-  });
+  const values = spread(column, height, (inner) =>
+    kind === "B" ? decode(inner as string) : (inner as string[]).map(decode),
+  );
   const type =
     kind === "B" ? new arrow.Binary() : new arrow.List(new arrow.Field("item", new arrow.Binary(), true));
   // nodejs-polars builds no Binary series from JS values; Arrow does, and hands it over by IPC.
@@ -454,44 +462,30 @@ function bytesColumn(name: string, column: Gathered, kind: "B" | "BS", height: n
 
 function typedColumn(name: string, column: Gathered, node: TypeNode, context: ColumnContext): pl.Series {
   const { height, options } = context;
-  const scalar = <T>(kind: string, dtype: pl.DataType) =>
+  const asIs = (dtype: pl.DataType) =>
     pl.Series(
       name,
-      spread(column, height, (value) => ((value as AttributeValue)[kind] ?? null) as T | null),
+      spread(column, height, (inner) => inner),
       dtype,
     );
   switch (node.kind) {
     case null:
       return pl.Series(name, new Array(height).fill(null), pl.Utf8);
     case "S":
-      return scalar<string>("S", pl.Utf8);
+      return asIs(pl.Utf8);
     case "BOOL":
-      return scalar<boolean>("BOOL", pl.Bool);
+      return asIs(pl.Bool);
     case "N":
       return numberColumn(name, column, numberType(node), height);
     case "B":
-      return options.binary === "bytes"
-        ? bytesColumn(name, column, "B", height)
-        : scalar<string>("B", pl.Utf8);
+      return options.binary === "bytes" ? bytesColumn(name, column, "B", height) : asIs(pl.Utf8);
     case "BS":
-      if (options.binary === "bytes") return bytesColumn(name, column, "BS", height);
-      return pl.Series(
-        name,
-        spread(column, height, (value) => (value as { BS?: string[] }).BS ?? null),
-        pl.List(pl.Utf8),
-      );
+      return options.binary === "bytes" ? bytesColumn(name, column, "BS", height) : asIs(pl.List(pl.Utf8));
     case "SS":
-      return pl.Series(
-        name,
-        spread(column, height, (value) => (value as { SS?: string[] }).SS ?? null),
-        pl.List(pl.Utf8),
-      );
+      return asIs(pl.List(pl.Utf8));
     default: {
       // NS, M, L: JSON text shaped by the inferred type, decoded by polars.
-      const texts = spread(column, height, (value) => {
-        const native = toNative(value);
-        return native === null ? null : typedJson(node, native);
-      });
+      const texts = spread(column, height, (_, i) => typedJson(node, toNative(attributeValue(column, i))));
       const json = pl.Series(name, texts, pl.Utf8);
       return pl
         .DataFrame([json])
@@ -517,8 +511,7 @@ function declaredColumn(
     if (type === "boolean") throw refuse(node.row);
     if (type === "int64" && !node.int64) {
       const row = column.rows.find((_, i) => {
-        const text = (column.values[i] as { N?: string }).N;
-        return text !== undefined && !fitsInt64(text);
+        return column.kinds[i] === "N" && !fitsInt64(column.values[i] as string);
       })!;
       throw new DynamoDbColumnTypeError(
         column.name,
@@ -545,7 +538,7 @@ function buildColumn(name: string, column: Gathered, context: ColumnContext): pl
   const node = newNode();
   try {
     for (let i = 0; i < column.values.length; i++) {
-      observe(node, column.values[i], column.name, column.rows[i]!, origins);
+      observeInner(node, column.kinds[i]!, column.values[i], column.name, column.rows[i]!, origins);
     }
   } catch (error) {
     if (!(error instanceof TypeConflict)) throw error;
@@ -608,11 +601,14 @@ function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>,
     for (const name in item) {
       let column = columns.get(name);
       if (!column) {
-        column = { name, rows: [], values: [] };
+        column = { name, rows: [], kinds: [], values: [] };
         columns.set(name, column);
       }
       column.rows.push(row);
-      column.values.push(item[name]);
+      const value = item[name];
+      const kind = descriptorOf(value, name, row, origins);
+      column.kinds.push(kind);
+      column.values.push((value as AttributeValue)[kind]);
     }
   }
 }
