@@ -8,6 +8,9 @@
  * - A crashed worker's task is claimable again once its lease expires. The takeover records a
  *   "LeaseExpiredError" for the lost attempt; when the lost attempt was the last one allowed, the claim
  *   instead marks the task `ignored` (see `claim`).
+ * - Every claim records its owner (`<pid>@<host>`). With `reclaimFromGoneLocalOwners` (the embedded tracker,
+ *   whose workers all run on one machine) a task whose owner process is gone is claimable at once, fenced
+ *   on that owner's lease token; so is one this process claimed by a request whose answer it never got.
  * - Happy path: 2 requests per task (claim, complete), plus one heartbeat per `heartbeatMs` of run time.
  * - No transactions and no TTL are used, so it runs on dynalite as well as DynamoDB (Local).
  * - Throttling is retried by the SDK client's adaptive retry mode (see createDynamoDBClient).
@@ -40,6 +43,7 @@ import { type Logger, silentLogger } from "../logging.js";
 import { toErrorRecord } from "./error-records.js";
 import { describeTask, InvalidTaskKeyError, LeaseLostError, TaskDataTooLargeError } from "./errors.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { currentLeaseOwner, isGoneLocalOwner } from "./lease-owner.js";
 import { createTrackerModels, stepKey, stepStatusKey, type TrackerModels } from "./models.js";
 import { createTrackerTable } from "./table.js";
 import {
@@ -80,6 +84,14 @@ export interface DynamoTrackerOptions {
   writeConcurrency?: number;
   /** How long `createTable` waits for ACTIVE. Default: 5 minutes. */
   tableReadyTimeoutMs?: number;
+  /** Recorded with each claim. Default: `<pid>@<hostname>` of this process. */
+  owner?: string;
+  /**
+   * Claim tasks held by a process of this machine that is gone without waiting for their lease to expire.
+   * Only for tables whose workers all run on one machine (the embedded tracker): elsewhere a pid and host
+   * name (containers, Lambda) may not identify one process. Default: false.
+   */
+  reclaimFromGoneLocalOwners?: boolean;
   logger?: Logger;
 }
 
@@ -92,6 +104,12 @@ async function readItem(models: TrackerModels, key: { projectId: string; step: s
 
 const BATCH_GET_MAX_KEYS = 100;
 
+/**
+ * Lease tokens this process sent in a claim and still holds (or may hold: claim in flight). Process-wide,
+ * as the owner is: two trackers in one process never take each other's tasks for orphans.
+ */
+const tokensHeldByThisProcess = new Set<string>();
+
 export class DynamoTracker implements TaskTracker {
   readonly tableName: string;
   readonly indexName: string;
@@ -100,6 +118,8 @@ export class DynamoTracker implements TaskTracker {
   readonly maxAttempts: number;
   readonly maxErrorHistory: number;
   readonly maxDataBytes: number;
+  readonly owner: string;
+  private readonly reclaimFromGoneLocalOwners: boolean;
   private readonly client: DynamoDBClient;
   private readonly models: TrackerModels;
   private readonly pageSize: number | undefined;
@@ -120,6 +140,8 @@ export class DynamoTracker implements TaskTracker {
     this.writeConcurrency = positive("writeConcurrency", options.writeConcurrency ?? 16);
     this.tableReadyTimeoutMs = options.tableReadyTimeoutMs ?? 5 * 60_000;
     this.logger = options.logger ?? silentLogger;
+    this.owner = options.owner ?? currentLeaseOwner();
+    this.reclaimFromGoneLocalOwners = options.reclaimFromGoneLocalOwners ?? false;
     const documentClient = DynamoDBDocumentClient.from(this.client, {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -247,14 +269,18 @@ export class DynamoTracker implements TaskTracker {
   async todo(projectId: string, step: string): Promise<Task[]> {
     assertStepKey(projectId, step);
     const now = Date.now();
-    const [pending, retryable, expired] = await Promise.all([
+    const [pending, retryable, abandoned] = await Promise.all([
       this.queryStatus(projectId, step, "pending"),
       this.queryStatus(projectId, step, "failed", { attr: "attempts", lt: { attr: "maxAttempts" } }),
       // Includes expired tasks with no attempts left: claiming those marks them ignored.
-      this.queryStatus(projectId, step, "in_progress", { attr: "leaseExpiresAt", lt: now }),
+      this.reclaimFromGoneLocalOwners
+        ? this.queryStatus(projectId, step, "in_progress").then((tasks) =>
+            tasks.filter((task) => (task.leaseExpiresAt ?? 0) < now || this.holderIsGone(task)),
+          )
+        : this.queryStatus(projectId, step, "in_progress", { attr: "leaseExpiresAt", lt: now }),
     ]);
     // Abandoned work first: it has waited longest, and a worker may be blocked on it (barrier).
-    return [...expired, ...retryable, ...pending];
+    return [...abandoned, ...retryable, ...pending];
   }
 
   async counts(projectId: string, step: string): Promise<StatusCounts> {
@@ -318,17 +344,23 @@ export class DynamoTracker implements TaskTracker {
     return (await this.tryClaim(projectId, step, taskId)).lease;
   }
 
-  /** `claim`, but when the task is not claimable also says what it is now (no extra read on DynamoDB). */
+  /**
+   * `claim`, but when the task is not claimable also says what it is now (no extra read on DynamoDB).
+   * `goneHolderToken`: take over the in_progress lease with this token, whose holder is gone.
+   */
   private async tryClaim(
     projectId: string,
     step: string,
     taskId: string,
+    goneHolderToken?: string,
   ): Promise<{ lease: Lease } | { lease: undefined; current: Task | undefined }> {
     assertStepKey(projectId, step);
     assertTaskId(projectId, step, taskId);
     const now = Date.now();
     const token = randomUUID();
     let claimed: TaskItem;
+    // Known before the request goes out: a concurrent claim in this process must not see it as an orphan.
+    tokensHeldByThisProcess.add(token);
     try {
       const { Attributes } = await this.models.task
         .build(UpdateItemCommand)
@@ -342,6 +374,7 @@ export class DynamoTracker implements TaskTracker {
           attempts: $add(1),
           leaseToken: token,
           leaseExpiresAt: now + this.leaseMs,
+          leaseOwner: this.owner,
           startedAt: iso(now),
           updatedAt: iso(now),
           finishedAt: $remove(),
@@ -349,48 +382,69 @@ export class DynamoTracker implements TaskTracker {
         .options({
           returnValues: "ALL_NEW",
           returnValuesOnConditionFalse: "ALL_OLD",
-          condition: {
-            or: [
-              { attr: "status", eq: "pending" },
-              {
-                and: [
-                  { attr: "status", eq: "failed" },
-                  { attr: "attempts", lt: { attr: "maxAttempts" } },
-                ],
-              },
-              {
+          condition: goneHolderToken
+            ? {
                 and: [
                   { attr: "status", eq: "in_progress" },
-                  { attr: "leaseExpiresAt", lt: now },
+                  { attr: "leaseToken", eq: goneHolderToken },
                   { attr: "attempts", lt: { attr: "maxAttempts" } },
                 ],
+              }
+            : {
+                or: [
+                  { attr: "status", eq: "pending" },
+                  {
+                    and: [
+                      { attr: "status", eq: "failed" },
+                      { attr: "attempts", lt: { attr: "maxAttempts" } },
+                    ],
+                  },
+                  {
+                    and: [
+                      { attr: "status", eq: "in_progress" },
+                      { attr: "leaseExpiresAt", lt: now },
+                      { attr: "attempts", lt: { attr: "maxAttempts" } },
+                    ],
+                  },
+                ],
               },
-            ],
-          },
         })
         .send();
       claimed = Attributes;
     } catch (error) {
+      // Not claimed, or unknown (no answer): either way not ours to hold, and an orphan if it was written.
+      tokensHeldByThisProcess.delete(token);
       if (!isConditionCheckFailed(error, this.models.task)) throw error;
       // DynamoDB returns the item that failed the check; dynalite does not, so read it then.
       const current = error.FormattedItem ?? (await readItem(this.models, { projectId, step, taskId }));
       if (!current) return { lease: undefined, current: undefined };
-      return { lease: undefined, current: (await this.abandonIfExhausted(current, now)) ?? toTask(current) };
+      const task = toTask(current);
+      if (
+        !goneHolderToken &&
+        current.leaseToken &&
+        current.attempts < current.maxAttempts &&
+        this.holderIsGone(task)
+      )
+        return this.tryClaim(projectId, step, taskId, current.leaseToken);
+      return { lease: undefined, current: (await this.abandonIfExhausted(current, now)) ?? task };
     }
     if (!claimed)
       throw new Error(`UpdateItem returned no attributes for ${describeTask(projectId, step, taskId)}`);
     let lease = toLease(claimed, token);
-    if (claimed.claimedFrom === "in_progress") lease = await this.recordTakeover(lease, now);
+    if (claimed.claimedFrom === "in_progress")
+      lease = await this.recordTakeover(lease, now, goneHolderToken !== undefined);
     this.logger.debug({ projectId, step, taskId, attempt: lease.attempt }, "claimed task");
     return { lease };
   }
 
   /** The previous attempt's worker vanished: leave a trace of it in the new attempt's history. */
-  private async recordTakeover(lease: Lease, now: number): Promise<Lease> {
-    const record = leaseExpiredRecord(lease.attempt - 1, now);
+  private async recordTakeover(lease: Lease, now: number, holderGone: boolean): Promise<Lease> {
+    const record = holderGone
+      ? holderGoneRecord(lease.attempt - 1, now)
+      : leaseExpiredRecord(lease.attempt - 1, now);
     this.logger.info(
       { projectId: lease.projectId, step: lease.step, taskId: lease.taskId, attempt: lease.attempt },
-      "took over a task whose lease expired",
+      holderGone ? "took over a task whose holder process is gone" : "took over a task whose lease expired",
     );
     const task = await this.fencedUpdate(lease, "recording the lease takeover", {
       errors: $set(this.boundedHistory(lease.task.errors, record)),
@@ -399,13 +453,15 @@ export class DynamoTracker implements TaskTracker {
   }
 
   /**
-   * An in_progress task whose lease expired and that has no attempts left: its last worker died. Mark it
-   * ignored with a "LeaseExpiredError" record instead of letting it be claimed forever. Conditional on the
-   * expired lease token, so a late heartbeat of a slow-but-alive worker wins the race.
+   * An in_progress task whose lease expired (or whose holder is gone) and that has no attempts left: its
+   * last worker died. Mark it ignored with a "LeaseExpiredError" record instead of letting it be claimed
+   * forever. Conditional on the lease token, so a late heartbeat of a slow-but-alive worker wins the race.
    */
   private async abandonIfExhausted(item: NonNullable<TaskItem>, now: number): Promise<Task | undefined> {
-    const expired = item.status === "in_progress" && (item.leaseExpiresAt ?? 0) < now;
-    if (!expired || item.attempts < item.maxAttempts || !item.leaseToken) return undefined;
+    const expired = (item.leaseExpiresAt ?? 0) < now;
+    const holderGone = !expired && this.holderIsGone(toTask(item));
+    if (item.status !== "in_progress" || !(expired || holderGone)) return undefined;
+    if (item.attempts < item.maxAttempts || !item.leaseToken) return undefined;
     const { projectId, step, taskId } = item;
     try {
       const { Attributes } = await this.models.task
@@ -419,7 +475,13 @@ export class DynamoTracker implements TaskTracker {
           finishedAt: iso(now),
           leaseToken: $remove(),
           leaseExpiresAt: $remove(),
-          errors: $set(this.boundedHistory(item.errors, leaseExpiredRecord(item.attempts, now))),
+          leaseOwner: $remove(),
+          errors: $set(
+            this.boundedHistory(
+              item.errors,
+              holderGone ? holderGoneRecord(item.attempts, now) : leaseExpiredRecord(item.attempts, now),
+            ),
+          ),
         })
         .options({
           returnValues: "ALL_NEW",
@@ -427,7 +489,7 @@ export class DynamoTracker implements TaskTracker {
             and: [
               { attr: "status", eq: "in_progress" },
               { attr: "leaseToken", eq: item.leaseToken },
-              { attr: "leaseExpiresAt", lt: now },
+              ...(holderGone ? [] : [{ attr: "leaseExpiresAt", lt: now } as const]),
             ],
           },
         })
@@ -455,6 +517,7 @@ export class DynamoTracker implements TaskTracker {
       ...output,
     });
     const now = Date.now();
+    tokensHeldByThisProcess.delete(lease.token);
     const task = await this.fencedUpdate(lease, "the result", {
       ...statusFields(lease.projectId, lease.step, "succeeded"),
       ...finishFields(now),
@@ -475,6 +538,7 @@ export class DynamoTracker implements TaskTracker {
     const now = Date.now();
     const exhausted = lease.attempt >= lease.task.maxAttempts;
     const status: TaskStatus = exhausted ? "ignored" : "failed";
+    tokensHeldByThisProcess.delete(lease.token);
     const task = await this.fencedUpdate(lease, "the failure", {
       ...statusFields(lease.projectId, lease.step, status),
       ...finishFields(now),
@@ -555,6 +619,7 @@ export class DynamoTracker implements TaskTracker {
                 updatedAt: now,
                 leaseToken: $remove(),
                 leaseExpiresAt: $remove(),
+                leaseOwner: $remove(),
               })
               // Another process may have moved the task since: only reset what is still as we saw it.
               .options({ condition: { attr: "status", eq: task.status } })
@@ -593,6 +658,8 @@ export class DynamoTracker implements TaskTracker {
       outcome = { ok: false, error };
     }
     const current = await keeper.stop();
+    // Whatever happens next, this attempt's lease is over for this process.
+    tokensHeldByThisProcess.delete(lease.token);
     const lost = async (error: LeaseLostError): Promise<RunTaskResult<O>> => ({
       outcome: "lease_lost",
       task: await this.get(projectId, step, taskId),
@@ -620,6 +687,16 @@ export class DynamoTracker implements TaskTracker {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * With `reclaimFromGoneLocalOwners`: the task's holder is a process of this machine that is gone, or this
+   * process itself holding a token it never received (a claim whose answer was lost).
+   */
+  private holderIsGone(task: Task): boolean {
+    if (!this.reclaimFromGoneLocalOwners || task.status !== "in_progress" || !task.leaseToken) return false;
+    if (task.leaseOwner === this.owner) return !tokensHeldByThisProcess.has(task.leaseToken);
+    return isGoneLocalOwner(task.leaseOwner);
+  }
 
   private boundedHistory(history: readonly TaskErrorRecord[], record: TaskErrorRecord): TaskErrorRecord[] {
     return [...history, record].slice(-this.maxErrorHistory);
@@ -659,6 +736,7 @@ function finishFields(now: number) {
     finishedAt: iso(now),
     leaseToken: $remove(),
     leaseExpiresAt: $remove(),
+    leaseOwner: $remove(),
   };
 }
 
@@ -677,6 +755,17 @@ function leaseExpiredRecord(attempt: number, now: number): TaskErrorRecord {
   };
 }
 
+function holderGoneRecord(attempt: number, now: number): TaskErrorRecord {
+  return {
+    attempt,
+    at: iso(now),
+    name: "LeaseHolderGoneError",
+    message:
+      "The worker process holding the lease is gone (crashed or killed); taken over before the lease expired.",
+    code: "TASK_LEASE_HOLDER_GONE",
+  };
+}
+
 function toTask(item: NonNullable<TaskItem>): Task {
   return {
     projectId: item.projectId,
@@ -687,6 +776,7 @@ function toTask(item: NonNullable<TaskItem>): Task {
     maxAttempts: item.maxAttempts,
     ...(item.leaseToken !== undefined ? { leaseToken: item.leaseToken } : {}),
     ...(item.leaseExpiresAt !== undefined ? { leaseExpiresAt: item.leaseExpiresAt } : {}),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: item.leaseOwner } : {}),
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
     ...(item.startedAt !== undefined ? { startedAt: item.startedAt } : {}),

@@ -62,6 +62,8 @@ const taskSchema = item({
   maxAttempts: number(),
   leaseToken: string().optional(),
   leaseExpiresAt: number().optional(),
+  /** `<pid>@<host>` of the lease holder (see lease-owner.ts). */
+  leaseOwner: string().optional(),
   createdAt: string(),
   updatedAt: string(),
   startedAt: string().optional(),

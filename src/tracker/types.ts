@@ -33,6 +33,8 @@ export interface Task<I extends TaskData = TaskData, O extends TaskData = TaskDa
   leaseToken?: string;
   /** Epoch milliseconds. */
   leaseExpiresAt?: number;
+  /** `<pid>@<host>` of the process holding the lease (tasks claimed by older versions have none). */
+  leaseOwner?: string;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -108,7 +110,10 @@ export interface TaskTracker {
    * itself); with them it goes through the status index, which may lag a moment behind the last writes.
    */
   list(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<Task[]>;
-  /** Tasks a worker could claim now: pending, failed with attempts left, in_progress with an expired lease. */
+  /**
+   * Tasks a worker could claim now: pending, failed with attempts left, in_progress with an expired lease
+   * (or, where the tracker knows its holders are local, held by a process that is gone).
+   */
   todo(projectId: string, step: string): Promise<Task[]>;
   counts(projectId: string, step: string): Promise<StatusCounts>;
   /** Failed and ignored tasks with their error history. */

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -132,6 +134,37 @@ describe.each(dynamoBackends())("DynamoTracker on $name", ({ endpoint }) => {
     expect(takeover?.task.errors).toMatchObject([
       { attempt: 1, name: "LeaseExpiredError", code: "TASK_LEASE_EXPIRED" },
     ]);
+  });
+
+  it("takes over at once a task whose holder is a gone process of this machine, only when told to", async () => {
+    const project = uniqueName("p");
+    await tracker.createTasks(project, step, [
+      { taskId: "t", input: {} },
+      { taskId: "u", input: {} },
+    ]);
+    const gonePid = spawnSync(process.execPath, ["-e", ""]).pid;
+    const gone = worker({ owner: `${gonePid}@${hostname()}` }); // 5-minute lease
+    const elsewhere = worker({ owner: `${gonePid}@another-host` });
+    const held = await gone.claim(project, step, "t");
+    expect(await elsewhere.claim(project, step, "u")).toBeDefined();
+    expect((await tracker.get(project, step, "t"))?.leaseOwner).toBe(`${gonePid}@${hostname()}`);
+    // A shared table (the default): the lease must expire first.
+    expect(await tracker.claim(project, step, "t")).toBeUndefined();
+    expect(await tracker.todo(project, step)).toEqual([]);
+
+    const local = worker({ reclaimFromGoneLocalOwners: true });
+    expect((await local.todo(project, step)).map((t) => t.taskId)).toEqual(["t"]);
+    const takeover = await local.claim(project, step, "t");
+    expect(takeover?.attempt).toBe(2);
+    expect(takeover?.task.leaseOwner).toBe(local.owner);
+    expect(takeover?.task.errors).toMatchObject([
+      { attempt: 1, name: "LeaseHolderGoneError", code: "TASK_LEASE_HOLDER_GONE" },
+    ]);
+    await expect(gone.complete(held!)).rejects.toThrow(LeaseLostError);
+    // Neither a holder on another host nor a live local one (this process) is taken over.
+    expect(await local.claim(project, step, "u")).toBeUndefined();
+    expect(await local.claim(project, step, "t")).toBeUndefined();
+    expect((await local.todo(project, step)).map((t) => t.taskId)).toEqual([]);
   });
 
   it("fences a worker whose lease was taken over: its complete and fail are rejected", async () => {
