@@ -1,20 +1,19 @@
 /**
  * What a project runs on, built from its config: storage for every URI scheme, and the tracker — a
  * DynamoDB table when `tracker.tableName` is set, otherwise the embedded default: dynalite persisted under
- * the state folder (`.snaplake/` by default), served on a loopback port for the life of the process.
+ * the state folder (`.snaplake/` by default), shared by every local process that opens that folder
+ * (see tracker/embedded.ts).
  */
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-// @ts-expect-error dynalite ships no types
-import dynalite from "dynalite";
 import { createDynamoDBClient } from "./aws/clients.js";
 import type { ProjectConfig } from "./config.js";
-import { SnaplakeError } from "./errors.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { createStorage } from "./storage/create.js";
 import type { Storage } from "./storage/types.js";
 import { DynamoTracker } from "./tracker/dynamo-tracker.js";
+import { EmbeddedTracker } from "./tracker/embedded.js";
+
+export { EmbeddedTrackerBusyError } from "./tracker/embedded.js";
 
 export const EMBEDDED_TABLE_NAME = "snaplake-tasks";
 
@@ -23,43 +22,14 @@ export interface Runtime {
   storage: Storage;
   tracker: DynamoTracker;
   logger: Logger;
+  /** Which tracker this is, for people: the embedded state folder, or the DynamoDB table and region. */
+  trackerDescription: string;
   /**
    * The DynamoDB client for the project's AWS settings (e.g. for Snowplow's event manifest), made on first
    * use and closed with the runtime; the tracker's own client when the tracker is a DynamoDB table.
    */
   dynamodb(): DynamoDBClient;
   close(): Promise<void>;
-}
-
-export class EmbeddedTrackerBusyError extends SnaplakeError {
-  constructor(stateDir: string, cause: unknown) {
-    super(
-      "EMBEDDED_TRACKER_BUSY",
-      `The embedded tracker in ${stateDir} is open in another process (it serves one process at a time). ` +
-        "Wait for it to finish, or set tracker.tableName to a DynamoDB table to run several workers.",
-      { cause },
-    );
-  }
-}
-
-interface EmbeddedServer {
-  endpoint: string;
-  close(): Promise<void>;
-}
-
-async function startEmbeddedDynamo(stateDir: string): Promise<EmbeddedServer> {
-  const path = resolve(stateDir, "tracker");
-  mkdirSync(path, { recursive: true });
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok());
-  });
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
-  };
 }
 
 export async function openRuntime(
@@ -87,33 +57,41 @@ export async function openRuntime(
       tableName: trackerConfig.tableName,
       ...trackerOptions,
     });
-    return { storage, tracker, logger, dynamodb, close: async () => projectClient?.destroy() };
+    const region = await dynamodb().config.region();
+    return {
+      storage,
+      tracker,
+      logger,
+      trackerDescription: `DynamoDB table ${trackerConfig.tableName} in ${region}`,
+      dynamodb,
+      close: async () => projectClient?.destroy(),
+    };
   }
 
-  const stateDir = resolve(options.stateDir ?? ".snaplake");
-  let server: EmbeddedServer;
-  try {
-    server = await startEmbeddedDynamo(stateDir);
-  } catch (error) {
-    throw new EmbeddedTrackerBusyError(stateDir, error);
-  }
-  // dynalite accepts any credentials; fixed ones keep the SDK from searching the AWS chain.
-  const client = createDynamoDBClient({
-    endpoint: server.endpoint,
-    region: "local",
-    credentials: { accessKeyId: "embedded", secretAccessKey: "embedded" },
+  const embedded = await EmbeddedTracker.open(options.stateDir ?? ".snaplake", { logger });
+  const tracker = new DynamoTracker({
+    client: embedded.client,
+    tableName: EMBEDDED_TABLE_NAME,
+    ...trackerOptions,
+    // Every holder is a process on this machine: one that is gone can be taken over at once.
+    reclaimFromGoneLocalOwners: true,
   });
-  const tracker = new DynamoTracker({ client, tableName: EMBEDDED_TABLE_NAME, ...trackerOptions });
-  await tracker.createTable();
+  try {
+    await tracker.createTable();
+  } catch (error) {
+    await embedded.close();
+    throw error;
+  }
+  const { hosting, pid } = embedded.host();
   return {
     storage,
     tracker,
     logger,
+    trackerDescription: `embedded, state ${embedded.stateDir} (${hosting ? "served by this process" : `served by process ${pid}`})`,
     dynamodb,
     close: async () => {
-      client.destroy();
       projectClient?.destroy();
-      await server.close();
+      await embedded.close();
     },
   };
 }
