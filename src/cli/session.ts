@@ -1,14 +1,18 @@
 /**
  * What every project command needs: the config file read, the runtime (storage + tracker) opened, the
  * project built, logs to stderr, progress bars on a TTY, and everything closed afterwards.
+ * The embedded tracker's state sits beside the config file (like the config's relative paths), so every
+ * command sees the same project from any current directory; the tracker in use is named on stderr.
  * The project and its runtime (polars, the AWS SDK) are imported only when a session opens, so commands
  * can import this module without slowing down the CLI's start (`snaplake --help`).
  */
+import { dirname, join, resolve } from "node:path";
 import type { SingleBar } from "cli-progress";
 import type { ProgressEvent, Project } from "../project.js";
 
 export interface SessionOptions {
   config: string;
+  /** The embedded tracker's folder; default `.snaplake` beside the config file. */
   stateDir?: string;
   /** Human progress bars instead of info logs (only when stderr is a TTY). */
   progress?: boolean;
@@ -47,9 +51,10 @@ export async function withProject<T>(
   const logger = createLogger(bars ? { level: "warn" } : {});
   const definition = await loadConfigFile(options.config);
   const runtime = await openRuntime(definition.config, {
-    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    stateDir: options.stateDir ?? defaultStateDir(options.config),
     logger,
   });
+  process.stderr.write(`snaplake: tracker: ${runtime.trackerDescription}\n`);
   const perStep = new Map<string, SingleBar>();
   const onProgress = bars
     ? (event: ProgressEvent) => {
@@ -68,6 +73,11 @@ export async function withProject<T>(
     bars?.stop();
     await runtime.close();
   }
+}
+
+/** The embedded tracker's default folder: `.snaplake` beside the config file. */
+export function defaultStateDir(configFile: string): string {
+  return join(dirname(resolve(configFile)), ".snaplake");
 }
 
 /** Prints JSON to stdout (machine output) or text lines. */

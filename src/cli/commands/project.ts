@@ -46,7 +46,10 @@ function parseStep(name: string): StepId {
 const configOption = () =>
   new Option("-c, --config <file>", "project config file (JSON with comments)").makeOptionMandatory();
 const stateDirOption = () =>
-  new Option("--state-dir <dir>", "folder of the embedded tracker (default .snaplake)");
+  new Option(
+    "--state-dir <dir>",
+    "folder of the embedded tracker (default .snaplake beside the config file)",
+  );
 
 function describeValidation(v: ValidationResult): string {
   const lines = [
