@@ -72,6 +72,21 @@ export class StepFailedError extends SnaplakeError {
   }
 }
 
+/**
+ * Validation was asked of a tracker that never ran the project's step 0 (another state folder or table):
+ * its verdict would be about no tasks at all, so it refuses instead of writing a FAILED result.
+ */
+export class ProjectNotTrackedError extends SnaplakeError {
+  constructor(projectId: string) {
+    super(
+      "PROJECT_NOT_TRACKED",
+      `Project "${projectId}" has no finished step 0 (manifest) in this tracker, so there is nothing to validate; ` +
+        "nothing was written. Run the project first, or use the tracker that ran it (the embedded state beside " +
+        "the config file or --state-dir, or tracker.tableName).",
+    );
+  }
+}
+
 /** Reported after each task of a group step, for progress bars. */
 export interface ProgressEvent {
   step: GroupStep;
@@ -112,6 +127,8 @@ export abstract class Project {
   /** How often to look again while another worker holds a step's task. */
   protected pollMs = 500;
   private manifestPromise: Promise<SnapshotManifest> | undefined;
+  /** Leases already reported as waited for (step/task/token), so each is logged once. */
+  private readonly reportedWaits = new Set<string>();
 
   constructor(config: ProjectConfigInput | ProjectConfig, dependencies: ProjectDependencies) {
     this.config = parseProjectConfig(config);
@@ -258,6 +275,8 @@ export abstract class Project {
    * unexplained. Always checks afresh, since the lake may have changed since the last check.
    */
   async step3ValidateDatalake(): Promise<ValidationResult> {
+    const manifestTask = await this.tracker.get(this.projectId, Step.manifest, SINGLE_TASK_ID);
+    if (manifestTask?.status !== "succeeded") throw new ProjectNotTrackedError(this.projectId);
     const manifest = await this.manifest();
     // A check always runs afresh: an earlier result goes back to pending (runSingleStep creates the task).
     await this.tracker.reset(this.projectId, Step.validate, { statuses: ["succeeded", "failed", "ignored"] });
@@ -382,7 +401,10 @@ export abstract class Project {
       if (todo.length === 0) {
         const counts = await this.tracker.counts(this.projectId, step);
         if (counts.in_progress === 0) return;
-        await sleep(this.pollMs); // another process holds tasks: wait for them, or for their leases to expire
+        // Another process holds tasks: wait for them, or for their leases to expire.
+        for (const held of await this.tracker.list(this.projectId, step, { statuses: ["in_progress"] }))
+          this.reportWaiting(held);
+        await sleep(this.pollMs);
         continue;
       }
       await Promise.all(
@@ -408,6 +430,20 @@ export abstract class Project {
         ),
       );
     }
+  }
+
+  /** Says once per lease that this process waits for a task another worker holds, and for how long at most. */
+  private reportWaiting(task: Task): void {
+    const key = `${task.step}/${task.taskId}/${task.leaseToken}`;
+    if (this.reportedWaits.has(key)) return;
+    this.reportedWaits.add(key);
+    const seconds = Math.max(0, Math.ceil(((task.leaseExpiresAt ?? 0) - Date.now()) / 1000));
+    const holder = task.leaseOwner ?? "another worker";
+    this.logger.warn(
+      { step: task.step, taskId: task.taskId, holder, leaseExpiresInSeconds: seconds },
+      `waiting for task ${task.taskId} of step ${task.step}, held by ${holder}: ` +
+        `it is taken over in ${seconds} s if that worker does not finish it first`,
+    );
   }
 
   /**
@@ -440,6 +476,8 @@ export abstract class Project {
         throw result.error instanceof SnaplakeError
           ? result.error
           : new StepFailedError(step, result.task, result.error);
+      if (result.outcome === "not_claimable" && result.task?.status === "in_progress")
+        this.reportWaiting(result.task);
       await sleep(this.pollMs);
     }
   }
