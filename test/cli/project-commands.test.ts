@@ -2,7 +2,6 @@
  * The real `snaplake` binary (dist/, built by `npm test`) on a real project: local folders for data, a
  * DynamoDB table on dynalite for the tracker, so several worker processes can share it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,49 +11,8 @@ import { Step } from "../../src/models/steps.js";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { builtFile } from "../support/cli.js";
+import { runBuiltCli as run, startBuiltCli as start } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
-
-const BIN = builtFile("cli/main.js");
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function env(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: "snaplaketest",
-    AWS_SECRET_ACCESS_KEY: "snaplaketest",
-    AWS_REGION: "us-east-1",
-    CI: "1",
-  };
-}
-
-function start(args: string[], cwd: string): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: env(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  const done = new Promise<Result>((ok) =>
-    child.on("close", (code, signal) => ok({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-const run = (args: string[], cwd: string) => start(args, cwd).done;
 
 async function ordersProjectDir(options: { rows: number; files: number; leaseSeconds?: number }) {
   const dir = mkdtempSync(join(tmpdir(), "snaplake-cli-"));

@@ -7,6 +7,7 @@
  *    of the time `node --import tsx src/...` takes. Run `npm run build` after changing src/ when running
  *    such a test file on its own.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { vi } from "vitest";
@@ -49,4 +50,46 @@ export function builtFile(path: string): string {
   const file = fileURLToPath(new URL(`../../dist/${path}`, import.meta.url));
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (npm test does) first`);
   return file;
+}
+
+export interface CliProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Starts the built `snaplake` binary in `cwd` (CI=1: JSON logs instead of bars, and test AWS settings).
+ * `stdout()` and `stderr()` give what it printed so far; `done` resolves when it ends.
+ */
+export function startBuiltCli(args: string[], cwd: string) {
+  const child: ChildProcess = spawn(process.execPath, [builtFile("cli/main.js"), ...args], {
+    cwd,
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: "snaplaketest",
+      AWS_SECRET_ACCESS_KEY: "snaplaketest",
+      AWS_REGION: "us-east-1",
+      CI: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const done = new Promise<CliProcessResult>((ok) =>
+    child.on("close", (code, signal) => ok({ code, signal, stdout, stderr })),
+  );
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** Runs the built `snaplake` binary in `cwd` to its end. */
+export function runBuiltCli(args: string[], cwd: string): Promise<CliProcessResult> {
+  return startBuiltCli(args, cwd).done;
 }
