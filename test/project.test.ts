@@ -1,10 +1,13 @@
 import pl from "nodejs-polars";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { SINGLE_TASK_ID, Step } from "../src/models/steps.js";
 import type { ProgressEvent } from "../src/project.js";
 import { writeOrdersSnapshot } from "../src/samples/orders.js";
 import { StageBarrierError } from "../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { ValidationFailedError } from "../src/steps/step-3-validate-datalake.js";
+import { DynamoTracker } from "../src/tracker/dynamo-tracker.js";
+import { testDynamoClient } from "./support/clients.js";
 import {
   createTestContext,
   OrdersProject,
@@ -115,6 +118,37 @@ describe("workflow failures and de-duplication (local storage)", () => {
     expect(result.gaps[0]!.files).toContain(corrupt);
     expect((error as Error).message).toContain(failures[0]!.taskId);
   }, 120_000);
+
+  it("says which task it waits for, who holds it and for how long, then takes it over when the lease expires", async () => {
+    const context = await createTestContext("local", { leaseMs: 2_000 });
+    await writeOrdersSnapshot(context.storage, `${context.root}snapshot/`, { rows: 5_000, files: 2 });
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    const project = new OrdersProject(ordersConfig(context), { ...context, logger });
+    await project.step1_1PlanSnapshotToStaging();
+    const [task] = await project.step1_2ListSnapshotGroupsTodo();
+    // Another machine's worker claims the group and goes silent.
+    const holder = "4242@another-machine";
+    const other = new DynamoTracker({
+      client: testDynamoClient(context.dynamoEndpoint),
+      tableName: context.tableName,
+      leaseMs: 2_000,
+      owner: holder,
+    });
+    expect(await other.claim(project.projectId, Step.snapshotToStaging, task!.taskId)).toBeDefined();
+
+    await project.drain(Step.snapshotToStaging, { workers: 1 });
+    const waits = lines.map((line) => JSON.parse(line)).filter((log) => log.msg.startsWith("waiting for"));
+    expect(waits).toHaveLength(1); // once per lease, not once per poll
+    expect(waits[0]).toMatchObject({ level: 40, step: Step.snapshotToStaging, taskId: task!.taskId, holder });
+    expect(waits[0].leaseExpiresInSeconds).toBeGreaterThan(0);
+    expect(waits[0].leaseExpiresInSeconds).toBeLessThanOrEqual(2);
+    expect(waits[0].msg).toContain(
+      `task ${task!.taskId} of step ${Step.snapshotToStaging}, held by ${holder}`,
+    );
+    const done = await project.tracker.get(project.projectId, Step.snapshotToStaging, task!.taskId);
+    expect(done).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
 
   it("keeps only the latest row per record id and validation accounts for the removed ones", async () => {
     const context = await createTestContext("local");
