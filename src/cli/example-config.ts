@@ -40,7 +40,8 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // "recordIdColumn": "order_id",
   // "updateTimeColumn": "updated_at",
 
-  // Without tableName the embedded tracker (dynalite under .snaplake/) is used: no AWS account needed.
+  // Without tableName the embedded tracker (dynalite in .snaplake/ beside this file) is used: no AWS account
+  // needed, and every snaplake process on this machine shares it.
   // With it, tasks live in that DynamoDB table, shared by every worker (create it: snaplake tracker create).
   "tracker": {
     // "tableName": "snaplake-tasks",
