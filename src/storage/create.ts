@@ -59,6 +59,9 @@ class RoutingStorage implements Storage {
   put(uri: string, body: Body, options?: PutOptions): Promise<PutResult> {
     return this.backendFor(uri).put(uri, body, options);
   }
+  putIfAbsent(uri: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
+    return this.backendFor(uri).putIfAbsent(uri, body, options);
+  }
 
   async delete(uris: readonly string[]): Promise<void> {
     const s3Uris = uris.filter(isS3Uri);

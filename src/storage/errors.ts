@@ -20,6 +20,18 @@ export class ObjectNotFoundError extends StorageError {
   }
 }
 
+/** A create-only write found the object already there (`putIfAbsent`). */
+export class ObjectExistsError extends StorageError {
+  constructor(uri: string, options?: { cause?: unknown }) {
+    super(
+      "OBJECT_EXISTS",
+      uri,
+      `${uri} already exists; a create-only write never replaces an object`,
+      options,
+    );
+  }
+}
+
 export class BucketNotFoundError extends StorageError {
   readonly bucket: string;
   constructor(bucket: string, uri: string, options?: { cause?: unknown }) {

@@ -1,6 +1,6 @@
 /**
  * Storage on a local folder: the embedded default. Every path must stay inside `root`; writes are atomic
- * (temp file in the same folder, fsync, rename), so a crash never leaves a partial file under its final
+ * (temp file in the same folder, fsync, rename; `link` for create-only writes), so a crash never leaves a partial file under its final
  * name, and temp files never show up in listings. Etags are MD5 hex digests of the content, like S3
  * single-part etags, cached by path + size + mtime so repeated heads and listings don't re-read big files.
  */
@@ -8,6 +8,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, type Dirent } from "node:fs";
 import {
   type FileHandle,
+  link,
   mkdir,
   open,
   readdir,
@@ -24,6 +25,7 @@ import pLimit from "p-limit";
 import {
   AccessDeniedError,
   InvalidUriError,
+  ObjectExistsError,
   ObjectNotFoundError,
   OutsideRootError,
   StorageError,
@@ -138,6 +140,32 @@ export class LocalStorage implements Storage {
 
   async put(uri: string, body: Body, _options?: PutOptions): Promise<PutResult> {
     // Content-Type and metadata have nowhere to live on a plain file; the extension carries the type.
+    return this.publish(uri, body, (temp, path) => rename(temp, path));
+  }
+
+  async putIfAbsent(
+    uri: string,
+    body: Buffer | Uint8Array | string,
+    _options?: PutOptions,
+  ): Promise<PutResult> {
+    // link() fails with EEXIST when the name is taken: unlike rename, it never replaces an existing file.
+    return this.publish(uri, body, async (temp, path) => {
+      try {
+        await link(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new ObjectExistsError(fileUri(path));
+        throw error;
+      }
+      await unlink(temp);
+    });
+  }
+
+  /** Writes the body to a temp file in the target folder, durably, then lets `move` give it its name. */
+  private async publish(
+    uri: string,
+    body: Body,
+    move: (temp: string, path: string) => Promise<void>,
+  ): Promise<PutResult> {
     const path = this.resolveObjectPath(uri);
     const folder = dirname(path);
     const temp = join(folder, `${TEMP_PREFIX}${randomUUID()}`);
@@ -153,12 +181,12 @@ export class LocalStorage implements Storage {
           size += bytes.length;
           await writeFully(handle, bytes);
         }
-        // Durable before it becomes visible: rename must never publish a file whose bytes aren't on disk.
+        // Durable before it becomes visible: the move must never publish a file whose bytes aren't on disk.
         await handle.sync();
       } finally {
         await handle.close();
       }
-      await rename(temp, path);
+      await move(temp, path);
     } catch (error) {
       await unlink(temp).catch(() => {});
       if (body instanceof Readable) body.destroy(); // as on S3: a failed put releases its source

@@ -21,6 +21,7 @@ import {
   AccessDeniedError,
   BucketNotFoundError,
   InvalidUriError,
+  ObjectExistsError,
   ObjectNotFoundError,
   StorageError,
 } from "./errors.js";
@@ -159,6 +160,37 @@ export class S3Storage implements Storage {
       }
       return await this.uploadStream(params, body);
     } catch (error) {
+      throw mapS3Error(error, uri, bucket, "PutObject");
+    }
+  }
+
+  /**
+   * `If-None-Match: *`: AWS S3 answers 412 when the key exists, and 409 when another conditional write to
+   * it is in flight; both mean "not created by this call". s3rver does not enforce the header.
+   */
+  async putIfAbsent(
+    uri: string,
+    body: Buffer | Uint8Array | string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    const { bucket, key } = objectLocation(uri);
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentType: options.contentType ?? contentTypeFor(key),
+          IfNoneMatch: "*",
+          ...(options.metadata ? { Metadata: options.metadata } : {}),
+        }),
+      );
+      return { uri: s3Uri(bucket, key), etag: unquote(out.ETag), size: bytes.byteLength };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 409) throw new ObjectExistsError(uri, { cause: error });
       throw mapS3Error(error, uri, bucket, "PutObject");
     }
   }

@@ -49,6 +49,13 @@ export interface Storage {
   getRange(uri: string, start: number, end: number): Promise<Buffer>;
   /** Atomic on local folders (temp file + rename); multipart on S3 for large or streamed bodies. */
   put(uri: string, body: Body, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Creates the object only if no object has that URI yet, else throws `ObjectExistsError` and leaves the
+   * existing one untouched. Local folders: temp file + `link()` (fails on an existing name, never replaces
+   * it). S3: `PutObject` with `If-None-Match: *`, which AWS S3 enforces; s3rver ignores the header, so there
+   * the put simply overwrites. Small bodies only (one request, no multipart).
+   */
+  putIfAbsent(uri: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult>;
   /** Deletes every URI given; absent objects are not an error. */
   delete(uris: readonly string[]): Promise<void>;
 }

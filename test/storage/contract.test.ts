@@ -81,6 +81,14 @@ describe.each(backendFactories)("Storage contract on $name", (factory) => {
     expect((await storage.head(uri)).etag).toBe(md5("second"));
   });
 
+  it("putIfAbsent creates a missing object with the given bytes", async () => {
+    // Refusing an existing name is tested on local folders: s3rver ignores If-None-Match.
+    const uri = `${base}create-only/new.json`;
+    const put = await storage.putIfAbsent(uri, '{"a":1}');
+    expect(put).toEqual({ uri, etag: md5('{"a":1}'), size: 7 });
+    expect((await storage.get(uri)).toString()).toBe('{"a":1}');
+  });
+
   it("reports a missing object with ObjectNotFoundError naming the URI", async () => {
     const uri = `${base}missing/nothing-here.parquet`;
     expect(await storage.exists(uri)).toBe(false);

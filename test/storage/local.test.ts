@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createStorage } from "../../src/storage/create.js";
-import { InvalidUriError, OutsideRootError, StorageError } from "../../src/storage/errors.js";
+import {
+  InvalidUriError,
+  ObjectExistsError,
+  OutsideRootError,
+  StorageError,
+} from "../../src/storage/errors.js";
 import { LocalStorage } from "../../src/storage/local.js";
 import type { ObjectInfo } from "../../src/storage/types.js";
 import { joinUri } from "../../src/storage/uri.js";
@@ -83,6 +88,35 @@ describe("LocalStorage", () => {
       expect(await writing).toEqual({ uri, etag: md5("a\tb\nc\td\n"), size: 8 });
       expect(await collect(storage.list(`file://${root}`))).toEqual([uri]);
       expect(await storage.listFolders(`file://${root}/part`)).toEqual([`file://${root}/part/run=1/`]);
+    });
+  });
+
+  describe("create-only writes (putIfAbsent)", () => {
+    it("creates a missing object, then refuses to replace it and leaves no temp file", async () => {
+      const uri = `file://${root}/log/00000000000000000000.json`;
+      await storage.putIfAbsent(uri, "first");
+      const error = await storage.putIfAbsent(uri, "second").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ObjectExistsError);
+      expect((error as ObjectExistsError).code).toBe("OBJECT_EXISTS");
+      expect((error as Error).message).toContain(uri);
+      expect(await readFile(join(root, "log/00000000000000000000.json"), "utf8")).toBe("first");
+      expect(await readdir(join(root, "log"))).toEqual(["00000000000000000000.json"]);
+    });
+
+    it("of many racing writers to one name, exactly one wins and its bytes stay", async () => {
+      const uri = `file://${root}/race/one.json`;
+      const writers = Array.from({ length: 20 }, (_, i) =>
+        new LocalStorage(root).putIfAbsent(uri, `writer ${i}`).then(
+          () => i,
+          (error: unknown) => error,
+        ),
+      );
+      const outcomes = await Promise.all(writers);
+      const winners = outcomes.filter((outcome) => typeof outcome === "number");
+      expect(winners).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome instanceof ObjectExistsError)).toHaveLength(19);
+      expect(await readFile(join(root, "race/one.json"), "utf8")).toBe(`writer ${winners[0]}`);
+      expect(await readdir(join(root, "race"))).toEqual(["one.json"]);
     });
   });
 
