@@ -13,11 +13,11 @@ import {
   summarizeFiles,
   writeJson,
 } from "../models/manifests.js";
+import { packBalanced } from "../models/pack.js";
 import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { TaskData, TaskTracker } from "../tracker/types.js";
 import { isGzipName, measureGzipExpansion } from "./gzip-expansion.js";
-import { packBalanced } from "./pack.js";
 
 /**
  * The pure part: which files go together. Deterministic for the same manifest and expansion.

@@ -15,10 +15,10 @@ import {
   summarizeFiles,
   writeJson,
 } from "../models/manifests.js";
+import { packBalanced } from "../models/pack.js";
 import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import { type BarrierResult, barrierOf, type Task, type TaskTracker } from "../tracker/types.js";
-import { packBalanced } from "./pack.js";
 
 export class StageBarrierError extends SnaplakeError {
   readonly barrier: BarrierResult;

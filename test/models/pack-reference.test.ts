@@ -4,8 +4,8 @@
  * with a plain, slow implementation of the rule on seeded random inputs.
  */
 import { describe, expect, it } from "vitest";
+import { packBalanced } from "../../src/models/pack.js";
 import { seededRandom as random } from "../../src/samples/random.js";
-import { packBalanced } from "../../src/steps/pack.js";
 
 interface Item {
   key: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packBalanced } from "../../src/steps/pack.js";
+import { packBalanced } from "../../src/models/pack.js";
 import { planSnapshotFileGroups } from "../../src/steps/step-1-1-plan-snapshot-to-staging.js";
 
 const file = (uri: string, size: number) => ({ uri, etag: `e-${uri}`, size, nRecord: null });
