@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadataAsync } from "hyparquet";
+import { type FileMetaData, parquetMetadataAsync } from "hyparquet";
 import type pl from "nodejs-polars";
 import type { Compression } from "../config.js";
 import type { Storage } from "../storage/types.js";
@@ -39,10 +39,11 @@ export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteO
 const FOOTER_PROBE_BYTES = 64 * 1024;
 
 /**
- * The row count recorded in a Parquet object's footer. Reads only the footer through ranged reads (usually
- * one request for the last 64 KiB), never the data, so validating a large lake doesn't download it.
+ * A Parquet object's footer (schema, row groups, column statistics). Reads only the footer through ranged
+ * reads (usually one request for the last 64 KiB), never the data, so validating a large lake doesn't
+ * download it.
  */
-export async function parquetRowCount(storage: Storage, uri: string, size: number): Promise<number> {
+export async function readParquetFooter(storage: Storage, uri: string, size: number): Promise<FileMetaData> {
   const asyncBuffer = {
     byteLength: size,
     slice: async (start: number, end?: number) => {
@@ -50,8 +51,10 @@ export async function parquetRowCount(storage: Storage, uri: string, size: numbe
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };
-  const metadata = await parquetMetadataAsync(asyncBuffer, {
-    initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES),
-  });
-  return Number(metadata.num_rows);
+  return parquetMetadataAsync(asyncBuffer, { initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES) });
+}
+
+/** The row count recorded in a Parquet object's footer (see readParquetFooter). */
+export async function parquetRowCount(storage: Storage, uri: string, size: number): Promise<number> {
+  return Number((await readParquetFooter(storage, uri, size)).num_rows);
 }
