@@ -224,6 +224,27 @@ describe("Delta commits on a local folder", () => {
     expect(readdirSync(join(table, "_delta_log")).filter((n) => n.endsWith(".json"))).toHaveLength(2);
   });
 
+  it("a timestamp without time zone makes a timestampNtz table (reader 3, writer 7); nanoseconds are refused", async () => {
+    const naive = pl.Series("shipped_at", [1_717_200_000_000_000, null], pl.Int64).cast(pl.Datetime("us"));
+    await commit("ntz", [await writeOrders("2024-06-01", 2, { shipped_at: naive })]);
+    const replayed = replayLog(table);
+    expect(replayed.protocol).toEqual({
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: ["timestampNtz"],
+      writerFeatures: ["appendOnly", "invariants", "timestampNtz"],
+    });
+    expect(replayed.schema.fields.find((f) => f.name === "shipped_at")?.type).toBe("timestamp_ntz");
+    expect((await openDeltaTable(storage, table)).files).toHaveLength(1);
+
+    const nanos = pl.Series("delivered_at", [1n, 2n], pl.Int64).cast(pl.Datetime("ns", "UTC"));
+    const error = await commit("ns", [await writeOrders("2024-06-02", 2, { delivered_at: nanos })]).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(/Column "delivered_at" of .* is a nanosecond timestamp/);
+    expect(replayLog(table).version).toBe(0);
+  });
+
   it("concurrent appends through separate stores all land, each version once", async () => {
     const batches = await Promise.all(
       Array.from({ length: 8 }, (_, i) => writeOrders(`2024-06-0${(i % 3) + 1}`, 5 + i)),
