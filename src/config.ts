@@ -21,7 +21,9 @@ const identifier = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' and '-' only");
+  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' and '-' only")
+  // It names a folder under stagingUri.
+  .refine((value) => value !== "." && value !== "..", "may not be '.' or '..'");
 
 const columnName = z.string().min(1);
 

@@ -115,7 +115,7 @@ export abstract class Project {
 
   constructor(config: ProjectConfigInput | ProjectConfig, dependencies: ProjectDependencies) {
     this.config = parseProjectConfig(config);
-    this.locations = new Locations(this.config.stagingUri, this.config.datalakeUri);
+    this.locations = new Locations(this.config.stagingUri, this.config.datalakeUri, this.config.projectId);
     this.storage = dependencies.storage;
     this.tracker = dependencies.tracker;
     this.logger = dependencies.logger ?? silentLogger;

@@ -1,6 +1,7 @@
 /**
  * Every URI the workflow reads or writes, computed from the staging and lake roots. Names are
- * deterministic (fingerprints, not counters), so a retry overwrites the same keys.
+ * deterministic (fingerprints, not counters), so a retry overwrites the same keys. Staging is per project,
+ * `{staging} = {stagingUri}/{projectId}`, so projects that share a `stagingUri` never overwrite each other.
  *
  * {staging}/manifests/snapshot/manifest-summary.json        step 0 (when snaplake lists the source)
  * {staging}/manifests/snapshot/manifest-data.parquet
@@ -16,11 +17,12 @@
 import { asFolder, joinUri, normalizeUri } from "../storage/uri.js";
 
 export class Locations {
+  /** This project's staging folder: `{stagingUri}/{projectId}/`. */
   readonly staging: string;
   readonly datalake: string;
 
-  constructor(stagingUri: string, datalakeUri: string) {
-    this.staging = asFolder(normalizeUri(stagingUri));
+  constructor(stagingUri: string, datalakeUri: string, projectId: string) {
+    this.staging = asFolder(joinUri(asFolder(normalizeUri(stagingUri)), projectId));
     this.datalake = asFolder(normalizeUri(datalakeUri));
   }
 
