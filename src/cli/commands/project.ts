@@ -10,6 +10,7 @@ import { ConfigError } from "../../errors.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
@@ -83,6 +84,23 @@ async function reportingValidation<T>(json: boolean, fn: () => Promise<T>): Prom
     }
     throw error;
   }
+}
+
+/**
+ * A task `step --task` could not claim: already done (exit 0), held by another worker, used up, or unknown
+ * (exit 1), each with what to do about it.
+ */
+function reportUnclaimable(json: boolean, step: StepId, taskId: string, task: Task | undefined): number {
+  const state = task?.status ?? "unknown";
+  const message = !task
+    ? `step ${step} has no task ${taskId}: see \`snaplake step ${step === Step.snapshotToStaging ? "1.2" : "2.2"}\` for its tasks`
+    : task.status === "succeeded"
+      ? `task ${taskId} of step ${step} already succeeded (${task.finishedAt ?? "earlier"}): nothing to do`
+      : task.status === "in_progress"
+        ? `task ${taskId} of step ${step} is being run by another worker (lease until ${new Date(task.leaseExpiresAt ?? 0).toISOString()})`
+        : `task ${taskId} of step ${step} is ${task.status} after ${task.attempts}/${task.maxAttempts} attempts: \`snaplake retry\` brings it back`;
+  print(json, { step, taskId, outcome: "not_claimable", status: state, message }, () => message);
+  return task?.status === "succeeded" ? ExitCode.ok : ExitCode.failed;
 }
 
 export function register(program: Command): void {
@@ -167,8 +185,18 @@ export function register(program: Command): void {
             return ExitCode.ok;
           }
           if (step === Step.snapshotToStaging || step === Step.stagingToDatalake) {
+            const before = await project.tracker.counts(project.projectId, step);
+            if (Object.values(before).every((n) => n === 0)) {
+              const plan = step === Step.snapshotToStaging ? "1.1" : "2.1";
+              process.stderr.write(
+                `snaplake: step ${step} is not planned yet (it has no tasks): run \`snaplake step ${plan}\` (or \`snaplake run\`) first\n`,
+              );
+              return ExitCode.failed;
+            }
             if (options.task) {
               const result = await project.processTask(step, options.task);
+              if (result.outcome === "not_claimable")
+                return reportUnclaimable(json, step, options.task, result.task);
               print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
               return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
             }

@@ -1,0 +1,105 @@
+/**
+ * Config checks at parse time and the task commands' answers, through the CLI on local folders and the
+ * embedded tracker (a state folder per test).
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { writeOrdersSnapshot } from "../../src/samples/orders.js";
+import { createStorage } from "../../src/storage/create.js";
+import { snaplake } from "../support/cli.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function projectDir(overrides: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "snaplake-config-"));
+  dirs.push(dir);
+  const config = {
+    projectId: "orders",
+    snapshot: { uri: "./snapshot/" },
+    reader: { format: "parquet" },
+    derivedColumns: [{ name: "year", from: "order_time", format: "%Y" }],
+    stagingUri: "./staging/",
+    datalakeUri: "./lake/",
+    partitionKeys: ["year"],
+    ...overrides,
+  };
+  const file = join(dir, "snaplake.config.json");
+  writeFileSync(file, JSON.stringify(config));
+  const cli = (...args: string[]) =>
+    snaplake([...args, "--config", file, "--state-dir", join(dir, ".snaplake")]);
+  return { dir, file, cli };
+}
+
+function oneLine(stderr: string) {
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr.trim().split("\n")).toHaveLength(1);
+}
+
+describe("config checks at parse time", () => {
+  it("an invalid include regex is a configuration error naming the field (exit 2), before any step", async () => {
+    const { cli } = projectDir({ snapshot: { uri: "./snapshot/", include: "part-(\\d+" } });
+    const result = await cli("run");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("snapshot.include: not a valid regular expression");
+    oneLine(result.stderr);
+  });
+
+  it("refuses a lake inside staging, staging inside the lake, and the same folder for both (exit 2)", async () => {
+    for (const [stagingUri, datalakeUri] of [
+      ["./data/", "./data/lake/"],
+      ["./lake/staging", "./lake/"],
+      ["./same/", "./same"],
+    ]) {
+      const { cli } = projectDir({ stagingUri, datalakeUri });
+      const result = await cli("status");
+      expect(result.code, `${stagingUri} ${datalakeUri}`).toBe(2);
+      expect(result.stderr).toContain("datalakeUri: must not overlap stagingUri");
+      oneLine(result.stderr);
+    }
+    // Siblings with a common name prefix are separate folders.
+    const { cli } = projectDir({ stagingUri: "./lake-staging/", datalakeUri: "./lake/" });
+    expect((await cli("status")).code).toBe(0);
+  });
+});
+
+describe("task commands say what state the step or task is in", () => {
+  it("before planning, for a succeeded task, and for an unknown task", async () => {
+    const { dir, cli } = projectDir();
+    await writeOrdersSnapshot(createStorage(), `${dir}/snapshot/`, { rows: 3_000, files: 2 });
+
+    const early = await cli("step", "2.3");
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain("is not planned yet");
+    expect(early.stderr).toContain("snaplake step 2.1");
+    oneLine(early.stderr);
+    const earlyTask = await cli("step", "1.3", "--task", "abc");
+    expect(earlyTask.code).toBe(1);
+    expect(earlyTask.stderr).toContain("snaplake step 1.1");
+
+    const ran = await cli("run", "--json");
+    expect(ran.code).toBe(0);
+    const listed = await cli("step", "2.2", "--json");
+    expect(JSON.parse(listed.stdout)).toEqual([]); // nothing left to do
+    const status = JSON.parse((await cli("status", "--json")).stdout);
+    expect(status.steps["2.3-staging-to-datalake"].succeeded).toBeGreaterThan(0);
+
+    // Compaction tasks are named by their group's fingerprint, as their manifests are.
+    const groups = readdirSync(join(dir, "staging", "orders", "manifests", "partition-file-groups"));
+    const done = groups[0]!.replace(/\.json$/, "");
+    const again = await cli("step", "2.3", "--task", done);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`task ${done} of step 2.3-staging-to-datalake already succeeded`);
+    const againJson = JSON.parse((await cli("step", "compact", "--task", done, "--json")).stdout);
+    expect(againJson).toMatchObject({ taskId: done, status: "succeeded" });
+
+    const tasks = await cli("step", "1.3", "--task", "missing-task-id");
+    expect(tasks.code).toBe(1);
+    expect(tasks.stdout).toContain("has no task missing-task-id");
+    expect(tasks.stdout).toContain("snaplake step 1.2");
+  }, 60_000);
+});
