@@ -2,9 +2,11 @@
  * Config checks at parse time and the task commands' answers, through the CLI on local folders and the
  * embedded tracker (a state folder per test).
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
@@ -101,5 +103,62 @@ describe("task commands say what state the step or task is in", () => {
     expect(tasks.code).toBe(1);
     expect(tasks.stdout).toContain("has no task missing-task-id");
     expect(tasks.stdout).toContain("snaplake step 1.2");
+  }, 60_000);
+});
+
+describe("zero-row inputs", () => {
+  const csv = "order_id,region\n1,eu\n2,us\n3,eu\n";
+  const ndjson = '{"order_id":1,"region":"eu"}\n{"order_id":2,"region":"us"}\n{"order_id":3,"region":"eu"}\n';
+  const emptyParquet = () =>
+    pl
+      .DataFrame({ order_id: pl.Series("order_id", [], pl.Utf8), region: pl.Series("region", [], pl.Utf8) })
+      .writeParquet();
+  const dataParquet = () => pl.DataFrame({ order_id: [1, 2, 3], region: ["eu", "us", "eu"] }).writeParquet();
+  const cases: Array<[string, string, Record<string, Buffer | string>]> = [
+    ["csv", "csv", { "a.csv": csv, "header-only.csv": "order_id,region\n" }],
+    [
+      "csv.gz",
+      "csv",
+      {
+        "a.csv.gz": gzipSync(csv),
+        "empty.csv.gz": gzipSync(""),
+        "header-only.csv.gz": gzipSync("order_id,region\n"),
+      },
+    ],
+    ["ndjson", "ndjson", { "a.ndjson": ndjson, "blank.ndjson": "\n", "empty.ndjson.gz": gzipSync("") }],
+    ["parquet", "parquet", { "a.parquet": dataParquet(), "no-rows.parquet": emptyParquet() }],
+  ];
+
+  it.each(cases)(
+    "%s: an empty file adds no rows and no schema, and the run validates",
+    async (_label, format, files) => {
+      const { dir, cli } = projectDir({ reader: { format }, derivedColumns: [], partitionKeys: ["region"] });
+      mkdirSync(join(dir, "snapshot"));
+      for (const [name, content] of Object.entries(files))
+        writeFileSync(join(dir, "snapshot", name), content);
+      const ran = await cli("run", "--json");
+      expect(ran.stderr).not.toContain("SCHEMA_CONFLICT");
+      expect(ran.code).toBe(0);
+      const summary = JSON.parse(ran.stdout);
+      expect(summary.manifest.files).toBe(Object.keys(files).length);
+      expect(summary.validation.ok).toBe(true);
+      expect(summary.validation.lake.rows).toBe(3);
+      expect(summary.validation.lake.partitions).toBe(2);
+    },
+    60_000,
+  );
+
+  it("a group of empty files only stages nothing and still validates", async () => {
+    const { dir, cli } = projectDir({
+      reader: { format: "csv" },
+      derivedColumns: [],
+      partitionKeys: ["region"],
+    });
+    mkdirSync(join(dir, "snapshot"));
+    writeFileSync(join(dir, "snapshot", "header-only.csv"), "order_id,region\n");
+    writeFileSync(join(dir, "snapshot", "empty.csv.gz"), gzipSync(""));
+    const ran = await cli("run", "--json");
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout).validation).toMatchObject({ ok: true, lake: { rows: 0 } });
   }, 60_000);
 });
