@@ -199,8 +199,14 @@ export abstract class Project {
     });
   }
 
-  /** Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. */
+  /**
+   * Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. A
+   * forced (partial) plan is made again once more step-1.3 tasks have succeeded (after a fix and `retry`),
+   * still forced, so their rows reach the lake; compaction groups the new plan no longer has are removed.
+   */
   async step2_1PlanStagingToDatalake(options: { force?: boolean } = {}) {
+    const replanning = await this.resetPartialPlan();
+    const force = Boolean(options.force) || replanning;
     let snapshotTasks: Task[] | undefined;
     // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts, and only
     // while planning is still to do; the same read then serves the plan.
@@ -219,10 +225,30 @@ export abstract class Project {
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: this.config.recordIdColumn !== undefined,
           maxAttempts: this.config.tracker.maxAttempts,
-          ...(options.force ? { force: true } : { snapshotTasks }),
+          ...(force ? { force: true } : { snapshotTasks }),
         }),
-      options.force ? undefined : checkBarrier,
+      force ? undefined : checkBarrier,
     );
+  }
+
+  /**
+   * When step 2.1 succeeded with a partial (forced) plan and more step-1.3 tasks have succeeded since, its
+   * task goes back to pending so it plans again; true then. Only a partial plan costs this extra read.
+   */
+  private async resetPartialPlan(): Promise<boolean> {
+    const plan = await this.tracker.get(this.projectId, Step.planStagingToDatalake, SINGLE_TASK_ID);
+    if (plan?.status !== "succeeded" || plan.output.partial !== true) return false;
+    const planned = Number(plan.output.stagingManifests);
+    const tasks = await this.tracker.list(this.projectId, Step.snapshotToStaging);
+    const succeeded = tasks.filter((task) => task.status === "succeeded").length;
+    if (succeeded <= planned) return false;
+    this.logger.info(
+      { step: Step.planStagingToDatalake, planned, succeeded },
+      "snapshot groups succeeded since the forced compaction plan: planning compaction again",
+    );
+    // Conditional on the status: of several processes seeing this at once, one resets and all plan once.
+    await this.tracker.reset(this.projectId, Step.planStagingToDatalake, { statuses: ["succeeded"] });
+    return true;
   }
 
   /** Step 2.2: compaction groups still to do. */

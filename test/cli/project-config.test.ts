@@ -162,3 +162,51 @@ describe("zero-row inputs", () => {
     expect(JSON.parse(ran.stdout).validation).toMatchObject({ ok: true, lake: { rows: 0 } });
   }, 60_000);
 });
+
+describe("a forced compaction plan is not a dead end", () => {
+  it("run, run --force, fix the file, retry, run: the lake gets every row", async () => {
+    const rows = (from: number) =>
+      Array.from({ length: 125 }, (_, i) => `${from + i},${i % 2 ? "eu" : "us"}`).join("\n");
+    const { dir, cli } = projectDir({
+      reader: { format: "csv" },
+      derivedColumns: [],
+      partitionKeys: ["region"],
+      targetFileGroupSize: 1, // one group per file
+      tracker: { maxAttempts: 1 },
+    });
+    mkdirSync(join(dir, "snapshot"));
+    const good = gzipSync(`order_id,region\n${rows(125)}\n`);
+    writeFileSync(join(dir, "snapshot", "a.csv.gz"), gzipSync(`order_id,region\n${rows(0)}\n`));
+    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good.subarray(0, good.length - 20)); // truncated
+
+    const first = await cli("run");
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("is not complete");
+    expect(first.stderr).toContain("b.csv.gz");
+    expect(first.stderr).toContain("validation fails until they succeed");
+
+    const forced = await cli("run", "--force", "--json");
+    expect(forced.code).toBe(1);
+    expect(JSON.parse(forced.stdout).lake.rows).toBe(125);
+
+    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good);
+    expect((await cli("retry")).stdout).toContain("2 task(s) reset"); // the group and the failed check
+    const fixed = await cli("run", "--json");
+    expect(fixed.stderr).not.toContain("snaplake:");
+    expect(fixed.code).toBe(0);
+    const summary = JSON.parse(fixed.stdout);
+    expect(summary.validation).toMatchObject({ ok: true, lake: { rows: 250, partitions: 2 } });
+
+    // Every id once: the groups of the forced plan left nothing behind.
+    const lake = readdirSync(join(dir, "lake"), { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".parquet"),
+    );
+    const ids = pl
+      .concat(lake.map((f) => pl.readParquet(join(dir, "lake", f))))
+      .getColumn("order_id")
+      .toArray();
+    expect(ids).toHaveLength(250);
+    expect(new Set(ids).size).toBe(250);
+    expect((await cli("run")).code).toBe(0); // and again, nothing changes
+  }, 120_000);
+});
