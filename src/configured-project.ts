@@ -79,6 +79,10 @@ export class FileFormatProject extends Project {
   private readonly reader: ReaderSpec;
   private readonly derived: DerivedColumnSpec[];
 
+  protected override readerSettings() {
+    return { reader: this.reader, derivedColumns: this.derived };
+  }
+
   override derivedColumns(): DerivedColumn[] {
     return this.derived.map((d) => ({
       name: d.name,

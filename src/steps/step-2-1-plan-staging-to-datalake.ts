@@ -173,7 +173,7 @@ export async function planStagingToDatalake(input: {
 /**
  * A plan made again (after a forced plan, once more snapshot groups succeeded) may group a partition's
  * staging files differently. The compaction groups it no longer has would leave their rows in the lake
- * twice: their lake files, group manifests and tasks go. Returns how many groups went.
+ * twice: they are removed. Returns how many groups went.
  */
 async function removeSupersededGroups(input: {
   storage: Storage;
@@ -182,11 +182,20 @@ async function removeSupersededGroups(input: {
   locations: Locations;
   planned: ReadonlySet<string>;
 }): Promise<number> {
-  const { storage, tracker, projectId, locations } = input;
-  const stale = (await tracker.list(projectId, Step.stagingToDatalake)).filter(
-    (task) => !input.planned.has(task.taskId),
-  );
-  for (const task of stale) {
+  const tasks = await input.tracker.list(input.projectId, Step.stagingToDatalake);
+  return removeCompactionGroups({ ...input, tasks: tasks.filter((task) => !input.planned.has(task.taskId)) });
+}
+
+/** Removes compaction groups: their lake files, their group manifests and their tasks. Returns how many. */
+export async function removeCompactionGroups(input: {
+  storage: Storage;
+  tracker: TaskTracker;
+  projectId: string;
+  locations: Locations;
+  tasks: readonly Task[];
+}): Promise<number> {
+  const { storage, tracker, projectId, locations, tasks } = input;
+  for (const task of tasks) {
     const { partition, fingerprint } = task.input as PartitionGroupTaskInput;
     // Listed rather than taken from the task's output: an unfinished attempt may have written files too.
     const prefix = `part-${fingerprint}-`;
@@ -196,11 +205,10 @@ async function removeSupersededGroups(input: {
     await storage.delete(files);
     await storage.delete([locations.partitionFileGroup(fingerprint)]);
   }
-  return stale.length === 0
-    ? 0
-    : await tracker.deleteTasks(
-        projectId,
-        Step.stagingToDatalake,
-        stale.map((task) => task.taskId),
-      );
+  if (tasks.length === 0) return 0;
+  return tracker.deleteTasks(
+    projectId,
+    Step.stagingToDatalake,
+    tasks.map((task) => task.taskId),
+  );
 }

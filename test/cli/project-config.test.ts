@@ -2,7 +2,7 @@
  * Config checks at parse time and the task commands' answers, through the CLI on local folders and the
  * embedded tracker (a state folder per test).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -209,4 +209,97 @@ describe("a forced compaction plan is not a dead end", () => {
     expect(new Set(ids).size).toBe(250);
     expect((await cli("run")).code).toBe(0); // and again, nothing changes
   }, 120_000);
+});
+
+describe("a changed config is refused until the project is reset", () => {
+  const csv = (from: number, n: number) =>
+    `order_id,region\n${Array.from({ length: n }, (_, i) => `${from + i},${i % 2 ? "eu" : "us"}`).join("\n")}\n`;
+
+  function csvProject(overrides: Record<string, unknown>) {
+    const project = projectDir({ reader: { format: "csv" }, derivedColumns: [], ...overrides });
+    mkdirSync(join(project.dir, "snapshot"));
+    writeFileSync(join(project.dir, "snapshot", "a.csv"), csv(0, 100));
+    writeFileSync(join(project.dir, "snapshot", "b.csv"), csv(100, 50));
+    const edit = (changes: Record<string, unknown>) => {
+      const config = JSON.parse(readFileSync(project.file, "utf8"));
+      writeFileSync(project.file, JSON.stringify({ ...config, ...changes }));
+    };
+    const lakeIds = () =>
+      readdirSync(join(project.dir, "lake"), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".parquet"))
+        .flatMap((f) =>
+          pl
+            .readParquet(join(project.dir, "lake", f))
+            .getColumn("order_id")
+            .toArray(),
+        );
+    return { ...project, edit, lakeIds };
+  }
+
+  it("include changed after step 0: refused naming the field (exit 2); reset from step 0, then the run completes", async () => {
+    const { cli, edit, lakeIds } = csvProject({ partitionKeys: ["region"] });
+    expect((await cli("run")).code).toBe(0);
+    expect(lakeIds()).toHaveLength(150);
+
+    edit({ snapshot: { uri: "./snapshot/", include: "^a\\." } });
+    const refused = await cli("run");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("in: snapshot.include.");
+    expect(refused.stderr).toContain("snaplake reset --config <file> --from-step 0-manifest");
+    oneLine(refused.stderr);
+    expect((await cli("status")).code).toBe(0); // looking is still allowed
+    expect((await cli("validate")).code).toBe(2);
+
+    const tooLate = await cli("reset", "--from-step", "1.3", "--yes");
+    expect(tooLate.code).toBe(2);
+    expect(tooLate.stderr).toContain("--from-step 0-manifest");
+    const unconfirmed = await cli("reset");
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain("pass --yes");
+
+    const reset = await cli("reset", "--yes", "--json");
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout).tasks).toBeGreaterThan(0);
+    const ran = await cli("run", "--json");
+    expect(ran.code).toBe(0);
+    const summary = JSON.parse(ran.stdout);
+    expect(summary.manifest.files).toBe(1);
+    expect(summary.validation).toMatchObject({ ok: true, lake: { rows: 100 } });
+    expect(
+      lakeIds()
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 100 }, (_, i) => i)); // nothing left of b.csv
+  }, 90_000);
+
+  it("partitionKeys changed: reset from step 1.3 keeps the manifest and plan, and the lake is rebuilt once", async () => {
+    const { cli, edit, lakeIds, dir } = csvProject({ partitionKeys: ["region"] });
+    expect((await cli("run")).code).toBe(0);
+    const manifest = readFileSync(
+      join(dir, "staging", "orders", "manifests", "snapshot", "manifest-summary.json"),
+    );
+
+    edit({ partitionKeys: [] });
+    const refused = await cli("step", "2.3");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("in: partitionKeys.");
+    expect((await cli("reset", "--from-step", "2.1", "--yes")).code).toBe(2);
+    expect((await cli("reset", "--from-step", "1.3", "--yes")).code).toBe(0);
+    const ran = await cli("run", "--json");
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout).validation).toMatchObject({ ok: true, lake: { rows: 150, partitions: 1 } });
+    expect(new Set(lakeIds()).size).toBe(150);
+    expect(lakeIds()).toHaveLength(150);
+    expect(readdirSync(join(dir, "lake"))).not.toContain("region=eu");
+    expect(
+      readFileSync(join(dir, "staging", "orders", "manifests", "snapshot", "manifest-summary.json")),
+    ).toEqual(manifest);
+
+    // A compaction-only setting: reset from 2.3 re-runs only compaction.
+    edit({ compression: "snappy" });
+    expect((await cli("run")).code).toBe(2);
+    expect((await cli("reset", "--from-step", "2.3", "--yes")).code).toBe(0);
+    expect((await cli("run")).code).toBe(0);
+    expect(lakeIds()).toHaveLength(150);
+  }, 90_000);
 });

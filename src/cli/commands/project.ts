@@ -1,5 +1,5 @@
 /**
- * The project commands: init, run, step, worker, status, retry, validate.
+ * The project commands: init, run, step, worker, status, retry, reset, validate.
  * Exit codes: 0 ok, 1 a step/task/validation failed, 2 bad configuration or arguments.
  * What a command needs beyond its options (polars, the AWS SDK) is imported when it runs, so the CLI
  * starts fast.
@@ -83,6 +83,17 @@ async function reportingValidation<T>(json: boolean, fn: () => Promise<T>): Prom
       return ExitCode.failed;
     }
     throw error;
+  }
+}
+
+/** Asks a yes/no question on the terminal (stderr, so stdout stays for data). */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(question)).trim());
+  } finally {
+    prompt.close();
   }
 }
 
@@ -272,6 +283,45 @@ export function register(program: Command): void {
           return ExitCode.ok;
         }),
       ),
+    );
+
+  program
+    .command("reset")
+    .description(
+      "start the project over from a step (default 0): delete the tasks of that step and the later ones, and what they wrote",
+    )
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("--from-step <name>", "the first step to do again (0, 1.1, 1.3, 2.1, 2.3, 3 or a step name)", "0")
+    .option("-y, --yes", "do not ask for confirmation (needed when stdin is not a terminal)")
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action(async (options) => {
+        const step = parseStep(options.fromStep);
+        if (!options.yes && !process.stdin.isTTY)
+          throw new ConfigError("snaplake reset", [
+            "it deletes tasks and files and there is no terminal to confirm on: pass --yes",
+          ]);
+        return withProject(options, async ({ project }) => {
+          if (!options.yes) {
+            const confirmed = await confirm(
+              `Delete the tasks of project ${project.projectId} from step ${step} on, with their staging files and lake files, and start over? [y/N] `,
+            );
+            if (!confirmed) {
+              process.stderr.write("snaplake: reset cancelled, nothing was deleted\n");
+              return ExitCode.failed;
+            }
+          }
+          const result = await project.reset(step);
+          print(
+            Boolean(options.json),
+            result,
+            () =>
+              `project ${project.projectId} reset from step ${step}: ${result.tasks} task(s) and ${result.files} file(s) removed; \`snaplake run\` starts again from there`,
+          );
+          return ExitCode.ok;
+        });
+      }),
     );
 
   program
