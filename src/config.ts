@@ -5,6 +5,7 @@
 import bytes from "bytes";
 import { z } from "zod";
 import { ConfigError, formatZodIssues } from "./errors.js";
+import { asFolder, normalizeUri } from "./storage/uri.js";
 
 /** A byte size: a number, or a string such as "128MB" or "1.5 GiB" (binary units). */
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
@@ -21,7 +22,9 @@ const identifier = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' and '-' only");
+  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' and '-' only")
+  // It names a folder under stagingUri.
+  .refine((value) => value !== "." && value !== "..", "may not be '.' or '..'");
 
 const columnName = z.string().min(1);
 
@@ -30,13 +33,38 @@ const sortKey = z.union([
   z.object({ column: columnName, descending: z.boolean().default(false) }).strict(),
 ]);
 
+function isRegExp(source: string): boolean {
+  return regExpError(source) === undefined;
+}
+
+function regExpError(source: unknown): string | undefined {
+  try {
+    new RegExp(String(source));
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The canonical folder URI, or undefined when it is no URI at all (reported where the URI is used). */
+function folderOf(uri: string): string | undefined {
+  try {
+    return asFolder(normalizeUri(uri));
+  } catch {
+    return undefined;
+  }
+}
+
 const snapshotSource = z.union([
   z
     .object({
       /** A folder (prefix) holding the snapshot's data files. */
       uri: z.string().min(1),
       /** Keep only keys (relative to `uri`) matching this regular expression. */
-      include: z.string().optional(),
+      include: z
+        .string()
+        .refine(isRegExp, { error: (issue) => `not a valid regular expression: ${regExpError(issue.input)}` })
+        .optional(),
     })
     .strict(),
   z
@@ -102,6 +130,16 @@ export const projectConfigSchema = z
         code: "custom",
         path: [config.recordIdColumn ? "updateTimeColumn" : "recordIdColumn"],
         message: "recordIdColumn and updateTimeColumn go together (de-duplication needs both)",
+      });
+    }
+    const staging = folderOf(config.stagingUri);
+    const lake = folderOf(config.datalakeUri);
+    // Staging Parquet inside the lake would be read as lake data (and the lake's cleanup would delete it).
+    if (staging && lake && (staging.startsWith(lake) || lake.startsWith(staging))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["datalakeUri"],
+        message: `must not overlap stagingUri (${staging === lake ? "the same folder" : "one is inside the other"}): use separate folders`,
       });
     }
     if (config.partitionKeys.length !== new Set(config.partitionKeys).size) {

@@ -62,6 +62,13 @@ export function parseConfiguredProject(input: unknown, source = "config"): Confi
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
 }
 
+/** True when the bytes hold nothing but whitespace (stops at the first other byte). */
+function isBlank(bytes: Buffer): boolean {
+  for (const byte of bytes)
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  return true;
+}
+
 /** A Project reading Parquet, CSV or NDJSON files, with declared derived columns. */
 export class FileFormatProject extends Project {
   constructor(definition: ConfiguredProjectDefinition, dependencies: ProjectDependencies) {
@@ -71,6 +78,10 @@ export class FileFormatProject extends Project {
   }
   private readonly reader: ReaderSpec;
   private readonly derived: DerivedColumnSpec[];
+
+  protected override readerSettings() {
+    return { reader: this.reader, derivedColumns: this.derived };
+  }
 
   override derivedColumns(): DerivedColumn[] {
     return this.derived.map((d) => ({
@@ -82,6 +93,9 @@ export class FileFormatProject extends Project {
   override batchReadSnapshotDataFile(_group: SnapshotFileGroup, context: ReadContext) {
     const reader = this.reader;
     return context.readEach((bytes) => {
+      // An empty export file (DynamoDB exports write them for empty partitions) has no rows and no schema;
+      // polars refuses to infer one from nothing.
+      if (isBlank(bytes)) return pl.DataFrame();
       switch (reader.format) {
         case "parquet":
           return pl.readParquet(bytes);

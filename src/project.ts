@@ -19,7 +19,17 @@ import {
   type SnapshotFileGroup,
   type SnapshotManifest,
   snapshotFileGroupSchema,
+  writeJson,
 } from "./models/manifests.js";
+import {
+  ConfigChangedError,
+  changedSettings,
+  firstStepOf,
+  type ProjectSettings,
+  projectSettings,
+  recordedSettingsSchema,
+  recordSettings,
+} from "./models/settings.js";
 import {
   ALL_STEPS,
   type GroupStep,
@@ -37,7 +47,11 @@ import {
   type ReadContext,
   type SnapshotReadResult,
 } from "./steps/step-1-3-process-snapshot-group.js";
-import { planStagingToDatalake, readCompleteStage } from "./steps/step-2-1-plan-staging-to-datalake.js";
+import {
+  planStagingToDatalake,
+  readCompleteStage,
+  removeCompactionGroups,
+} from "./steps/step-2-1-plan-staging-to-datalake.js";
 import { compactPartitionGroup } from "./steps/step-2-3-compact-partition-group.js";
 import {
   ValidationFailedError,
@@ -45,8 +59,16 @@ import {
   validateDatalake,
 } from "./steps/step-3-validate-datalake.js";
 import { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
+import { ObjectNotFoundError } from "./storage/errors.js";
 import type { Storage } from "./storage/types.js";
-import type { RunTaskResult, StatusCounts, Task, TaskData, TaskTracker } from "./tracker/types.js";
+import {
+  type RunTaskResult,
+  type StatusCounts,
+  TASK_STATUSES,
+  type Task,
+  type TaskData,
+  type TaskTracker,
+} from "./tracker/types.js";
 
 export interface ProjectDependencies {
   storage: Storage;
@@ -129,10 +151,11 @@ export abstract class Project {
   private manifestPromise: Promise<SnapshotManifest> | undefined;
   /** Leases already reported as waited for (step/task/token), so each is logged once. */
   private readonly reportedWaits = new Set<string>();
+  private settingsCheck: Promise<void> | undefined;
 
   constructor(config: ProjectConfigInput | ProjectConfig, dependencies: ProjectDependencies) {
     this.config = parseProjectConfig(config);
-    this.locations = new Locations(this.config.stagingUri, this.config.datalakeUri);
+    this.locations = new Locations(this.config.stagingUri, this.config.datalakeUri, this.config.projectId);
     this.storage = dependencies.storage;
     this.tracker = dependencies.tracker;
     this.logger = dependencies.logger ?? silentLogger;
@@ -148,6 +171,43 @@ export abstract class Project {
     context: ReadContext,
   ): Promise<FrameLike | SnapshotReadResult>;
 
+  /**
+   * What the config does not say about how this project reads (`reader`, `derivedColumns` for a config
+   * file's project), recorded with the config's settings so that a change is noticed. Projects whose reader
+   * is code record nothing here.
+   */
+  protected readerSettings(): Partial<ProjectSettings> {
+    return {};
+  }
+
+  /** The settings the steps run with, as recorded by step 0 (see models/settings.ts). */
+  settings(): ProjectSettings {
+    return projectSettings(this.config, this.readerSettings());
+  }
+
+  /**
+   * Throws `ConfigChangedError` naming the fields when this config differs from the settings the project's
+   * steps ran with. Checked once per Project; nothing recorded yet (a new project) passes.
+   */
+  checkSettings(): Promise<void> {
+    this.settingsCheck ??= (async () => {
+      const uri = this.locations.settingsRecord;
+      let recorded: Record<string, unknown>;
+      try {
+        recorded = (await readJson(this.storage, uri, recordedSettingsSchema)).settings;
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) return;
+        throw error;
+      }
+      const changed = changedSettings(recorded, this.settings());
+      if (changed.length > 0) throw new ConfigChangedError(this.projectId, changed, uri);
+    })().catch((error) => {
+      this.settingsCheck = undefined;
+      throw error;
+    });
+    return this.settingsCheck;
+  }
+
   /** Columns computed after reading, in order (record id, times, partition keys...). */
   derivedColumns(): DerivedColumn[] {
     return [];
@@ -157,12 +217,14 @@ export abstract class Project {
 
   /** Step 0: the snapshot manifest (listed from the source, or the user's). */
   async step0BuildManifest(): Promise<SnapshotManifest> {
+    await this.checkSettings();
     await this.runSingleStep(Step.manifest, async () => {
       const manifest = await buildSnapshotManifest({
         storage: this.storage,
         locations: this.locations,
         source: this.config.snapshot,
       });
+      await writeJson(this.storage, this.locations.settingsRecord, recordSettings(this.settings()));
       this.manifestPromise = Promise.resolve(manifest);
       return {
         manifestUri: manifest.summaryUri,
@@ -196,7 +258,8 @@ export abstract class Project {
   }
 
   /** Step 1.3: one snapshot group into staging Parquet. */
-  step1_3ProcessSnapshotGroup(taskId: string): Promise<RunTaskResult> {
+  async step1_3ProcessSnapshotGroup(taskId: string): Promise<RunTaskResult> {
+    await this.checkSettings();
     return this.tracker.runTask(this.projectId, Step.snapshotToStaging, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
@@ -216,8 +279,15 @@ export abstract class Project {
     });
   }
 
-  /** Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. */
+  /**
+   * Step 2.1: staging files into compaction groups; refuses while step 1.3 is incomplete unless forced. A
+   * forced (partial) plan is made again once more step-1.3 tasks have succeeded (after a fix and `retry`),
+   * still forced, so their rows reach the lake; compaction groups the new plan no longer has are removed.
+   */
   async step2_1PlanStagingToDatalake(options: { force?: boolean } = {}) {
+    await this.checkSettings();
+    const replanning = await this.resetPartialPlan();
+    const force = Boolean(options.force) || replanning;
     let snapshotTasks: Task[] | undefined;
     // Checked before claiming the planning task, so a refusal doesn't use up one of its attempts, and only
     // while planning is still to do; the same read then serves the plan.
@@ -236,10 +306,30 @@ export abstract class Project {
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: this.config.recordIdColumn !== undefined,
           maxAttempts: this.config.tracker.maxAttempts,
-          ...(options.force ? { force: true } : { snapshotTasks }),
+          ...(force ? { force: true } : { snapshotTasks }),
         }),
-      options.force ? undefined : checkBarrier,
+      force ? undefined : checkBarrier,
     );
+  }
+
+  /**
+   * When step 2.1 succeeded with a partial (forced) plan and more step-1.3 tasks have succeeded since, its
+   * task goes back to pending so it plans again; true then. Only a partial plan costs this extra read.
+   */
+  private async resetPartialPlan(): Promise<boolean> {
+    const plan = await this.tracker.get(this.projectId, Step.planStagingToDatalake, SINGLE_TASK_ID);
+    if (plan?.status !== "succeeded" || plan.output.partial !== true) return false;
+    const planned = Number(plan.output.stagingManifests);
+    const tasks = await this.tracker.list(this.projectId, Step.snapshotToStaging);
+    const succeeded = tasks.filter((task) => task.status === "succeeded").length;
+    if (succeeded <= planned) return false;
+    this.logger.info(
+      { step: Step.planStagingToDatalake, planned, succeeded },
+      "snapshot groups succeeded since the forced compaction plan: planning compaction again",
+    );
+    // Conditional on the status: of several processes seeing this at once, one resets and all plan once.
+    await this.tracker.reset(this.projectId, Step.planStagingToDatalake, { statuses: ["succeeded"] });
+    return true;
   }
 
   /** Step 2.2: compaction groups still to do. */
@@ -248,7 +338,8 @@ export abstract class Project {
   }
 
   /** Step 2.3: one compaction group into lake Parquet. */
-  step2_3CompactPartitionGroup(taskId: string): Promise<RunTaskResult> {
+  async step2_3CompactPartitionGroup(taskId: string): Promise<RunTaskResult> {
+    await this.checkSettings();
     const { recordIdColumn, updateTimeColumn } = this.config;
     return this.tracker.runTask(this.projectId, Step.stagingToDatalake, taskId, async ({ input, signal }) => {
       const group = await readJson(
@@ -277,6 +368,7 @@ export abstract class Project {
   async step3ValidateDatalake(): Promise<ValidationResult> {
     const manifestTask = await this.tracker.get(this.projectId, Step.manifest, SINGLE_TASK_ID);
     if (manifestTask?.status !== "succeeded") throw new ProjectNotTrackedError(this.projectId);
+    await this.checkSettings();
     const manifest = await this.manifest();
     // A check always runs afresh: an earlier result goes back to pending (runSingleStep creates the task).
     await this.tracker.reset(this.projectId, Step.validate, { statuses: ["succeeded", "failed", "ignored"] });
@@ -347,6 +439,7 @@ export abstract class Project {
 
   /** Writes a group step's todo list as JSON (Step Functions' ItemReader format): where, and how many tasks. */
   async writeTodoList(step: GroupStep): Promise<{ uri: string; count: number }> {
+    await this.checkSettings();
     const tasks = await listTodo({ tracker: this.tracker, projectId: this.projectId, step });
     return writeTodoList({
       storage: this.storage,
@@ -377,6 +470,77 @@ export abstract class Project {
     return total;
   }
 
+  /**
+   * Starts the project over from `fromStep`: the tasks of that step and every later one are deleted (those
+   * of a group step whose plan is kept go back to pending), with what they wrote (manifests, staging data,
+   * bad rows, lake files of the compaction groups, the validation result). The settings are recorded
+   * again from this config, so a changed config can run; a setting that shapes an earlier step than
+   * `fromStep` is refused with `ConfigChangedError`, naming the step to reset from.
+   */
+  async reset(fromStep: StepId): Promise<{ fromStep: StepId; tasks: number; files: number }> {
+    const from = ALL_STEPS.indexOf(fromStep);
+    const resets = (step: StepId) => ALL_STEPS.indexOf(step) >= from;
+    const recordUri = this.locations.settingsRecord;
+    const recorded = await readJson(this.storage, recordUri, recordedSettingsSchema).catch(
+      (error: unknown) => {
+        if (error instanceof ObjectNotFoundError) return undefined;
+        throw error;
+      },
+    );
+    const changed = recorded ? changedSettings(recorded.settings, this.settings()) : [];
+    if (changed.length > 0 && !resets(firstStepOf(changed)))
+      throw new ConfigChangedError(this.projectId, changed, recordUri);
+
+    let tasks = 0;
+    let files = 0;
+    const deleteUnder = async (folder: string) => {
+      const uris: string[] = [];
+      for await (const object of this.storage.list(folder)) uris.push(object.uri);
+      await this.storage.delete(uris);
+      files += uris.length;
+    };
+    const restart = async (step: StepId) => {
+      tasks += await this.tracker.reset(this.projectId, step, { statuses: TASK_STATUSES });
+    };
+    const remove = async (step: StepId) => {
+      tasks += await this.tracker.deleteTasks(this.projectId, step);
+    };
+    const { locations } = this;
+    // Later steps first, so an interrupted reset leaves a project that the next reset finishes.
+    await remove(Step.validate);
+    await this.storage.delete([locations.validationResult]);
+    if (resets(Step.stagingToDatalake)) await deleteUnder(locations.todoLists);
+    if (fromStep === Step.stagingToDatalake) await restart(Step.stagingToDatalake);
+    else if (resets(Step.planStagingToDatalake)) {
+      const groups = await this.tracker.list(this.projectId, Step.stagingToDatalake);
+      const { storage, tracker, projectId } = this;
+      tasks += await removeCompactionGroups({ storage, tracker, projectId, locations, tasks: groups });
+      await remove(Step.planStagingToDatalake);
+      await deleteUnder(locations.partitionFileGroups);
+    }
+    if (resets(Step.snapshotToStaging)) {
+      for (const folder of [locations.stagingManifests, locations.stagingData, locations.badRowsFolder])
+        await deleteUnder(folder);
+      if (fromStep === Step.snapshotToStaging) await restart(Step.snapshotToStaging);
+      else await remove(Step.snapshotToStaging);
+    }
+    if (resets(Step.planSnapshotToStaging)) {
+      await remove(Step.planSnapshotToStaging);
+      await deleteUnder(locations.snapshotFileGroups);
+    }
+    if (fromStep === Step.manifest) {
+      await remove(Step.manifest);
+      await deleteUnder(locations.snapshotManifestFolder);
+      await this.storage.delete([recordUri]);
+    } else if (recorded) {
+      await writeJson(this.storage, recordUri, recordSettings(this.settings()));
+    }
+    this.manifestPromise = undefined;
+    this.settingsCheck = undefined;
+    this.logger.info({ fromStep, tasks, files }, "project reset");
+    return { fromStep, tasks, files };
+  }
+
   /** The snapshot manifest, read once. */
   manifest(): Promise<SnapshotManifest> {
     this.manifestPromise ??= (async () => {
@@ -392,6 +556,7 @@ export abstract class Project {
 
   /** Runs the tasks of a group step until none is left, `workers` at a time; failed tasks are retried. */
   async drain(step: GroupStep, options: Pick<RunOptions, "workers" | "onProgress"> = {}): Promise<void> {
+    await this.checkSettings();
     const limit = pLimit(Math.max(1, options.workers ?? 2));
     const counts = await this.tracker.counts(this.projectId, step);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);

@@ -8,6 +8,9 @@ import { SnaplakeError } from "../errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
 
+/** Errors the user fixes in the config or the arguments: exit 2. */
+const USAGE_CODES = new Set(["CONFIG_INVALID", "CONFIG_CHANGED"]);
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   process.exitCode = undefined;
   try {
@@ -18,7 +21,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (error instanceof SnaplakeError) {
       process.stderr.write(`snaplake: ${error.message}\n`);
-      return error.code === "CONFIG_INVALID" ? ExitCode.usage : ExitCode.failed;
+      return USAGE_CODES.has(error.code) ? ExitCode.usage : ExitCode.failed;
     }
     process.stderr.write(
       `snaplake: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -66,10 +66,13 @@ function conflict(
   );
 }
 
-/** Concatenates frames (in the order given) into one, harmonising their schemas. */
-export function concatHarmonized(
-  frames: ReadonlyArray<{ frame: pl.DataFrame; source: string }>,
-): pl.DataFrame {
+/**
+ * Concatenates frames (in the order given) into one, harmonising their schemas. A frame without rows
+ * contributes no schema (a header-only CSV types every column as a string): when every frame is empty, the
+ * result is an empty frame without columns.
+ */
+export function concatHarmonized(all: ReadonlyArray<{ frame: pl.DataFrame; source: string }>): pl.DataFrame {
+  const frames = all.filter(({ frame }) => frame.height > 0);
   if (frames.length === 0) return pl.DataFrame();
   // Each frame's schema is read once: every property access on a DataFrame reads its column names.
   const schemas = frames.map(({ frame }) => frameSchema(frame));

@@ -1,6 +1,7 @@
 /**
  * Every URI the workflow reads or writes, computed from the staging and lake roots. Names are
- * deterministic (fingerprints, not counters), so a retry overwrites the same keys.
+ * deterministic (fingerprints, not counters), so a retry overwrites the same keys. Staging is per project,
+ * `{staging} = {stagingUri}/{projectId}`, so projects that share a `stagingUri` never overwrite each other.
  *
  * {staging}/manifests/snapshot/manifest-summary.json        step 0 (when snaplake lists the source)
  * {staging}/manifests/snapshot/manifest-data.parquet
@@ -9,6 +10,7 @@
  * {staging}/manifests/partition-file-groups/{fp}.json      step 2.1, one per compaction group
  * {staging}/manifests/todo/{step}.json                     todo lists for Step Functions' ItemReader
  * {staging}/manifests/validation/validate-datalake-result.json   step 3
+ * {staging}/manifests/project-settings.json                the settings the steps ran with (step 0, reset)
  * {staging}/datalake/{k=v/...}/{snapshot group fp}.parquet  staging data
  * {staging}/bad-rows/{snapshot group fp}.ndjson            rows a reader rejected (e.g. Snowplow)
  * {lake}/{k=v/...}/part-{partition group fp}-{nnnnn}.parquet
@@ -16,37 +18,60 @@
 import { asFolder, joinUri, normalizeUri } from "../storage/uri.js";
 
 export class Locations {
+  /** This project's staging folder: `{stagingUri}/{projectId}/`. */
   readonly staging: string;
   readonly datalake: string;
 
-  constructor(stagingUri: string, datalakeUri: string) {
-    this.staging = asFolder(normalizeUri(stagingUri));
+  constructor(stagingUri: string, datalakeUri: string, projectId: string) {
+    this.staging = asFolder(joinUri(asFolder(normalizeUri(stagingUri)), projectId));
     this.datalake = asFolder(normalizeUri(datalakeUri));
   }
 
   get manifests(): string {
     return joinUri(this.staging, "manifests/");
   }
+  /** Step 0's listing of the snapshot (when snaplake lists the source). */
+  get snapshotManifestFolder(): string {
+    return joinUri(this.manifests, "snapshot/");
+  }
   get snapshotManifestSummary(): string {
-    return joinUri(this.manifests, "snapshot/manifest-summary.json");
+    return joinUri(this.snapshotManifestFolder, "manifest-summary.json");
   }
   get snapshotManifestData(): string {
-    return joinUri(this.manifests, "snapshot/manifest-data.parquet");
+    return joinUri(this.snapshotManifestFolder, "manifest-data.parquet");
+  }
+  get snapshotFileGroups(): string {
+    return joinUri(this.manifests, "snapshot-file-groups/");
   }
   snapshotFileGroup(fingerprint: string): string {
-    return joinUri(this.manifests, "snapshot-file-groups", `${fingerprint}.json`);
+    return joinUri(this.snapshotFileGroups, `${fingerprint}.json`);
+  }
+  get stagingManifests(): string {
+    return joinUri(this.manifests, "staging-file-groups/");
   }
   stagingManifest(snapshotGroupFingerprint: string): string {
-    return joinUri(this.manifests, "staging-file-groups", `${snapshotGroupFingerprint}.json`);
+    return joinUri(this.stagingManifests, `${snapshotGroupFingerprint}.json`);
+  }
+  get partitionFileGroups(): string {
+    return joinUri(this.manifests, "partition-file-groups/");
   }
   partitionFileGroup(fingerprint: string): string {
-    return joinUri(this.manifests, "partition-file-groups", `${fingerprint}.json`);
+    return joinUri(this.partitionFileGroups, `${fingerprint}.json`);
+  }
+  get todoLists(): string {
+    return joinUri(this.manifests, "todo/");
   }
   todoList(step: string): string {
-    return joinUri(this.manifests, "todo", `${step}.json`);
+    return joinUri(this.todoLists, `${step}.json`);
+  }
+  get settingsRecord(): string {
+    return joinUri(this.manifests, "project-settings.json");
   }
   get validationResult(): string {
     return joinUri(this.manifests, "validation/validate-datalake-result.json");
+  }
+  get badRowsFolder(): string {
+    return joinUri(this.staging, "bad-rows/");
   }
   get stagingData(): string {
     return joinUri(this.staging, "datalake/");
@@ -55,7 +80,7 @@ export class Locations {
     return joinUri(this.stagingData, partitionPath, `${snapshotGroupFingerprint}.parquet`);
   }
   badRows(snapshotGroupFingerprint: string): string {
-    return joinUri(this.staging, "bad-rows", `${snapshotGroupFingerprint}.ndjson`);
+    return joinUri(this.badRowsFolder, `${snapshotGroupFingerprint}.ndjson`);
   }
   lakeFolder(partitionPath: string): string {
     return asFolder(joinUri(this.datalake, partitionPath));

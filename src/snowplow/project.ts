@@ -84,6 +84,17 @@ export class SnowplowEnrichedProject extends Project {
     this.options = options;
   }
 
+  protected override readerSettings() {
+    return {
+      reader: {
+        format: "snowplow-enriched",
+        shred: this.options.shred ?? false,
+        dedupe: this.options.dedupe ?? true,
+        eventManifestTable: this.options.eventManifest?.tableName ?? null,
+      },
+    };
+  }
+
   override derivedColumns(): DerivedColumn[] {
     return [{ name: "event_date", expr: pl.col("collector_tstamp").dt.strftime("%Y-%m-%d") }];
   }

@@ -215,10 +215,13 @@ export async function processSnapshotGroup(input: {
     throw new SnapshotGroupReadError(group, error);
   }
   const read = isReadResult(result) ? result : { data: result };
-  const frame = categoricalToString(applyDerivedColumns(toPolars(read.data), input.derivedColumns ?? []));
+  const data = toPolars(read.data);
+  // Empty files give a frame without rows and possibly without columns: nothing to derive or to stage.
+  const frame =
+    data.height === 0 ? data : categoricalToString(applyDerivedColumns(data, input.derivedColumns ?? []));
   signal.throwIfAborted();
 
-  const parts = splitByPartition(frame, input.partitionKeys);
+  const parts = frame.height === 0 ? [] : splitByPartition(frame, input.partitionKeys);
   const limit = pLimit(4);
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>

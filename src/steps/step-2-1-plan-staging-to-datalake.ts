@@ -18,6 +18,7 @@ import {
 import { packBalanced } from "../models/pack.js";
 import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
+import { baseName } from "../storage/uri.js";
 import { type BarrierResult, barrierOf, type Task, type TaskTracker } from "../tracker/types.js";
 
 export class StageBarrierError extends SnaplakeError {
@@ -32,7 +33,7 @@ export class StageBarrierError extends SnaplakeError {
       "STAGE_INCOMPLETE",
       barrier.total === 0
         ? `Step ${step} has no tasks yet: run it before planning the next stage`
-        : `Step ${step} is not complete: ${barrier.missing.length} of ${barrier.total} tasks not succeeded: ${shown}${more}. Fix and retry them (snaplake retry), or force the next stage.`,
+        : `Step ${step} is not complete: ${barrier.missing.length} of ${barrier.total} tasks not succeeded: ${shown}${more}. Fix them and \`snaplake retry\`, or force the next stage (\`--force\`): the lake is then built without their rows and validation fails until they succeed (compaction is planned again once they do).`,
     );
     this.barrier = barrier;
   }
@@ -110,6 +111,9 @@ export async function planStagingToDatalake(input: {
   tasksCreated: number;
   tasksExisting: number;
   stagingManifests: number;
+  /** Planned while some step-1.3 tasks had not succeeded (forced): planned again once more of them do. */
+  partial: boolean;
+  supersededGroups: number;
 }> {
   const { storage, tracker, projectId, locations } = input;
   const tasks =
@@ -145,6 +149,13 @@ export async function planStagingToDatalake(input: {
       estimatedBytes: g.estimatedBytes,
     } satisfies PartitionGroupTaskInput,
   }));
+  const superseded = await removeSupersededGroups({
+    storage,
+    tracker,
+    projectId,
+    locations,
+    planned: new Set(groups.map((g) => g.fingerprint)),
+  });
   const { created, existing } = await tracker.createTasks(projectId, Step.stagingToDatalake, specs, {
     ...(input.maxAttempts ? { maxAttempts: input.maxAttempts } : {}),
   });
@@ -154,5 +165,50 @@ export async function planStagingToDatalake(input: {
     tasksCreated: created,
     tasksExisting: existing,
     stagingManifests: manifests.length,
+    partial: done.length < tasks.length,
+    supersededGroups: superseded,
   };
+}
+
+/**
+ * A plan made again (after a forced plan, once more snapshot groups succeeded) may group a partition's
+ * staging files differently. The compaction groups it no longer has would leave their rows in the lake
+ * twice: they are removed. Returns how many groups went.
+ */
+async function removeSupersededGroups(input: {
+  storage: Storage;
+  tracker: TaskTracker;
+  projectId: string;
+  locations: Locations;
+  planned: ReadonlySet<string>;
+}): Promise<number> {
+  const tasks = await input.tracker.list(input.projectId, Step.stagingToDatalake);
+  return removeCompactionGroups({ ...input, tasks: tasks.filter((task) => !input.planned.has(task.taskId)) });
+}
+
+/** Removes compaction groups: their lake files, their group manifests and their tasks. Returns how many. */
+export async function removeCompactionGroups(input: {
+  storage: Storage;
+  tracker: TaskTracker;
+  projectId: string;
+  locations: Locations;
+  tasks: readonly Task[];
+}): Promise<number> {
+  const { storage, tracker, projectId, locations, tasks } = input;
+  for (const task of tasks) {
+    const { partition, fingerprint } = task.input as PartitionGroupTaskInput;
+    // Listed rather than taken from the task's output: an unfinished attempt may have written files too.
+    const prefix = `part-${fingerprint}-`;
+    const files: string[] = [];
+    for await (const object of storage.list(locations.lakeFolder(partition)))
+      if (baseName(object.uri).startsWith(prefix)) files.push(object.uri);
+    await storage.delete(files);
+    await storage.delete([locations.partitionFileGroup(fingerprint)]);
+  }
+  if (tasks.length === 0) return 0;
+  return tracker.deleteTasks(
+    projectId,
+    Step.stagingToDatalake,
+    tasks.map((task) => task.taskId),
+  );
 }

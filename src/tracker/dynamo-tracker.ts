@@ -24,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
+import { DeleteItemCommand } from "dynamodb-toolbox/entity/actions/delete";
 import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
 import type { Condition } from "dynamodb-toolbox/entity/actions/parseCondition";
 import { PutItemCommand } from "dynamodb-toolbox/entity/actions/put";
@@ -634,6 +635,27 @@ export class DynamoTracker implements TaskTracker {
     );
     const count = done.filter(Boolean).length;
     this.logger.info({ projectId, step, count }, "reset tasks to pending");
+    return count;
+  }
+
+  async deleteTasks(projectId: string, step: string, taskIds?: readonly string[]): Promise<number> {
+    assertStepKey(projectId, step);
+    const ids = taskIds ?? (await this.queryStep(projectId, step)).map((task) => task.taskId);
+    const limit = pLimit(this.writeConcurrency);
+    const deleted = await Promise.all(
+      ids.map((taskId) =>
+        limit(async () => {
+          const { Attributes } = await this.models.task
+            .build(DeleteItemCommand)
+            .key({ projectId, step, taskId })
+            .options({ returnValues: "ALL_OLD" })
+            .send();
+          return Attributes !== undefined;
+        }),
+      ),
+    );
+    const count = deleted.filter(Boolean).length;
+    this.logger.info({ projectId, step, count }, "deleted tasks");
     return count;
   }
 

@@ -129,6 +129,11 @@ export interface TaskTracker {
   fail(lease: Lease, error: unknown, output?: TaskData): Promise<Task>;
   /** Brings failed/ignored tasks (or the given statuses) back to `pending` with fresh attempts. */
   reset(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<number>;
+  /**
+   * Deletes tasks of a step (all of them, or the ids given), whatever their status: for starting a step
+   * over. Returns how many were deleted.
+   */
+  deleteTasks(projectId: string, step: string, taskIds?: readonly string[]): Promise<number>;
   /** Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error. */
   runTask<O extends TaskData>(
     projectId: string,

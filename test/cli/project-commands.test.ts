@@ -175,8 +175,10 @@ describe("snaplake CLI", () => {
     );
     expect(lake.height).toBe(snapshot.rows);
     expect(lake.getColumn("order_id").nUnique()).toBe(snapshot.rows);
-    expect(existsSync(join(dir, "staging", "manifests", "validation", "validate-datalake-result.json"))).toBe(
-      true,
-    );
+    expect(
+      existsSync(
+        join(dir, "staging", config.projectId, "manifests", "validation", "validate-datalake-result.json"),
+      ),
+    ).toBe(true);
   }, 240_000);
 });

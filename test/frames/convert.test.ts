@@ -27,7 +27,7 @@ describe("Arrow tables from readers", () => {
   it("work as the result of batchReadSnapshotDataFile in step 1.3", async () => {
     const root = mkdtempSync(join(tmpdir(), "snaplake-arrow-"));
     const storage = createStorage({ localRoot: root });
-    const locations = new Locations(`${root}/staging/`, `${root}/lake/`);
+    const locations = new Locations(`${root}/staging/`, `${root}/lake/`, "arrow");
     const group = {
       kind: "snapshot-file-group" as const,
       fingerprint: "f".repeat(32),

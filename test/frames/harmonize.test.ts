@@ -36,3 +36,18 @@ describe("concatHarmonized", () => {
     expect(run).toThrow(/"amount".*one\.parquet.*two\.parquet/);
   });
 });
+
+describe("concatHarmonized with empty frames", () => {
+  it("takes no schema from a frame without rows, and gives an empty frame when all are empty", () => {
+    const headerOnly = pl.DataFrame({ order_id: pl.Series("order_id", [], pl.Utf8) });
+    const data = pl.DataFrame({ order_id: pl.Series("order_id", [1, 2], pl.Int64) });
+    const out = concatHarmonized([
+      { frame: headerOnly, source: "empty.csv" },
+      { frame: data, source: "a.csv" },
+    ]);
+    expect(String(out.getColumn("order_id").dtype)).toBe(String(pl.Int64));
+    expect(out.getColumn("order_id").toArray()).toEqual([1n, 2n].map(Number));
+    const none = concatHarmonized([{ frame: headerOnly, source: "empty.csv" }]);
+    expect([none.height, none.width]).toEqual([0, 0]);
+  });
+});

@@ -77,7 +77,7 @@ describe("SnowplowEnrichedProject", () => {
 
     // Bad rows name their file and line.
     const badText = [];
-    for await (const o of context.storage.list(`${context.root}staging/bad-rows/`))
+    for await (const o of context.storage.list(`${context.root}staging/${project.projectId}/bad-rows/`))
       badText.push((await context.storage.get(o.uri)).toString());
     const badRows = badText
       .join("")

@@ -43,7 +43,7 @@ describe("planSnapshotToStaging against an earlier plan (dynalite, local folder)
       storage: createStorage({ localRoot: root }),
       tracker,
       projectId: "orders",
-      locations: new Locations(`file://${root}/staging/`, `file://${root}/lake/`),
+      locations: new Locations(`file://${root}/staging/`, `file://${root}/lake/`, "orders"),
       targetFileGroupSize: 100 * MB,
     };
     return { tracker, base };

@@ -101,6 +101,20 @@ describe.each(dynamoBackends())("DynamoTracker on $name", ({ endpoint }) => {
     expect(tasks[1]).toMatchObject({ status: "pending", input: { file: "b.csv" } });
   });
 
+  it("deletes the given tasks of a step, or all of them, whatever their status", async () => {
+    const project = uniqueName("p");
+    const specs = ["a", "b", "c"].map((taskId) => ({ taskId, input: {} }));
+    await tracker.createTasks(project, step, specs);
+    await tracker.createTasks(project, "other", specs);
+    await tracker.runTask(project, step, "a", async () => ({ rows: 1 }));
+    expect(await tracker.deleteTasks(project, step, ["a", "missing"])).toBe(1);
+    expect((await tracker.list(project, step)).map((t) => t.taskId)).toEqual(["b", "c"]);
+    expect(await tracker.deleteTasks(project, step)).toBe(2);
+    expect(await tracker.list(project, step)).toEqual([]);
+    expect(await tracker.counts(project, step)).toMatchObject({ pending: 0, succeeded: 0 });
+    expect(await tracker.list(project, "other")).toHaveLength(3); // another step is left alone
+  });
+
   it("merges output on every update instead of replacing it", async () => {
     const project = uniqueName("p");
     await tracker.createTasks(project, step, [{ taskId: "t", input: {} }]);

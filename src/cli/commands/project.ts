@@ -1,5 +1,5 @@
 /**
- * The project commands: init, run, step, worker, status, retry, validate.
+ * The project commands: init, run, step, worker, status, retry, reset, validate.
  * Exit codes: 0 ok, 1 a step/task/validation failed, 2 bad configuration or arguments.
  * What a command needs beyond its options (polars, the AWS SDK) is imported when it runs, so the CLI
  * starts fast.
@@ -10,6 +10,7 @@ import { ConfigError } from "../../errors.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
@@ -86,6 +87,34 @@ async function reportingValidation<T>(json: boolean, fn: () => Promise<T>): Prom
     }
     throw error;
   }
+}
+
+/** Asks a yes/no question on the terminal (stderr, so stdout stays for data). */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(question)).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+/**
+ * A task `step --task` could not claim: already done (exit 0), held by another worker, used up, or unknown
+ * (exit 1), each with what to do about it.
+ */
+function reportUnclaimable(json: boolean, step: StepId, taskId: string, task: Task | undefined): number {
+  const state = task?.status ?? "unknown";
+  const message = !task
+    ? `step ${step} has no task ${taskId}: see \`snaplake step ${step === Step.snapshotToStaging ? "1.2" : "2.2"}\` for its tasks`
+    : task.status === "succeeded"
+      ? `task ${taskId} of step ${step} already succeeded (${task.finishedAt ?? "earlier"}): nothing to do`
+      : task.status === "in_progress"
+        ? `task ${taskId} of step ${step} is being run by another worker (lease until ${new Date(task.leaseExpiresAt ?? 0).toISOString()})`
+        : `task ${taskId} of step ${step} is ${task.status} after ${task.attempts}/${task.maxAttempts} attempts: \`snaplake retry\` brings it back`;
+  print(json, { step, taskId, outcome: "not_claimable", status: state, message }, () => message);
+  return task?.status === "succeeded" ? ExitCode.ok : ExitCode.failed;
 }
 
 export function register(program: Command): void {
@@ -170,8 +199,18 @@ export function register(program: Command): void {
             return ExitCode.ok;
           }
           if (step === Step.snapshotToStaging || step === Step.stagingToDatalake) {
+            const before = await project.tracker.counts(project.projectId, step);
+            if (Object.values(before).every((n) => n === 0)) {
+              const plan = step === Step.snapshotToStaging ? "1.1" : "2.1";
+              process.stderr.write(
+                `snaplake: step ${step} is not planned yet (it has no tasks): run \`snaplake step ${plan}\` (or \`snaplake run\`) first\n`,
+              );
+              return ExitCode.failed;
+            }
             if (options.task) {
               const result = await project.processTask(step, options.task);
+              if (result.outcome === "not_claimable")
+                return reportUnclaimable(json, step, options.task, result.task);
               print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
               return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
             }
@@ -247,6 +286,45 @@ export function register(program: Command): void {
           return ExitCode.ok;
         }),
       ),
+    );
+
+  program
+    .command("reset")
+    .description(
+      "start the project over from a step (default 0): delete the tasks of that step and the later ones, and what they wrote",
+    )
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("--from-step <name>", "the first step to do again (0, 1.1, 1.3, 2.1, 2.3, 3 or a step name)", "0")
+    .option("-y, --yes", "do not ask for confirmation (needed when stdin is not a terminal)")
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action(async (options) => {
+        const step = parseStep(options.fromStep);
+        if (!options.yes && !process.stdin.isTTY)
+          throw new ConfigError("snaplake reset", [
+            "it deletes tasks and files and there is no terminal to confirm on: pass --yes",
+          ]);
+        return withProject(options, async ({ project }) => {
+          if (!options.yes) {
+            const confirmed = await confirm(
+              `Delete the tasks of project ${project.projectId} from step ${step} on, with their staging files and lake files, and start over? [y/N] `,
+            );
+            if (!confirmed) {
+              process.stderr.write("snaplake: reset cancelled, nothing was deleted\n");
+              return ExitCode.failed;
+            }
+          }
+          const result = await project.reset(step);
+          print(
+            Boolean(options.json),
+            result,
+            () =>
+              `project ${project.projectId} reset from step ${step}: ${result.tasks} task(s) and ${result.files} file(s) removed; \`snaplake run\` starts again from there`,
+          );
+          return ExitCode.ok;
+        });
+      }),
     );
 
   program
