@@ -38,6 +38,15 @@ export class StageBarrierError extends SnaplakeError {
   }
 }
 
+export class DuplicateStagingFileError extends SnaplakeError {
+  constructor(uri: string, groups: readonly string[]) {
+    super(
+      "DUPLICATE_STAGING_FILE",
+      `Staging file ${uri} is named more than once (staging manifests of groups ${[...new Set(groups)].join(", ")}): compacting it would count its rows twice. Those manifests were edited or written by an older snaplake: start over with a new projectId.`,
+    );
+  }
+}
+
 /**
  * Every task of `step`, in one consistent read; `StageBarrierError` unless all of them succeeded. (Not the
  * status index: it may not show yet the tasks that succeeded last, whose staging files would then never
@@ -126,6 +135,14 @@ export async function planStagingToDatalake(input: {
       ),
     ),
   );
+  const owners = new Map<string, string>();
+  for (const manifest of manifests) {
+    for (const file of manifest.files) {
+      const owner = owners.get(file.uri);
+      if (owner !== undefined) throw new DuplicateStagingFileError(file.uri, [owner, manifest.snapshotGroup]);
+      owners.set(file.uri, manifest.snapshotGroup);
+    }
+  }
   const files = manifests.flatMap((m) => m.files);
   const groups = planPartitionFileGroups(files, {
     // A group big enough to fill at least one target file, small enough to hold in memory.

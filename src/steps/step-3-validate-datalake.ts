@@ -161,6 +161,8 @@ export async function validateDatalake(input: {
     }
     return report;
   };
+  // Each staging file counts once: a file named twice (by one manifest or two) would be compacted twice.
+  const stagingFileOwners = new Map<string, string>();
   for (const m of stagingManifests) {
     staging.rowsRead += m.rowsRead;
     staging.rowsWritten += m.rowsWritten;
@@ -174,6 +176,16 @@ export async function validateDatalake(input: {
       );
     }
     for (const file of m.files) {
+      const owner = stagingFileOwners.get(file.uri);
+      if (owner !== undefined) {
+        problems.push(
+          owner === m.snapshotGroup
+            ? `staging file ${file.uri} is named twice in the staging manifest of group ${m.snapshotGroup}`
+            : `staging file ${file.uri} is named by the staging manifests of groups ${owner} and ${m.snapshotGroup}`,
+        );
+        continue;
+      }
+      stagingFileOwners.set(file.uri, m.snapshotGroup);
       staging.files += 1;
       staging.bytes += file.size;
       const report = partitionOf(file.partition);
