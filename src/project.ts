@@ -13,6 +13,7 @@ import type { FrameLike } from "./frames/convert.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
+  lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
   readSnapshotManifest,
@@ -260,6 +261,7 @@ export abstract class Project {
         storage: this.storage,
         locations: this.locations,
         group,
+        lakeSchema: await readJson(this.storage, this.locations.lakeSchema, lakeSchemaSchema),
         sortBy: this.config.sortBy,
         ...(recordIdColumn && updateTimeColumn ? { dedupe: { recordIdColumn, updateTimeColumn } } : {}),
         targetParquetFileSize: this.config.targetParquetFileSize,

@@ -7,6 +7,7 @@
  * {staging}/manifests/snapshot-file-groups/{fp}.json       step 1.1, one per group
  * {staging}/manifests/staging-file-groups/{fp}.json        step 1.3, one per snapshot group (same fp)
  * {staging}/manifests/partition-file-groups/{fp}.json      step 2.1, one per compaction group
+ * {staging}/manifests/lake-schema.json                     step 2.1, the one schema of every lake file
  * {staging}/manifests/todo/{step}.json                     todo lists for Step Functions' ItemReader
  * {staging}/manifests/validation/validate-datalake-result.json   step 3
  * {staging}/datalake/{k=v/...}/{snapshot group fp}.parquet  staging data
@@ -41,6 +42,9 @@ export class Locations {
   }
   partitionFileGroup(fingerprint: string): string {
     return joinUri(this.manifests, "partition-file-groups", `${fingerprint}.json`);
+  }
+  get lakeSchema(): string {
+    return joinUri(this.manifests, "lake-schema.json");
   }
   todoList(step: string): string {
     return joinUri(this.manifests, "todo", `${step}.json`);

@@ -2,12 +2,17 @@
  * Step 2.1: plan compaction. Only once every step-1.3 task succeeded (the stage barrier) unless forced.
  * The staging manifests to read come from the tracker's task outputs, not from listing a folder. Per
  * partition, staging files are packed into groups whose estimated output is near a whole number of target
- * Parquet files; with de-duplication a partition is one group, so every version of a record meets.
+ * Parquet files; with de-duplication a partition is one group, so every version of a record meets. The
+ * lake's one schema is computed from the staging files' footers and written beside the plan, so every
+ * compaction group writes the same columns and types (a lake readable as one table).
  */
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
+import { lakeSchemaOf } from "../frames/harmonize.js";
+import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
+  type LakeSchema,
   type PartitionFileGroup,
   readJson,
   type StagingFile,
@@ -61,6 +66,24 @@ export async function readCompleteStage(
   const barrier = barrierOf(tasks);
   if (!barrier.complete) throw new StageBarrierError(step, barrier);
   return tasks;
+}
+
+/**
+ * The lake's schema from every staging file's footer (footers only, never the data), widened safely across
+ * all of them; `SchemaConflictError` names the column, the types and the files when no type fits them all.
+ */
+export async function planLakeSchema(storage: Storage, files: readonly StagingFile[]): Promise<LakeSchema> {
+  const limit = pLimit(16);
+  const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  const footers = await Promise.all(
+    sorted.map((file) =>
+      limit(async () => ({
+        source: file.uri,
+        columns: footerColumnTypes(await readParquetFooter(storage, file.uri, file.size)),
+      })),
+    ),
+  );
+  return { kind: "lake-schema", columns: lakeSchemaOf(footers) };
 }
 
 /** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
@@ -144,6 +167,8 @@ export async function planStagingToDatalake(input: {
     }
   }
   const files = manifests.flatMap((m) => m.files);
+  // Before any group is planned: a conflict then fails the plan, not one compaction in the middle.
+  await writeJson(storage, locations.lakeSchema, await planLakeSchema(storage, files));
   const groups = planPartitionFileGroups(files, {
     // A group big enough to fill at least one target file, small enough to hold in memory.
     groupSize: Math.max(input.targetParquetFileSize, input.targetFileGroupSize),

@@ -3,6 +3,7 @@
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
+ * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order).
  * Any task not succeeded is a gap, and any unexplained difference is a problem naming the partition. The
  * result is written as JSON next to the manifests; `ok` is false when anything is off.
  */
@@ -10,9 +11,11 @@
 import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
-import { parquetRowCount } from "../frames/parquet.js";
+import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
+  type LakeSchema,
+  lakeSchemaSchema,
   readJson,
   type SnapshotManifest,
   snapshotFileGroupSchema,
@@ -89,6 +92,28 @@ export class ValidationFailedError extends SnaplakeError {
 function lastError(task: Task): string | undefined {
   const last = task.errors.at(-1);
   return last ? `${last.name}: ${last.message}` : undefined;
+}
+
+/** What differs between a file's columns and the lake schema, or undefined when they are the same. */
+function schemaDifference(
+  columns: ReadonlyArray<readonly [string, string]>,
+  lakeSchema: LakeSchema,
+): string | undefined {
+  const expected = new Map(lakeSchema.columns.map((c) => [c.name, c.type]));
+  const found = new Map(columns);
+  const differences: string[] = [];
+  for (const [name, type] of expected) {
+    const actual = found.get(name);
+    if (actual === undefined) differences.push(`${name} (${type}) is missing`);
+    else if (actual !== type) differences.push(`${name} is ${actual}, the lake's is ${type}`);
+  }
+  for (const [name, type] of found) {
+    if (!expected.has(name)) differences.push(`${name} (${type}) is not in the lake schema`);
+  }
+  if (differences.length > 0) return differences.join(", ");
+  const order = columns.map(([name]) => name).join(", ");
+  const expectedOrder = lakeSchema.columns.map((c) => c.name).join(", ");
+  return order === expectedOrder ? undefined : `columns in order ${order}, the lake's are ${expectedOrder}`;
 }
 
 export async function validateDatalake(input: {
@@ -217,7 +242,15 @@ export async function validateDatalake(input: {
     }
   }
 
-  // The lake as it really is: every Parquet file, its rows from the footer.
+  // The lake as it really is: every Parquet file, its rows and schema from the footer.
+  let lakeSchema: LakeSchema | undefined;
+  if (compactionTasks.length > 0) {
+    if (await storage.exists(locations.lakeSchema)) {
+      lakeSchema = await readJson(storage, locations.lakeSchema, lakeSchemaSchema);
+    } else {
+      problems.push(`the lake schema ${locations.lakeSchema} is missing (plan step 2.1 again)`);
+    }
+  }
   const lakeObjects = [];
   for await (const object of storage.listSummaries(locations.datalake)) {
     if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
@@ -230,8 +263,13 @@ export async function validateDatalake(input: {
         report.lakeFiles += 1;
         report.lakeBytes += object.size;
         // Awaited before the +=: `x += await y` would read x first and lose concurrent updates.
-        const rows = await parquetRowCount(storage, object.uri, object.size);
-        report.lakeRows += rows;
+        const footer = await readParquetFooter(storage, object.uri, object.size);
+        report.lakeRows += Number(footer.num_rows);
+        if (lakeSchema) {
+          const difference = schemaDifference(footerColumnTypes(footer), lakeSchema);
+          if (difference)
+            problems.push(`lake file ${object.uri} does not have the lake schema: ${difference}`);
+        }
         if (input.countColumn) {
           // Counting values needs the column's data: only then is the whole file read.
           const bytes = await storage.get(object.uri);

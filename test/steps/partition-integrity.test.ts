@@ -2,15 +2,11 @@
  * Partition values that can't become a folder, and staging manifests that name a file twice: refused with
  * typed errors, never written through or counted twice.
  */
-import { rmSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkPartitionPathFits, PartitionPathTooLongError } from "../../src/models/hive.js";
 import { readJson, stagingManifestSchema, writeJson } from "../../src/models/manifests.js";
 import { type SnapshotGroupTaskOutput, Step } from "../../src/models/steps.js";
-import { Project } from "../../src/project.js";
-import type { ReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import { splitByPartition } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import {
   DuplicateStagingFileError,
@@ -18,47 +14,27 @@ import {
   StageBarrierError,
 } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { validateDatalake } from "../../src/steps/step-3-validate-datalake.js";
-import { createTestContext, type TestContext } from "../support/orders-project.js";
+import {
+  createTestContext,
+  parquetProject,
+  removeTestRoot,
+  type TestContext,
+  writeParquetSnapshot,
+} from "../support/orders-project.js";
 
-class ParquetProject extends Project {
-  override async batchReadSnapshotDataFile(_group: unknown, context: ReadContext) {
-    return context.readEach((bytes) => pl.readParquet(bytes));
-  }
-}
-
-const roots: string[] = [];
+const contexts: TestContext[] = [];
 afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(fileURLToPath(root), { recursive: true, force: true });
+  for (const context of contexts.splice(0)) removeTestRoot(context);
 });
 
 async function localContext(): Promise<TestContext> {
   const context = await createTestContext("local");
-  roots.push(context.root);
+  contexts.push(context);
   return context;
 }
 
-async function writeSnapshot(context: TestContext, frames: pl.DataFrame[]) {
-  for (const [index, frame] of frames.entries()) {
-    await context.storage.put(
-      `${context.root}snapshot/part-${index}.parquet`,
-      frame.writeParquet({ compression: "zstd" }),
-    );
-  }
-}
-
-function project(context: TestContext, targetFileGroupSize = 100_000_000) {
-  return new ParquetProject(
-    {
-      projectId: `p-${Math.random().toString(36).slice(2, 10)}`,
-      snapshot: { uri: `${context.root}snapshot/` },
-      stagingUri: `${context.root}staging/`,
-      datalakeUri: `${context.root}lake/`,
-      partitionKeys: ["region"],
-      targetFileGroupSize,
-    },
-    context,
-  );
-}
+const project = (context: TestContext, targetFileGroupSize = 100_000_000) =>
+  parquetProject(context, { partitionKeys: ["region"], targetFileGroupSize });
 
 const regions = (ids: number[], values: Array<string | null>) =>
   pl.DataFrame({ id: ids, region: values }, { schema: { id: pl.Int64, region: pl.Utf8 } });
@@ -67,7 +43,7 @@ describe("partition values too long for a folder name or an S3 key", () => {
   it("fails the group with an error naming the column, before anything is written", async () => {
     const context = await localContext();
     const long = "é".repeat(130); // 260 bytes in UTF-8
-    await writeSnapshot(context, [regions([1, 2], ["eu", long])]);
+    await writeParquetSnapshot(context, [regions([1, 2], ["eu", long])]);
     const p = project(context);
     const failed = await p.runAll().catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(StageBarrierError);
@@ -101,7 +77,10 @@ describe("partition values too long for a folder name or an S3 key", () => {
 describe("staging files named more than once", () => {
   it("validation counts each staging file once and fails naming it; step 2.1 refuses to plan it", async () => {
     const context = await localContext();
-    await writeSnapshot(context, [regions([1, 2, 3], ["eu", "us", null]), regions([4, 5], ["eu", ""])]);
+    await writeParquetSnapshot(context, [
+      regions([1, 2, 3], ["eu", "us", null]),
+      regions([4, 5], ["eu", ""]),
+    ]);
     const p = project(context, 1); // one group per file
     const summary = await p.runAll();
     expect(summary.validation.ok).toBe(true);
