@@ -236,6 +236,7 @@ export abstract class Project {
           targetParquetFileSize: this.config.targetParquetFileSize,
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: this.config.recordIdColumn !== undefined,
+          ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
           maxAttempts: this.config.tracker.maxAttempts,
           ...(options.force ? { force: true } : { snapshotTasks }),
         }),
@@ -291,6 +292,7 @@ export abstract class Project {
         locations: this.locations,
         manifest,
         ...(this.config.countColumn ? { countColumn: this.config.countColumn } : {}),
+        ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
       });
       if (!result.ok) throw new ValidationFailedError(result, this.locations.validationResult);
       return {

@@ -3,7 +3,8 @@
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
- * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order).
+ * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order); with
+ * a record id column, every id is in the lake once, across partitions.
  * Any task not succeeded is a gap, and any unexplained difference is a problem naming the partition. The
  * result is written as JSON next to the manifests; `ok` is false when anything is off.
  */
@@ -94,6 +95,27 @@ function lastError(task: Task): string | undefined {
   return last ? `${last.name}: ${last.message}` : undefined;
 }
 
+/** One problem per record id found more than once across the lake (the first few, then a count). */
+function duplicateIds(ids: pl.DataFrame, idColumn: string): string[] {
+  const repeated = ids
+    .filter(pl.col("id").isNotNull())
+    .groupBy("id")
+    .agg(pl.col("file").count().alias("count"), pl.col("file").unique().sort().alias("files"))
+    .filter(pl.col("count").gt(1))
+    .sort("id");
+  const shown = 5;
+  const problems = repeated
+    .head(shown)
+    .toRecords()
+    .map(
+      (row) =>
+        `record id ${String(row.id)} ("${idColumn}") is in the lake ${row.count} times: ${(row.files as unknown as string[]).join(", ")}`,
+    );
+  if (repeated.height > shown)
+    problems.push(`and ${repeated.height - shown} more record ids in the lake more than once`);
+  return problems;
+}
+
 /** What differs between a file's columns and the lake schema, or undefined when they are the same. */
 function schemaDifference(
   columns: ReadonlyArray<readonly [string, string]>,
@@ -123,6 +145,8 @@ export async function validateDatalake(input: {
   locations: Locations;
   manifest: SnapshotManifest;
   countColumn?: string;
+  /** With de-duplication: every record id must be in the lake once, across all partitions. */
+  recordIdColumn?: string;
 }): Promise<ValidationResult> {
   const { storage, tracker, projectId, locations, manifest } = input;
   const limit = pLimit(8);
@@ -252,6 +276,7 @@ export async function validateDatalake(input: {
     }
   }
   const lakeObjects = [];
+  const idFrames: pl.DataFrame[] = [];
   for await (const object of storage.listSummaries(locations.datalake)) {
     if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
   }
@@ -270,15 +295,27 @@ export async function validateDatalake(input: {
           if (difference)
             problems.push(`lake file ${object.uri} does not have the lake schema: ${difference}`);
         }
-        if (input.countColumn) {
-          // Counting values needs the column's data: only then is the whole file read.
-          const bytes = await storage.get(object.uri);
-          const column = pl.readParquet(bytes, { columns: [input.countColumn] }).getColumn(input.countColumn);
-          report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
+        const dataColumns = [input.countColumn, input.recordIdColumn].filter((c): c is string => Boolean(c));
+        if (dataColumns.length > 0) {
+          // Counting values and matching ids need the columns' data: only then is the file read.
+          const frame = pl.readParquet(await storage.get(object.uri), { columns: [...new Set(dataColumns)] });
+          if (input.countColumn) {
+            const column = frame.getColumn(input.countColumn);
+            report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
+          }
+          if (input.recordIdColumn) {
+            idFrames.push(
+              frame.select(pl.col(input.recordIdColumn).alias("id"), pl.lit(object.uri).alias("file")),
+            );
+          }
         }
       }),
     ),
   );
+
+  if (input.recordIdColumn && idFrames.length > 0) {
+    problems.push(...duplicateIds(pl.concat(idFrames, { how: "vertical" }), input.recordIdColumn));
+  }
 
   const reports = [...partitions.values()].sort((a, b) => (a.partition < b.partition ? -1 : 1));
   for (const report of reports) {
