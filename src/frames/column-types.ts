@@ -1,7 +1,8 @@
 /**
  * Column type names that read the same from a polars dtype and from a Parquet footer, so a lake schema can
  * be computed from footers alone and compared with frames and with the files written. Names follow polars:
- * "Int64", "String", "Datetime(us)", "List(Float64)"... A time-zone aware datetime is "Datetime(us, tz)":
+ * "Int64", "String", "Datetime(us)", "List(Float64)", `Struct("a": Int64, "b c": String)` (field names as JSON
+ * strings, since they may hold any character)... A time-zone aware datetime is "Datetime(us, tz)":
  * Parquet records only that its instants are UTC, not the zone, so the zone is kept from the data.
  */
 import type { SchemaTree } from "hyparquet";
@@ -57,7 +58,7 @@ export function typeNameOf(dtype: pl.DataType): string {
       return `List(${typeNameOf((dtype as unknown as { inner: pl.DataType[] }).inner[0]!)})`;
     case "Struct": {
       const fields = (dtype as unknown as { fields: Array<{ name: string; dtype: pl.DataType }> }).fields;
-      return `Struct(${fields.map((f) => `${f.name}: ${typeNameOf(f.dtype)}`).join(", ")})`;
+      return `Struct(${fields.map((f) => `${JSON.stringify(f.name)}: ${typeNameOf(f.dtype)}`).join(", ")})`;
     }
     default:
       return variant;
@@ -87,7 +88,48 @@ export function dtypeOfTypeName(name: string, current?: pl.DataType): pl.DataTyp
     const inner = dtypeOfTypeName(list[1]!, currentInner);
     return inner ? pl.List(inner) : undefined;
   }
+  const struct = /^Struct\((.*)\)$/s.exec(name);
+  if (struct) {
+    const currentFields =
+      current?.variant === "Struct"
+        ? (current as unknown as { fields: Array<{ name: string; dtype: pl.DataType }> }).fields
+        : [];
+    const fields: pl.Field[] = [];
+    for (const part of splitTopLevel(struct[1]!)) {
+      const field = /^("(?:[^"\\]|\\.)*"): (.*)$/s.exec(part);
+      if (!field) return undefined;
+      const fieldName = JSON.parse(field[1]!) as string;
+      const dtype = dtypeOfTypeName(field[2]!, currentFields.find((f) => f.name === fieldName)?.dtype);
+      if (!dtype) return undefined;
+      fields.push(new pl.Field(fieldName, dtype));
+    }
+    return pl.Struct(fields);
+  }
   return undefined;
+}
+
+/** Splits `a, List(b), "c, d": e` at its top-level commas (not inside parentheses or JSON strings). */
+function splitTopLevel(text: string): string[] {
+  if (text.trim() === "") return [];
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char === "\\") i++;
+      else if (char === '"') quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === "(") depth++;
+    else if (char === ")") depth--;
+    else if (char === "," && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
 }
 
 const TIME_UNITS: Record<string, string> = { MILLIS: "ms", MICROS: "us", NANOS: "ns" };
@@ -103,7 +145,7 @@ export function footerTypeName(node: SchemaTree): string {
       return `List(${footerTypeName(repeated.children.length === 1 ? repeated.children[0]! : repeated)})`;
     }
     if (logical === undefined && element.converted_type === undefined) {
-      return `Struct(${node.children.map((c) => `${c.element.name}: ${footerTypeName(c)}`).join(", ")})`;
+      return `Struct(${node.children.map((c) => `${JSON.stringify(c.element.name)}: ${footerTypeName(c)}`).join(", ")})`;
     }
     return `Parquet(${logical?.type ?? element.converted_type})`;
   }

@@ -25,6 +25,8 @@ const dtypes: Record<string, pl.DataType> = {
   list: pl.List(pl.Int64),
   nested: pl.List(pl.Utf8),
   nothing: pl.Null,
+  record: pl.Struct([new pl.Field("a", pl.Int64), new pl.Field('b, "c": d', pl.List(pl.Utf8))]),
+  records: pl.List(pl.Struct([new pl.Field("x", pl.Float64)])),
 };
 
 describe("column type names", () => {
@@ -59,6 +61,7 @@ describe("column type names", () => {
     for (const [column, dtype] of Object.entries(dtypes)) {
       expect(String(dtypeOfTypeName(typeNameOf(dtype), dtype)), column).toBe(String(dtype));
     }
+    expect(Object.fromEntries(fromFooter).record).toBe('Struct("a": Int64, "b, \\"c\\": d": List(String))');
     expect(dtypeOfTypeName("Struct(a: Int64)")).toBeUndefined();
   });
 });
