@@ -11,7 +11,7 @@
 import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
-import { lakeSchemaOf } from "../frames/harmonize.js";
+import { concatHarmonized, lakeSchemaOf } from "../frames/harmonize.js";
 import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
@@ -103,14 +103,15 @@ export async function checkRecordsStayInOnePartition(
         const bytes = await storage.get(file.uri);
         const columns = pl.readParquet(bytes, { nRows: 0 }).columns;
         if (!columns.includes(idColumn)) throw new MissingColumnError("recordIdColumn", idColumn, columns);
-        return pl
+        const ids = pl
           .readParquet(bytes, { columns: [idColumn] })
           .select(pl.col(idColumn).alias("id"), pl.lit(file.partition).alias("partition"));
+        return { frame: ids, source: file.uri };
       }),
     ),
   );
-  const spread = pl
-    .concat(frames, { how: "vertical" })
+  // Harmonised: the id may be an Int32 in one file and an Int64 in another.
+  const spread = concatHarmonized(frames)
     .filter(pl.col("id").isNotNull())
     .unique()
     .groupBy("id")

@@ -12,6 +12,7 @@
 import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
+import { concatHarmonized } from "../frames/harmonize.js";
 import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
@@ -276,7 +277,7 @@ export async function validateDatalake(input: {
     }
   }
   const lakeObjects = [];
-  const idFrames: pl.DataFrame[] = [];
+  const idFrames: Array<{ frame: pl.DataFrame; source: string }> = [];
   for await (const object of storage.listSummaries(locations.datalake)) {
     if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
   }
@@ -304,9 +305,10 @@ export async function validateDatalake(input: {
             report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
           }
           if (input.recordIdColumn) {
-            idFrames.push(
-              frame.select(pl.col(input.recordIdColumn).alias("id"), pl.lit(object.uri).alias("file")),
-            );
+            idFrames.push({
+              frame: frame.select(pl.col(input.recordIdColumn).alias("id"), pl.lit(object.uri).alias("file")),
+              source: object.uri,
+            });
           }
         }
       }),
@@ -314,7 +316,7 @@ export async function validateDatalake(input: {
   );
 
   if (input.recordIdColumn && idFrames.length > 0) {
-    problems.push(...duplicateIds(pl.concat(idFrames, { how: "vertical" }), input.recordIdColumn));
+    problems.push(...duplicateIds(concatHarmonized(idFrames), input.recordIdColumn));
   }
 
   const reports = [...partitions.values()].sort((a, b) => (a.partition < b.partition ? -1 : 1));
