@@ -13,6 +13,7 @@ import type { FrameLike } from "./frames/convert.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
+  lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
   readSnapshotManifest,
@@ -305,6 +306,7 @@ export abstract class Project {
           targetParquetFileSize: this.config.targetParquetFileSize,
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: this.config.recordIdColumn !== undefined,
+          ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
           maxAttempts: this.config.tracker.maxAttempts,
           ...(force ? { force: true } : { snapshotTasks }),
         }),
@@ -351,6 +353,7 @@ export abstract class Project {
         storage: this.storage,
         locations: this.locations,
         group,
+        lakeSchema: await readJson(this.storage, this.locations.lakeSchema, lakeSchemaSchema),
         sortBy: this.config.sortBy,
         ...(recordIdColumn && updateTimeColumn ? { dedupe: { recordIdColumn, updateTimeColumn } } : {}),
         targetParquetFileSize: this.config.targetParquetFileSize,
@@ -381,6 +384,7 @@ export abstract class Project {
         locations: this.locations,
         manifest,
         ...(this.config.countColumn ? { countColumn: this.config.countColumn } : {}),
+        ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
       });
       if (!result.ok) throw new ValidationFailedError(result, this.locations.validationResult);
       return {

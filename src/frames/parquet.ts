@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FileMetaData, parquetMetadataAsync } from "hyparquet";
+import { type FileMetaData, parquetMetadataAsync, parquetSchema } from "hyparquet";
 import type pl from "nodejs-polars";
 import type { Compression } from "../config.js";
 import type { Storage } from "../storage/types.js";
+import { footerTypeName } from "./column-types.js";
 
 export interface ParquetWriteOptions {
   compression: Compression;
@@ -54,7 +55,12 @@ export async function readParquetFooter(storage: Storage, uri: string, size: num
   return parquetMetadataAsync(asyncBuffer, { initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES) });
 }
 
-/** The row count recorded in a Parquet object's footer (see readParquetFooter). */
+/** The row count recorded in a Parquet object's footer. */
 export async function parquetRowCount(storage: Storage, uri: string, size: number): Promise<number> {
   return Number((await readParquetFooter(storage, uri, size)).num_rows);
+}
+
+/** Each top-level column of a footer with its type name (see column-types.ts), in file order. */
+export function footerColumnTypes(metadata: FileMetaData): Array<[name: string, type: string]> {
+  return parquetSchema(metadata).children.map((column) => [column.element.name, footerTypeName(column)]);
 }

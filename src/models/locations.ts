@@ -8,6 +8,7 @@
  * {staging}/manifests/snapshot-file-groups/{fp}.json       step 1.1, one per group
  * {staging}/manifests/staging-file-groups/{fp}.json        step 1.3, one per snapshot group (same fp)
  * {staging}/manifests/partition-file-groups/{fp}.json      step 2.1, one per compaction group
+ * {staging}/manifests/lake-schema.json                     step 2.1, the one schema of every lake file
  * {staging}/manifests/todo/{step}.json                     todo lists for Step Functions' ItemReader
  * {staging}/manifests/validation/validate-datalake-result.json   step 3
  * {staging}/manifests/project-settings.json                the settings the steps ran with (step 0, reset)
@@ -60,6 +61,9 @@ export class Locations {
   }
   get todoLists(): string {
     return joinUri(this.manifests, "todo/");
+  }
+  get lakeSchema(): string {
+    return joinUri(this.manifests, "lake-schema.json");
   }
   todoList(step: string): string {
     return joinUri(this.todoLists, `${step}.json`);

@@ -257,3 +257,11 @@ export const partitionFileGroupSchema = z.object({
   files: z.array(stagingFileSchema),
 });
 export type PartitionFileGroup = z.infer<typeof partitionFileGroupSchema>;
+
+/** Step 2.1's one schema for the whole lake: every lake file has exactly these columns and types. */
+export const lakeSchemaSchema = z.object({
+  kind: z.literal("lake-schema"),
+  /** Type names as in src/frames/column-types.ts, e.g. "Int64", "String", "Datetime(us, tz)". */
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })),
+});
+export type LakeSchema = z.infer<typeof lakeSchemaSchema>;

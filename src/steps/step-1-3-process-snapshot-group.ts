@@ -12,7 +12,13 @@ import { SnaplakeError } from "../errors.js";
 import { categoricalToString, type FrameLike, isFrameLike, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
-import { encodeHivePath, type PartitionValues } from "../models/hive.js";
+import {
+  checkPartitionPathFits,
+  encodeHivePath,
+  HIVE_DEFAULT_PARTITION,
+  type PartitionValues,
+  partitionFolderValue,
+} from "../models/hive.js";
 import type { Locations } from "../models/locations.js";
 import {
   type SnapshotFileGroup,
@@ -147,7 +153,11 @@ export const STAGING_COMPRESSION: Compression = "lz4";
 /** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
 const MAX_FILTERED_PARTITIONS = 8;
 
-/** Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). */
+/**
+ * Splits a frame by partition keys into (Hive path, partition values, rows without the key columns). Key
+ * values are compared as their folder holds them: as text, with null, "" and the default-partition literal
+ * all one partition (null), so two parts never share a folder.
+ */
 export function splitByPartition(
   frame: pl.DataFrame,
   partitionKeys: readonly string[],
@@ -156,41 +166,40 @@ export function splitByPartition(
   const missing = partitionKeys.filter((k) => !frame.columns.includes(k));
   if (missing.length > 0) throw new MissingPartitionColumnError(missing, frame.columns);
   if (frame.height === 0) return [];
-  const asText = (key: string) => pl.col(key).cast(pl.Utf8);
+  const asFolderValue = (key: string) => {
+    const text = pl.col(key).cast(pl.Utf8);
+    return pl
+      .when(text.eq(pl.lit("")).or(text.eq(pl.lit(HIVE_DEFAULT_PARTITION))))
+      .then(pl.lit(null).cast(pl.Utf8))
+      .otherwise(text)
+      .alias(key);
+  };
+  const keyed = frame.withColumns(...partitionKeys.map(asFolderValue));
   const valuesOf = (keys: pl.DataFrame, row: number): PartitionValues => {
     const values: PartitionValues = {};
-    for (const key of partitionKeys) {
-      const value = keys.getColumn(key).get(row);
-      values[key] = value === null || value === undefined ? null : String(value);
-    }
+    for (const key of partitionKeys) values[key] = partitionFolderValue(keys.getColumn(key).get(row));
     return values;
   };
-  const part = (values: PartitionValues, rows: pl.DataFrame) => ({
-    path: encodeHivePath(partitionKeys, values),
-    values,
-    rows: rows.drop([...partitionKeys]),
-  });
+  const part = (values: PartitionValues, rows: pl.DataFrame) => {
+    checkPartitionPathFits(partitionKeys, values);
+    return { path: encodeHivePath(partitionKeys, values), values, rows: rows.drop([...partitionKeys]) };
+  };
 
   // The usual case is a group holding one or two days of a daily partition: then the frame itself, or a
   // filter per partition (a sequential copy), is cheaper than partitionBy (a gather per partition).
-  const distinct = frame
-    .select(...partitionKeys.map((k) => asText(k).alias(k)))
-    .unique({ maintainOrder: true });
+  const distinct = keyed.select(...partitionKeys).unique({ maintainOrder: true });
   if (distinct.height <= MAX_FILTERED_PARTITIONS) {
     return Array.from({ length: distinct.height }, (_, row) => {
       const values = valuesOf(distinct, row);
       if (distinct.height === 1) return part(values, frame);
       const matches = partitionKeys.map((k) => {
         const value = values[k];
-        return value === null || value === undefined ? pl.col(k).isNull() : asText(k).eq(pl.lit(value));
+        return value === null || value === undefined ? pl.col(k).isNull() : pl.col(k).eq(pl.lit(value));
       });
-      return part(values, frame.filter(matches.reduce((all, next) => all.and(next))));
+      return part(values, keyed.filter(matches.reduce((all, next) => all.and(next))));
     });
   }
-  return frame.partitionBy([...partitionKeys], true, true).map((rows) => {
-    const keys = rows.select(...partitionKeys.map((k) => asText(k).alias(k))).head(1);
-    return part(valuesOf(keys, 0), rows);
-  });
+  return keyed.partitionBy([...partitionKeys], true, true).map((rows) => part(valuesOf(rows, 0), rows));
 }
 
 export async function processSnapshotGroup(input: {
@@ -222,6 +231,13 @@ export async function processSnapshotGroup(input: {
   signal.throwIfAborted();
 
   const parts = frame.height === 0 ? [] : splitByPartition(frame, input.partitionKeys);
+  // Before anything is written: the staging and (longer) lake file names of every part must fit an S3 key.
+  for (const part of parts) {
+    checkPartitionPathFits(input.partitionKeys, part.values, [
+      locations.stagingFile(part.path, group.fingerprint),
+      locations.lakeFile(part.path, group.fingerprint, 0),
+    ]);
+  }
   const limit = pLimit(4);
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>

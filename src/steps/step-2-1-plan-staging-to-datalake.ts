@@ -2,12 +2,20 @@
  * Step 2.1: plan compaction. Only once every step-1.3 task succeeded (the stage barrier) unless forced.
  * The staging manifests to read come from the tracker's task outputs, not from listing a folder. Per
  * partition, staging files are packed into groups whose estimated output is near a whole number of target
- * Parquet files; with de-duplication a partition is one group, so every version of a record meets.
+ * Parquet files; with de-duplication a partition is one group, so every version of a record meets. The
+ * lake's one schema is computed from the staging files' footers and written beside the plan, so every
+ * compaction group writes the same columns and types (a lake readable as one table). With de-duplication,
+ * a record whose versions fall in different partitions is refused: compaction only meets versions within
+ * a partition, so an older version would stay in the lake.
  */
+import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
+import { concatHarmonized, lakeSchemaOf } from "../frames/harmonize.js";
+import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
+  type LakeSchema,
   type PartitionFileGroup,
   readJson,
   type StagingFile,
@@ -20,6 +28,7 @@ import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from
 import type { Storage } from "../storage/types.js";
 import { baseName } from "../storage/uri.js";
 import { type BarrierResult, barrierOf, type Task, type TaskTracker } from "../tracker/types.js";
+import { MissingColumnError } from "./step-2-3-compact-partition-group.js";
 
 export class StageBarrierError extends SnaplakeError {
   readonly barrier: BarrierResult;
@@ -39,6 +48,15 @@ export class StageBarrierError extends SnaplakeError {
   }
 }
 
+export class DuplicateStagingFileError extends SnaplakeError {
+  constructor(uri: string, groups: readonly string[]) {
+    super(
+      "DUPLICATE_STAGING_FILE",
+      `Staging file ${uri} is named more than once (staging manifests of groups ${[...new Set(groups)].join(", ")}): compacting it would count its rows twice. Those manifests were edited or written by an older snaplake: start over with a new projectId.`,
+    );
+  }
+}
+
 /**
  * Every task of `step`, in one consistent read; `StageBarrierError` unless all of them succeeded. (Not the
  * status index: it may not show yet the tasks that succeeded last, whose staging files would then never
@@ -53,6 +71,78 @@ export async function readCompleteStage(
   const barrier = barrierOf(tasks);
   if (!barrier.complete) throw new StageBarrierError(step, barrier);
   return tasks;
+}
+
+export class RecordInSeveralPartitionsError extends SnaplakeError {
+  constructor(
+    idColumn: string,
+    examples: ReadonlyArray<{ id: unknown; partitions: string[] }>,
+    total: number,
+  ) {
+    const shown = examples.map((e) => `${String(e.id)} in ${e.partitions.join(" and ")}`).join("; ");
+    super(
+      "RECORD_IN_SEVERAL_PARTITIONS",
+      `${total} record id(s) of "${idColumn}" have versions in more than one partition (${shown}${total > examples.length ? "; ..." : ""}). De-duplication keeps the latest version within a partition, so older versions would stay in the lake: partition by columns that never change between a record's versions (e.g. its creation date), or leave recordIdColumn unset.`,
+    );
+  }
+}
+
+/**
+ * Throws `RecordInSeveralPartitionsError` when one record id has rows in two partitions. Reads the id
+ * column of every staging file (only that column is decoded).
+ */
+export async function checkRecordsStayInOnePartition(
+  storage: Storage,
+  files: readonly StagingFile[],
+  idColumn: string,
+): Promise<void> {
+  if (new Set(files.map((f) => f.partition)).size < 2) return;
+  const limit = pLimit(8);
+  const frames = await Promise.all(
+    files.map((file) =>
+      limit(async () => {
+        const bytes = await storage.get(file.uri);
+        const columns = pl.readParquet(bytes, { nRows: 0 }).columns;
+        if (!columns.includes(idColumn)) throw new MissingColumnError("recordIdColumn", idColumn, columns);
+        const ids = pl
+          .readParquet(bytes, { columns: [idColumn] })
+          .select(pl.col(idColumn).alias("id"), pl.lit(file.partition).alias("partition"));
+        return { frame: ids, source: file.uri };
+      }),
+    ),
+  );
+  // Harmonised: the id may be an Int32 in one file and an Int64 in another.
+  const spread = concatHarmonized(frames)
+    .filter(pl.col("id").isNotNull())
+    .unique()
+    .groupBy("id")
+    .agg(pl.col("partition").count().alias("count"), pl.col("partition").sort().alias("partitions"))
+    .filter(pl.col("count").gt(1))
+    .sort("id");
+  if (spread.height === 0) return;
+  const examples = spread
+    .head(5)
+    .toRecords()
+    .map((row) => ({ id: row.id, partitions: row.partitions as unknown as string[] }));
+  throw new RecordInSeveralPartitionsError(idColumn, examples, spread.height);
+}
+
+/**
+ * The lake's schema from every staging file's footer (footers only, never the data), widened safely across
+ * all of them; `SchemaConflictError` names the column, the types and the files when no type fits them all.
+ */
+export async function planLakeSchema(storage: Storage, files: readonly StagingFile[]): Promise<LakeSchema> {
+  const limit = pLimit(16);
+  const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  const footers = await Promise.all(
+    sorted.map((file) =>
+      limit(async () => ({
+        source: file.uri,
+        columns: footerColumnTypes(await readParquetFooter(storage, file.uri, file.size)),
+      })),
+    ),
+  );
+  return { kind: "lake-schema", columns: lakeSchemaOf(footers) };
 }
 
 /** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
@@ -101,6 +191,8 @@ export async function planStagingToDatalake(input: {
   targetParquetFileSize: number;
   targetFileGroupSize: number;
   dedupe: boolean;
+  /** With de-duplication: refuse a record whose versions are in more than one partition. */
+  recordIdColumn?: string;
   force?: boolean;
   /** The step-1.3 tasks, when the caller has already read them with `readCompleteStage`. */
   snapshotTasks?: readonly Task[];
@@ -130,7 +222,19 @@ export async function planStagingToDatalake(input: {
       ),
     ),
   );
+  const owners = new Map<string, string>();
+  for (const manifest of manifests) {
+    for (const file of manifest.files) {
+      const owner = owners.get(file.uri);
+      if (owner !== undefined) throw new DuplicateStagingFileError(file.uri, [owner, manifest.snapshotGroup]);
+      owners.set(file.uri, manifest.snapshotGroup);
+    }
+  }
   const files = manifests.flatMap((m) => m.files);
+  // Before any group is planned: a conflict then fails the plan, not one compaction in the middle.
+  await writeJson(storage, locations.lakeSchema, await planLakeSchema(storage, files));
+  if (input.recordIdColumn !== undefined)
+    await checkRecordsStayInOnePartition(storage, files, input.recordIdColumn);
   const groups = planPartitionFileGroups(files, {
     // A group big enough to fill at least one target file, small enough to hold in memory.
     groupSize: Math.max(input.targetParquetFileSize, input.targetFileGroupSize),

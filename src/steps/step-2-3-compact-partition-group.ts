@@ -1,16 +1,16 @@
 /**
  * Step 2.3: one partition group's staging files become sorted, right-sized lake Parquet. Schemas are
- * harmonised, the latest row per record id is kept when configured, rows are sorted, and the output is split
+ * harmonised and cast to the lake schema step 2.1 planned, the latest row per record id is kept when configured, rows are sorted, and the output is split
  * into files of about the target size (calibrated on a sample of the real output, since compressed size
  * depends on the data). Names are deterministic; files a previous attempt left beyond the new count are removed.
  */
 import pl from "nodejs-polars";
 import type { Compression, SortKey } from "../config.js";
 import { SnaplakeError } from "../errors.js";
-import { concatHarmonized } from "../frames/harmonize.js";
+import { castToLakeSchema, concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
-import type { PartitionFileGroup } from "../models/manifests.js";
+import type { LakeSchema, PartitionFileGroup } from "../models/manifests.js";
 import type { PartitionGroupTaskOutput } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 
@@ -106,6 +106,8 @@ export async function compactPartitionGroup(input: {
   storage: Storage;
   locations: Locations;
   group: PartitionFileGroup;
+  /** Step 2.1's schema of the whole lake: the output has exactly its columns and types. */
+  lakeSchema: LakeSchema;
   sortBy: readonly SortKey[];
   dedupe?: DedupeOptions;
   targetParquetFileSize: number;
@@ -123,7 +125,11 @@ export async function compactPartitionGroup(input: {
       throw new StagingFileReadError(file.uri, error);
     }
   }
-  let frame = concatHarmonized(frames);
+  let frame = castToLakeSchema(
+    concatHarmonized(frames),
+    input.lakeSchema.columns,
+    `Compaction group ${group.fingerprint} (partition ${group.partition || "(unpartitioned)"})`,
+  );
   const rowsRead = frame.height;
   let duplicatesRemoved = 0;
   if (input.dedupe) {

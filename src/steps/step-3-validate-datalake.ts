@@ -3,6 +3,8 @@
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
+ * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order); with
+ * a record id column, every id is in the lake once, across partitions.
  * Any task not succeeded is a gap, and any unexplained difference is a problem naming the partition. The
  * result is written as JSON next to the manifests; `ok` is false when anything is off.
  */
@@ -10,9 +12,12 @@
 import pl from "nodejs-polars";
 import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
-import { parquetRowCount } from "../frames/parquet.js";
+import { concatHarmonized } from "../frames/harmonize.js";
+import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
+  type LakeSchema,
+  lakeSchemaSchema,
   readJson,
   type SnapshotManifest,
   snapshotFileGroupSchema,
@@ -91,6 +96,49 @@ function lastError(task: Task): string | undefined {
   return last ? `${last.name}: ${last.message}` : undefined;
 }
 
+/** One problem per record id found more than once across the lake (the first few, then a count). */
+function duplicateIds(ids: pl.DataFrame, idColumn: string): string[] {
+  const repeated = ids
+    .filter(pl.col("id").isNotNull())
+    .groupBy("id")
+    .agg(pl.col("file").count().alias("count"), pl.col("file").unique().sort().alias("files"))
+    .filter(pl.col("count").gt(1))
+    .sort("id");
+  const shown = 5;
+  const problems = repeated
+    .head(shown)
+    .toRecords()
+    .map(
+      (row) =>
+        `record id ${String(row.id)} ("${idColumn}") is in the lake ${row.count} times: ${(row.files as unknown as string[]).join(", ")}`,
+    );
+  if (repeated.height > shown)
+    problems.push(`and ${repeated.height - shown} more record ids in the lake more than once`);
+  return problems;
+}
+
+/** What differs between a file's columns and the lake schema, or undefined when they are the same. */
+function schemaDifference(
+  columns: ReadonlyArray<readonly [string, string]>,
+  lakeSchema: LakeSchema,
+): string | undefined {
+  const expected = new Map(lakeSchema.columns.map((c) => [c.name, c.type]));
+  const found = new Map(columns);
+  const differences: string[] = [];
+  for (const [name, type] of expected) {
+    const actual = found.get(name);
+    if (actual === undefined) differences.push(`${name} (${type}) is missing`);
+    else if (actual !== type) differences.push(`${name} is ${actual}, the lake's is ${type}`);
+  }
+  for (const [name, type] of found) {
+    if (!expected.has(name)) differences.push(`${name} (${type}) is not in the lake schema`);
+  }
+  if (differences.length > 0) return differences.join(", ");
+  const order = columns.map(([name]) => name).join(", ");
+  const expectedOrder = lakeSchema.columns.map((c) => c.name).join(", ");
+  return order === expectedOrder ? undefined : `columns in order ${order}, the lake's are ${expectedOrder}`;
+}
+
 export async function validateDatalake(input: {
   storage: Storage;
   tracker: TaskTracker;
@@ -98,6 +146,8 @@ export async function validateDatalake(input: {
   locations: Locations;
   manifest: SnapshotManifest;
   countColumn?: string;
+  /** With de-duplication: every record id must be in the lake once, across all partitions. */
+  recordIdColumn?: string;
 }): Promise<ValidationResult> {
   const { storage, tracker, projectId, locations, manifest } = input;
   const limit = pLimit(8);
@@ -161,6 +211,8 @@ export async function validateDatalake(input: {
     }
     return report;
   };
+  // Each staging file counts once: a file named twice (by one manifest or two) would be compacted twice.
+  const stagingFileOwners = new Map<string, string>();
   for (const m of stagingManifests) {
     staging.rowsRead += m.rowsRead;
     staging.rowsWritten += m.rowsWritten;
@@ -174,6 +226,16 @@ export async function validateDatalake(input: {
       );
     }
     for (const file of m.files) {
+      const owner = stagingFileOwners.get(file.uri);
+      if (owner !== undefined) {
+        problems.push(
+          owner === m.snapshotGroup
+            ? `staging file ${file.uri} is named twice in the staging manifest of group ${m.snapshotGroup}`
+            : `staging file ${file.uri} is named by the staging manifests of groups ${owner} and ${m.snapshotGroup}`,
+        );
+        continue;
+      }
+      stagingFileOwners.set(file.uri, m.snapshotGroup);
       staging.files += 1;
       staging.bytes += file.size;
       const report = partitionOf(file.partition);
@@ -205,8 +267,17 @@ export async function validateDatalake(input: {
     }
   }
 
-  // The lake as it really is: every Parquet file, its rows from the footer.
+  // The lake as it really is: every Parquet file, its rows and schema from the footer.
+  let lakeSchema: LakeSchema | undefined;
+  if (compactionTasks.length > 0) {
+    if (await storage.exists(locations.lakeSchema)) {
+      lakeSchema = await readJson(storage, locations.lakeSchema, lakeSchemaSchema);
+    } else {
+      problems.push(`the lake schema ${locations.lakeSchema} is missing (plan step 2.1 again)`);
+    }
+  }
   const lakeObjects = [];
+  const idFrames: Array<{ frame: pl.DataFrame; source: string }> = [];
   for await (const object of storage.listSummaries(locations.datalake)) {
     if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
   }
@@ -218,17 +289,35 @@ export async function validateDatalake(input: {
         report.lakeFiles += 1;
         report.lakeBytes += object.size;
         // Awaited before the +=: `x += await y` would read x first and lose concurrent updates.
-        const rows = await parquetRowCount(storage, object.uri, object.size);
-        report.lakeRows += rows;
-        if (input.countColumn) {
-          // Counting values needs the column's data: only then is the whole file read.
-          const bytes = await storage.get(object.uri);
-          const column = pl.readParquet(bytes, { columns: [input.countColumn] }).getColumn(input.countColumn);
-          report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
+        const footer = await readParquetFooter(storage, object.uri, object.size);
+        report.lakeRows += Number(footer.num_rows);
+        if (lakeSchema) {
+          const difference = schemaDifference(footerColumnTypes(footer), lakeSchema);
+          if (difference)
+            problems.push(`lake file ${object.uri} does not have the lake schema: ${difference}`);
+        }
+        const dataColumns = [input.countColumn, input.recordIdColumn].filter((c): c is string => Boolean(c));
+        if (dataColumns.length > 0) {
+          // Counting values and matching ids need the columns' data: only then is the file read.
+          const frame = pl.readParquet(await storage.get(object.uri), { columns: [...new Set(dataColumns)] });
+          if (input.countColumn) {
+            const column = frame.getColumn(input.countColumn);
+            report.countColumnNonNull = (report.countColumnNonNull ?? 0) + column.len() - column.nullCount();
+          }
+          if (input.recordIdColumn) {
+            idFrames.push({
+              frame: frame.select(pl.col(input.recordIdColumn).alias("id"), pl.lit(object.uri).alias("file")),
+              source: object.uri,
+            });
+          }
         }
       }),
     ),
   );
+
+  if (input.recordIdColumn && idFrames.length > 0) {
+    problems.push(...duplicateIds(concatHarmonized(idFrames), input.recordIdColumn));
+  }
 
   const reports = [...partitions.values()].sort((a, b) => (a.partition < b.partition ? -1 : 1));
   for (const report of reports) {

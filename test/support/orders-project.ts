@@ -1,7 +1,8 @@
 /** The orders project used by the workflow tests, and a context builder for local folders or s3rver. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import { inject } from "vitest";
 import type { ProjectConfigInput } from "../../src/config.js";
@@ -21,6 +22,13 @@ export class OrdersProject extends Project {
       { name: "year", expr: pl.col("order_time").dt.strftime("%Y") },
       { name: "month", expr: pl.col("order_time").dt.strftime("%m") },
     ];
+  }
+}
+
+/** A project whose snapshot is Parquet files read as they are, with no derived columns. */
+export class ParquetProject extends Project {
+  override async batchReadSnapshotDataFile(_group: unknown, context: ReadContext) {
+    return context.readEach((bytes) => pl.readParquet(bytes));
   }
 }
 
@@ -96,4 +104,34 @@ export async function readLake(storage: Storage, lakeUri: string) {
     });
   }
   return files;
+}
+
+/** Writes each frame as `snapshot/part-<i>.parquet` under the context's root. */
+export async function writeParquetSnapshot(context: TestContext, frames: readonly pl.DataFrame[]) {
+  for (const [index, frame] of frames.entries()) {
+    await context.storage.put(
+      `${context.root}snapshot/part-${index}.parquet`,
+      frame.writeParquet({ compression: "zstd" }),
+    );
+  }
+}
+
+/** A ParquetProject over the context's snapshot, staging and lake folders. */
+export function parquetProject(context: TestContext, overrides: Partial<ProjectConfigInput> = {}) {
+  return new ParquetProject(
+    {
+      projectId: uniqueName("frames"),
+      snapshot: { uri: `${context.root}snapshot/` },
+      stagingUri: `${context.root}staging/`,
+      datalakeUri: `${context.root}lake/`,
+      ...overrides,
+    },
+    context,
+  );
+}
+
+/** Removes a local test context's folder (s3rver buckets go with the server). */
+export function removeTestRoot(context: TestContext): void {
+  if (context.root.startsWith("file://"))
+    rmSync(fileURLToPath(context.root), { recursive: true, force: true });
 }
