@@ -36,13 +36,14 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function projectDir(lines: string[]): string {
+function projectDir(lines: string[]): { dir: string; projectId: string } {
   const dir = mkdtempSync(join(tmpdir(), "snaplake-nullpart-"));
   dirs.push(dir);
   mkdirSync(join(dir, "snap"));
   writeFileSync(join(dir, "snap", "a.ndjson"), `${lines.join("\n")}\n`);
+  const projectId = uniqueName("regions");
   const config = {
-    projectId: uniqueName("regions"),
+    projectId,
     snapshot: { uri: "./snap/" },
     reader: { format: "ndjson" },
     stagingUri: "./staging/",
@@ -51,12 +52,12 @@ function projectDir(lines: string[]): string {
     sortBy: ["order_id"],
   };
   writeFileSync(join(dir, "snaplake.config.json"), JSON.stringify(config));
-  return dir;
+  return { dir, projectId };
 }
 
 describe("snaplake run with empty, null and default-partition values", () => {
   it("keeps every id exactly once; all three read back as null from one folder", async () => {
-    const dir = projectDir([
+    const { dir, projectId } = projectDir([
       '{"order_id":1,"region":"eu"}',
       '{"order_id":2,"region":""}',
       '{"order_id":3,"region":null}',
@@ -78,7 +79,7 @@ describe("snaplake run with empty, null and default-partition values", () => {
     expect(lake.getColumn("region").toArray()).toEqual(["eu", null, null, null, "eu"]);
 
     // Staging wrote the default partition once, and its manifest names it once.
-    const staged = readdirSync(join(dir, "staging", "datalake", `region=${HIVE_DEFAULT_PARTITION}`));
+    const staged = readdirSync(join(dir, "staging", projectId, "datalake", `region=${HIVE_DEFAULT_PARTITION}`));
     expect(staged).toHaveLength(1);
   });
 });
