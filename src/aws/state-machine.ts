@@ -15,9 +15,8 @@
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
 import { ConfigError, formatZodIssues } from "../errors.js";
-import { type GroupStep, Step } from "../models/steps.js";
+import { type GroupStep, type SingleTaskStep, Step } from "../models/steps.js";
 import { parseUri } from "../storage/uri.js";
-import type { SingleTaskStep } from "./lambda.js";
 
 // --- the subset of the States Language this builds -------------------------------------------------------
 

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import PQueue from "p-queue";
-import { createDynamoDBClient } from "../aws/clients.js";
+import { createDynamoDBClient } from "../clients/aws.js";
 import { SnaplakeError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { scrubText } from "../redact.js";
