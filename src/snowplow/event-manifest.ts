@@ -18,8 +18,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import pRetry from "p-retry";
+import { createTableAndWait } from "../clients/dynamodb-table.js";
 import { type Logger, silentLogger } from "../logging.js";
-import { billingParameters, type CreateManifestTableOptions, createTableAndWait } from "./run-manifests.js";
+import { billingParameters, type CreateManifestTableOptions, manifestTableWait } from "./run-manifests.js";
 
 /** 180 days, as in every Snowplow implementation. */
 export const DEFAULT_EVENT_MANIFEST_TTL_SECONDS = 15_552_000;
@@ -104,7 +105,7 @@ export class EventManifest {
    * UpdateTimeToLive (dynalite) get a logged warning; `ttlEnabled` then reports false.
    */
   async create(options: CreateEventManifestOptions = {}): Promise<{ created: boolean; ttlEnabled: boolean }> {
-    const outcome = await createTableAndWait(
+    const { outcome } = await createTableAndWait(
       this.client,
       {
         TableName: this.tableName,
@@ -118,7 +119,7 @@ export class EventManifest {
         ],
         ...billingParameters(options.billing),
       },
-      options.maxWaitSeconds,
+      manifestTableWait(options),
     );
     const ttlEnabled = options.enableTtl === false ? false : await this.enableTtl();
     return { created: outcome === "created", ttlEnabled };

@@ -16,15 +16,13 @@ import { randomUUID } from "node:crypto";
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
-  CreateTableCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  ResourceInUseException,
   UpdateItemCommand,
-  waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
+import { createTableAndWait } from "../clients/dynamodb-table.js";
 import { SnaplakeError } from "../errors.js";
 
 export const RUN_ID_ATTRIBUTE = "RunId";
@@ -97,24 +95,9 @@ export function billingParameters(
   };
 }
 
-/** CreateTable that tolerates an existing table, then waits until it is ACTIVE either way (Scala SDK behaviour). */
-export async function createTableAndWait(
-  client: DynamoDBClient,
-  input: CreateTableCommandInput,
-  maxWaitSeconds = 300,
-): Promise<"created" | "existed"> {
-  let outcome: "created" | "existed" = "created";
-  try {
-    await client.send(new CreateTableCommand(input));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-    outcome = "existed";
-  }
-  await waitUntilTableExists(
-    { client, maxWaitTime: maxWaitSeconds, minDelay: 1, maxDelay: 5 },
-    { TableName: input.TableName },
-  );
-  return outcome;
+/** How long `create` waits for a manifest table, from its options (internal). */
+export function manifestTableWait(options: CreateManifestTableOptions): { timeoutMs?: number } {
+  return options.maxWaitSeconds === undefined ? {} : { timeoutMs: options.maxWaitSeconds * 1000 };
 }
 
 export class RunManifests {
@@ -138,7 +121,7 @@ export class RunManifests {
         KeySchema: [{ AttributeName: RUN_ID_ATTRIBUTE, KeyType: "HASH" }],
         ...billingParameters(options.billing),
       },
-      options.maxWaitSeconds,
+      manifestTableWait(options),
     );
   }
 
