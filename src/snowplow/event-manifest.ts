@@ -1,7 +1,7 @@
 /**
- * Snowplow's event manifest: the DynamoDB table behind cross-batch deduplication (shared/reference/snowplow.md
- * C.1). Same names and types as the RDB Shredder, the Event Manifest Populator and snowplow-events-manifest,
- * so one table serves them all:
+ * Snowplow's event manifest: the DynamoDB table behind cross-batch deduplication. Same names and types as
+ * the RDB Shredder, the Event Manifest Populator and snowplow-events-manifest (`DynamoDbManifest.scala` in
+ * github.com/snowplow-incubator/snowplow-events-manifest), so one table serves them all:
  *   eventId (S, hash) + fingerprint (S, range), etlTime (N, epoch seconds), ttl (N, etlTime + 180 days).
  * An event is unique when this put succeeds:
  *   (attribute_not_exists(eventId) AND attribute_not_exists(fingerprint)) OR etlTime = :etlTime

@@ -1,7 +1,9 @@
 /**
  * Snowplow run manifests: a DynamoDB table with hash key `RunId` (S) listing the runs already processed.
- * Wire-compatible with the Python and Scala analytics SDKs (shared/reference/snowplow.md A): they write and
- * read a plain `{RunId}` item, and so does `add`/`contains` here.
+ * Wire-compatible with the Python and Scala analytics SDKs (`snowplow_analytics_sdk/run_manifests.py` in
+ * github.com/snowplow/snowplow-python-analytics-sdk; `RunManifests.scala` in
+ * github.com/snowplow/snowplow-scala-analytics-sdk before 2.0.0): they write and read a plain `{RunId}`
+ * item, and so does `add`/`contains` here.
  *
  * Beyond the SDKs, `claim`/`complete`/`fail` add a lease so two jobs never process one run at once and a
  * crashed job's run becomes claimable again once its lease expires. Their state lives in extra attributes
