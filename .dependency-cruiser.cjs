@@ -4,18 +4,19 @@
  *
  *   foundation   errors, logging, redact, compression, json-file, clients/ (AWS SDK clients, table helper)
  *   parts        config, storage/, tracker/ (storage and tracker know nothing of each other)
- *   models       models/ (manifests, locations, task models), frames/, samples/
+ *   models       models/ (manifests, locations, task models), frames/, samples/ and testing/ (generators)
  *   steps        steps/ (one file per step)
  *   composition  project.ts (composes the steps), runtime.ts (storage + tracker from a config)
- *   products     snowplow/ (readers, manifests, the ready project), configured-project.ts
+ *   products     readers/ (formats for step 1.3), snowplow/ (reader, manifests, the ready project),
+ *                configured-project.ts
  *   entry points aws/ (Lambda, Step Functions), cli/, index.ts (the public API)
  */
 const FOUNDATION = "^src/(errors|logging|redact|compression|json-file)[.]ts$|^src/clients/";
 const PARTS = "^src/(config[.]ts$|storage/|tracker/)";
-const MODELS = "^src/(models|frames|samples)/";
+const MODELS = "^src/(models|frames|samples|testing)/";
 const STEPS = "^src/steps/";
 const COMPOSITION = "^src/(project|runtime)[.]ts$";
-const PRODUCTS = "^src/(snowplow/|configured-project[.]ts$)";
+const PRODUCTS = "^src/(readers/|snowplow/|configured-project[.]ts$)";
 const ENTRY_POINTS = "^src/(aws/|cli/|index[.]ts$)";
 
 /** `from` may not import anything in `layers`. */
@@ -25,6 +26,13 @@ function below(name, from, layers, comment) {
 
 module.exports = {
   forbidden: [
+    {
+      name: "every-module-in-a-layer",
+      severity: "error",
+      comment: "A module outside every layer escapes the rules below: add its folder to a layer here.",
+      from: { path: "^src/", pathNot: [FOUNDATION, PARTS, MODELS, STEPS, COMPOSITION, PRODUCTS, ENTRY_POINTS] },
+      to: {},
+    },
     {
       name: "no-circular",
       severity: "error",
@@ -55,7 +63,7 @@ module.exports = {
       "models-below-steps",
       MODELS,
       [STEPS, COMPOSITION, PRODUCTS, ENTRY_POINTS],
-      "models, frames and samples are what steps are made of: they never import a step or a project.",
+      "models, frames and the sample generators are what steps are made of: they never import a step or a project.",
     ),
     below(
       "steps-below-composition",
