@@ -2,18 +2,19 @@
  * snaplake's layers, lowest first; a module may import its own layer and the ones below, never above.
  * `npm run lint` checks them (dependency-cruiser, `npm run lint:layers`).
  *
- *   foundation   errors, logging, redact, compression, json-file, clients/ (AWS SDK clients, table helper)
+ *   foundation   errors, logging, redact, compression, json-file, version, clients/ (AWS SDK clients, table helper)
  *   parts        config, storage/, tracker/ (storage and tracker know nothing of each other)
- *   models       models/ (manifests, locations, task models), frames/, samples/ and testing/ (generators)
+ *   models       models/ (manifests, locations, task models), frames/, table/ (lake table formats: Delta),
+ *                samples/ and testing/ (generators)
  *   steps        steps/ (one file per step)
  *   composition  project.ts (composes the steps), runtime.ts (storage + tracker from a config)
  *   products     readers/ (formats for step 1.3), snowplow/ (reader, manifests, the ready project),
  *                configured-project.ts
  *   entry points aws/ (Lambda, Step Functions), cli/, index.ts (the public API)
  */
-const FOUNDATION = "^src/(errors|logging|redact|compression|json-file)[.]ts$|^src/clients/";
+const FOUNDATION = "^src/(errors|logging|redact|compression|json-file|version)[.]ts$|^src/clients/";
 const PARTS = "^src/(config[.]ts$|storage/|tracker/)";
-const MODELS = "^src/(models|frames|samples|testing)/";
+const MODELS = "^src/(models|frames|table|samples|testing)/";
 const STEPS = "^src/steps/";
 const COMPOSITION = "^src/(project|runtime)[.]ts$";
 const PRODUCTS = "^src/(readers/|snowplow/|configured-project[.]ts$)";
@@ -63,7 +64,7 @@ module.exports = {
       "models-below-steps",
       MODELS,
       [STEPS, COMPOSITION, PRODUCTS, ENTRY_POINTS],
-      "models, frames and the sample generators are what steps are made of: they never import a step or a project.",
+      "models, frames, lake tables and the generators are what steps are made of: never a step or a project.",
     ),
     below(
       "steps-below-composition",
