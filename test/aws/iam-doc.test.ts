@@ -46,6 +46,7 @@ const FEATURES: Array<{ row: string; files: string[] }> = [
     ],
   },
   { row: "Run manifests", files: ["src/snowplow/run-manifests.ts", "src/clients/dynamodb-table.ts"] },
+  { row: "Delta log store", files: ["src/table/delta/log-store.ts"] },
 ];
 
 function sourceFiles(dir: string): string[] {
