@@ -28,6 +28,7 @@ const ACTIONS: Record<string, string[]> = {
   GetItemCommand: ["dynamodb:GetItem"],
   PutItemCommand: ["dynamodb:PutItem"],
   UpdateItemCommand: ["dynamodb:UpdateItem"],
+  DeleteItemCommand: ["dynamodb:DeleteItem"],
   QueryCommand: ["dynamodb:Query"],
   BatchGetCommand: ["dynamodb:BatchGetItem"],
 };
