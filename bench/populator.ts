@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { createDynamoDBClient } from "../src/aws/clients.js";
+import { createDynamoDBClient } from "../src/clients/aws.js";
 import { inflateIfGzip } from "../src/compression.js";
 import { DEFAULT_EVENT_MANIFEST_TTL_SECONDS, EventManifest } from "../src/snowplow/event-manifest.js";
 import { writeEnrichedArchive } from "../src/snowplow/generator.js";

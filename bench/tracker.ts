@@ -9,7 +9,7 @@
  * usage: npx tsx bench/tracker.ts [--tasks 2000] [--workers 8] [--dynalite]
  */
 import { parseArgs } from "node:util";
-import { createDynamoDBClient } from "../src/aws/clients.js";
+import { createDynamoDBClient } from "../src/clients/aws.js";
 import { DynamoTracker } from "../src/tracker/index.js";
 import { type RunningServer, startDynalite, startDynamoDbLocal } from "../test/support/servers.js";
 import { countRequests } from "../test/tracker/support/request-counter.js";

@@ -3,9 +3,9 @@
  * built from (storage, tracker, models, frames), then Snowplow, then AWS scale-out.
  */
 
-// AWS: clients, the Lambda handler and the Step Functions definition.
-export * from "./aws/clients.js";
+// AWS: the Step Functions definition, and the SDK clients everything else is built on.
 export { buildStateMachine } from "./aws/state-machine.js";
+export * from "./clients/aws.js";
 export * from "./config.js";
 export * from "./configured-project.js";
 export * from "./errors.js";

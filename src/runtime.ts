@@ -5,7 +5,7 @@
  * (see tracker/embedded.ts).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createDynamoDBClient } from "./aws/clients.js";
+import { createDynamoDBClient } from "./clients/aws.js";
 import type { ProjectConfig } from "./config.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { createStorage } from "./storage/create.js";

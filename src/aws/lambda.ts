@@ -27,7 +27,15 @@ import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import { parseJsonText } from "../json-file.js";
 import { createLogger, type Logger } from "../logging.js";
 import { sha256Hex } from "../models/fingerprint.js";
-import { GROUP_STEPS, type GroupStep, SINGLE_TASK_ID, Step, type StepId } from "../models/steps.js";
+import {
+  GROUP_STEPS,
+  type GroupStep,
+  SINGLE_TASK_ID,
+  SINGLE_TASK_STEPS,
+  type SingleTaskStep,
+  Step,
+  type StepId,
+} from "../models/steps.js";
 import type { Project } from "../project.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 import type { PlanResult } from "../steps/step-1-1-plan-snapshot-to-staging.js";
@@ -42,14 +50,6 @@ export const CONFIG_ENV = "SNAPLAKE_CONFIG";
 export const CONFIG_URI_ENV = "SNAPLAKE_CONFIG_URI";
 
 // --- events ----------------------------------------------------------------------------------------------
-
-export const SINGLE_TASK_STEPS = [
-  Step.manifest,
-  Step.planSnapshotToStaging,
-  Step.planStagingToDatalake,
-  Step.validate,
-] as const;
-export type SingleTaskStep = (typeof SINGLE_TASK_STEPS)[number];
 
 const common = {
   /** The project the caller means; must match the config's `projectId`. */

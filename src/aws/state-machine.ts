@@ -15,9 +15,8 @@
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
 import { ConfigError, formatZodIssues } from "../errors.js";
-import { type GroupStep, Step } from "../models/steps.js";
+import { type GroupStep, type SingleTaskStep, Step } from "../models/steps.js";
 import { parseUri } from "../storage/uri.js";
-import type { SingleTaskStep } from "./lambda.js";
 
 // --- the subset of the States Language this builds -------------------------------------------------------
 
@@ -264,10 +263,14 @@ function todoState(options: Options, step: GroupStep, resultPath: string, next: 
   );
 }
 
-/** The Distributed Map over one todo list: each child execution invokes the Lambda for one task. */
+/**
+ * The Distributed Map over one todo list: each child execution invokes the Lambda for one task.
+ * `item` and `itemFailed` name the child's two states: state names must be unique across the whole
+ * state machine, the Maps' item processors included.
+ */
 function mapState(
   options: Options,
-  name: string,
+  names: { map: string; item: string; itemFailed: string },
   todoPath: string,
   resultPath: string,
   next: string,
@@ -275,8 +278,7 @@ function mapState(
   const bucket: Record<string, string> = options.todoBucket
     ? { Bucket: options.todoBucket }
     : { "Bucket.$": `${todoPath}.bucket` };
-  const item = "ProcessTask";
-  const itemFailed = "TaskFailed";
+  const { item, itemFailed } = names;
   const itemRetry: AslRetrier = {
     ErrorEquals: ["TaskFailedError"],
     IntervalSeconds: 10,
@@ -286,7 +288,7 @@ function mapState(
   };
   return {
     Type: "Map",
-    Label: name,
+    Label: names.map,
     ItemReader: {
       Resource: "arn:aws:states:::s3:getObject",
       ReaderConfig: { InputType: "JSON" },
@@ -365,7 +367,7 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
       ),
       ProcessSnapshotGroups: mapState(
         options,
-        "ProcessSnapshotGroups",
+        { map: "ProcessSnapshotGroups", item: "ProcessSnapshotGroup", itemFailed: "SnapshotGroupFailed" },
         "$.snapshotGroupsTodo",
         "$.snapshotGroups",
         "PlanStagingToDatalake",
@@ -385,7 +387,7 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
       ),
       ProcessPartitionGroups: mapState(
         options,
-        "ProcessPartitionGroups",
+        { map: "ProcessPartitionGroups", item: "ProcessPartitionGroup", itemFailed: "PartitionGroupFailed" },
         "$.partitionGroupsTodo",
         "$.partitionGroups",
         "Validate",

@@ -24,7 +24,7 @@ export async function withDynamoClient<T>(
   options: DynamoConnectionOptions,
   fn: (client: DynamoDBClient) => Promise<T>,
 ): Promise<T> {
-  const { createDynamoDBClient } = await import("../aws/clients.js");
+  const { createDynamoDBClient } = await import("../clients/aws.js");
   const client = createDynamoDBClient({ region: options.region, endpoint: options.endpoint });
   try {
     return await fn(client);

@@ -1,7 +1,8 @@
 /**
  * The Populator's two config files, validated offline with zod (no schema is fetched from an Iglu registry):
  * - the storage target `iglu:com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/1-0-0`,
- *   `1-0-1` or `2-0-0` (field rules from iglu-central, shared/reference/snowplow.md C.3);
+ *   `1-0-1` or `2-0-0` (field rules from github.com/snowplow/iglu-central,
+ *   `schemas/com.snowplowanalytics.snowplow.storage/amazon_dynamodb_config/jsonschema/`);
  * - the Iglu resolver `iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-0` … `1-0-3`.
  * Errors name the field at fault and never echo a value (a value may be an access key).
  */

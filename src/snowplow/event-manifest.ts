@@ -1,7 +1,7 @@
 /**
- * Snowplow's event manifest: the DynamoDB table behind cross-batch deduplication (shared/reference/snowplow.md
- * C.1). Same names and types as the RDB Shredder, the Event Manifest Populator and snowplow-events-manifest,
- * so one table serves them all:
+ * Snowplow's event manifest: the DynamoDB table behind cross-batch deduplication. Same names and types as
+ * the RDB Shredder, the Event Manifest Populator and snowplow-events-manifest (`DynamoDbManifest.scala` in
+ * github.com/snowplow-incubator/snowplow-events-manifest), so one table serves them all:
  *   eventId (S, hash) + fingerprint (S, range), etlTime (N, epoch seconds), ttl (N, etlTime + 180 days).
  * An event is unique when this put succeeds:
  *   (attribute_not_exists(eventId) AND attribute_not_exists(fingerprint)) OR etlTime = :etlTime
@@ -18,8 +18,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import pRetry from "p-retry";
+import { createTableAndWait } from "../clients/dynamodb-table.js";
 import { type Logger, silentLogger } from "../logging.js";
-import { billingParameters, type CreateManifestTableOptions, createTableAndWait } from "./run-manifests.js";
+import { billingParameters, type CreateManifestTableOptions, manifestTableWait } from "./run-manifests.js";
 
 /** 180 days, as in every Snowplow implementation. */
 export const DEFAULT_EVENT_MANIFEST_TTL_SECONDS = 15_552_000;
@@ -104,7 +105,7 @@ export class EventManifest {
    * UpdateTimeToLive (dynalite) get a logged warning; `ttlEnabled` then reports false.
    */
   async create(options: CreateEventManifestOptions = {}): Promise<{ created: boolean; ttlEnabled: boolean }> {
-    const outcome = await createTableAndWait(
+    const { outcome } = await createTableAndWait(
       this.client,
       {
         TableName: this.tableName,
@@ -118,7 +119,7 @@ export class EventManifest {
         ],
         ...billingParameters(options.billing),
       },
-      options.maxWaitSeconds,
+      manifestTableWait(options),
     );
     const ttlEnabled = options.enableTtl === false ? false : await this.enableTtl();
     return { created: outcome === "created", ttlEnabled };

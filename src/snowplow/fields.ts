@@ -1,6 +1,7 @@
 /**
  * The 131 fields of a Snowplow enriched event, in TSV column order, with their types
- * (Scala Analytics SDK 3.2.1; see shared/reference/snowplow.md section B.2).
+ * (Scala Analytics SDK 3.2.1: `Event.scala` in github.com/snowplow/snowplow-scala-analytics-sdk; the
+ * Python SDK's `snowplow_analytics_sdk/event_transformer.py` for its converters).
  * `se_value` is a double as in the Scala SDK; the analytics-SDK JSON keeps it as text (Python/JS rule).
  */
 

@@ -1,6 +1,7 @@
 /**
  * Iglu schema URIs and the analytics SDKs' flat key names for shredded contexts and unstruct events
- * (shared/reference/snowplow.md B.3).
+ * (`snowplow_analytics_sdk/json_shredder.py` in github.com/snowplow/snowplow-python-analytics-sdk,
+ * `json/JsonShredder.scala` and `SnowplowEvent.scala` in github.com/snowplow/snowplow-scala-analytics-sdk).
  */
 
 /** The Python/Scala/.NET SDKs' strict Iglu URI rule: vendor/name/format/MODEL-REVISION-ADDITION. */

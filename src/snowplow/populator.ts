@@ -1,7 +1,9 @@
 /**
  * The Event Manifest Populator, re-done as a resumable streaming job: it back-fills Snowplow's event
- * manifest (event-manifest.ts) from an enriched archive so cross-batch de-duplication does not start cold
- * (shared/reference/snowplow.md C.5, D).
+ * manifest (event-manifest.ts) from an enriched archive so cross-batch de-duplication does not start cold.
+ * The original: github.com/snowplow/snowplow, `5-data-modeling/event-manifest-populator/` (`run.py`,
+ * `Main.scala`, `BackpopulateJob.scala`, `Utils.scala`; removed from master, in the repository's history),
+ * and its known limits in snowplow/snowplow issues #3074, #4042 and #4081.
  *
  * - Runs are the archive's `run=YYYY-MM-DD-HH-mm-ss/` folders at or after `since` (inclusive, UTC), oldest
  *   first. Runs with data in GLACIER/DEEP_ARCHIVE are skipped and counted.
@@ -18,7 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import PQueue from "p-queue";
-import { createDynamoDBClient } from "../aws/clients.js";
+import { createDynamoDBClient } from "../clients/aws.js";
 import { SnaplakeError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { scrubText } from "../redact.js";

@@ -1,6 +1,8 @@
 /**
  * Run folders of a Snowplow enriched (or shredded) archive: `<archive>/run=YYYY-MM-DD-HH-mm-ss/`, UTC
- * (EmrEtlRunner's layout; see shared/reference/snowplow.md A.1 and C.6).
+ * (EmrEtlRunner's layout: `partition_by_run` in github.com/snowplow/snowplow,
+ * `3-enrich/emr-etl-runner/lib/snowplow-emr-etl-runner/emr_job.rb`; `list_runids` in
+ * github.com/snowplow/snowplow-python-analytics-sdk, `snowplow_analytics_sdk/run_manifests.py`).
  *
  * Run ids are what the Python SDK's `list_runids` returns and stores in a run manifest: the folder's key
  * relative to its bucket, with a trailing slash and no scheme (`enriched/archive/run=2017-02-21-11-40-15/`).

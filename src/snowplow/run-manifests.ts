@@ -1,7 +1,9 @@
 /**
  * Snowplow run manifests: a DynamoDB table with hash key `RunId` (S) listing the runs already processed.
- * Wire-compatible with the Python and Scala analytics SDKs (shared/reference/snowplow.md A): they write and
- * read a plain `{RunId}` item, and so does `add`/`contains` here.
+ * Wire-compatible with the Python and Scala analytics SDKs (`snowplow_analytics_sdk/run_manifests.py` in
+ * github.com/snowplow/snowplow-python-analytics-sdk; `RunManifests.scala` in
+ * github.com/snowplow/snowplow-scala-analytics-sdk before 2.0.0): they write and read a plain `{RunId}`
+ * item, and so does `add`/`contains` here.
  *
  * Beyond the SDKs, `claim`/`complete`/`fail` add a lease so two jobs never process one run at once and a
  * crashed job's run becomes claimable again once its lease expires. Their state lives in extra attributes
@@ -16,15 +18,13 @@ import { randomUUID } from "node:crypto";
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
-  CreateTableCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  ResourceInUseException,
   UpdateItemCommand,
-  waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
+import { createTableAndWait } from "../clients/dynamodb-table.js";
 import { SnaplakeError } from "../errors.js";
 
 export const RUN_ID_ATTRIBUTE = "RunId";
@@ -97,24 +97,9 @@ export function billingParameters(
   };
 }
 
-/** CreateTable that tolerates an existing table, then waits until it is ACTIVE either way (Scala SDK behaviour). */
-export async function createTableAndWait(
-  client: DynamoDBClient,
-  input: CreateTableCommandInput,
-  maxWaitSeconds = 300,
-): Promise<"created" | "existed"> {
-  let outcome: "created" | "existed" = "created";
-  try {
-    await client.send(new CreateTableCommand(input));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-    outcome = "existed";
-  }
-  await waitUntilTableExists(
-    { client, maxWaitTime: maxWaitSeconds, minDelay: 1, maxDelay: 5 },
-    { TableName: input.TableName },
-  );
-  return outcome;
+/** How long `create` waits for a manifest table, from its options (internal). */
+export function manifestTableWait(options: CreateManifestTableOptions): { timeoutMs?: number } {
+  return options.maxWaitSeconds === undefined ? {} : { timeoutMs: options.maxWaitSeconds * 1000 };
 }
 
 export class RunManifests {
@@ -138,7 +123,7 @@ export class RunManifests {
         KeySchema: [{ AttributeName: RUN_ID_ATTRIBUTE, KeyType: "HASH" }],
         ...billingParameters(options.billing),
       },
-      options.maxWaitSeconds,
+      manifestTableWait(options),
     );
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import { S3Client } from "@aws-sdk/client-s3";
-import { createS3Client, type S3ClientOptions } from "../aws/clients.js";
+import { createS3Client, type S3ClientOptions } from "../clients/aws.js";
 import { LocalStorage } from "./local.js";
 import { S3Storage } from "./s3.js";
 import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";

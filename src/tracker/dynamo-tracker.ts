@@ -195,8 +195,8 @@ export class DynamoTracker implements TaskTracker {
     const results = await Promise.all(
       missing.map((spec) =>
         limit(async () => {
-          try {
-            await this.models.task
+          const written = await unlessConditionFails(() =>
+            this.models.task
               .build(PutItemCommand)
               .item({
                 projectId,
@@ -212,12 +212,9 @@ export class DynamoTracker implements TaskTracker {
                 errors: [],
               })
               .options({ condition: { attr: "taskId", exists: false } })
-              .send();
-            return true;
-          } catch (error) {
-            if (isConditionCheckFailed(error)) return false;
-            throw error;
-          }
+              .send(),
+          );
+          return written !== undefined;
         }),
       ),
     );
@@ -459,13 +456,13 @@ export class DynamoTracker implements TaskTracker {
    * forever. Conditional on the lease token, so a late heartbeat of a slow-but-alive worker wins the race.
    */
   private async abandonIfExhausted(item: NonNullable<TaskItem>, now: number): Promise<Task | undefined> {
+    const { projectId, step, taskId, leaseToken } = item;
     const expired = (item.leaseExpiresAt ?? 0) < now;
     const holderGone = !expired && this.holderIsGone(toTask(item));
     if (item.status !== "in_progress" || !(expired || holderGone)) return undefined;
-    if (item.attempts < item.maxAttempts || !item.leaseToken) return undefined;
-    const { projectId, step, taskId } = item;
-    try {
-      const { Attributes } = await this.models.task
+    if (item.attempts < item.maxAttempts || !leaseToken) return undefined;
+    const abandoned = await unlessConditionFails(() =>
+      this.models.task
         .build(UpdateItemCommand)
         .item({
           projectId,
@@ -489,21 +486,19 @@ export class DynamoTracker implements TaskTracker {
           condition: {
             and: [
               { attr: "status", eq: "in_progress" },
-              { attr: "leaseToken", eq: item.leaseToken },
+              { attr: "leaseToken", eq: leaseToken },
               ...(holderGone ? [] : [{ attr: "leaseExpiresAt", lt: now } as const]),
             ],
           },
         })
-        .send();
-      this.logger.warn(
-        { projectId, step, taskId, attempts: item.attempts },
-        "lease expired on the last attempt: ignored",
-      );
-      return Attributes && toTask(Attributes);
-    } catch (error) {
-      if (!isConditionCheckFailed(error)) throw error;
-      return undefined;
-    }
+        .send(),
+    );
+    if (!abandoned) return undefined;
+    this.logger.warn(
+      { projectId, step, taskId, attempts: item.attempts },
+      "lease expired on the last attempt: ignored",
+    );
+    return abandoned.Attributes && toTask(abandoned.Attributes);
   }
 
   async heartbeat(lease: Lease): Promise<Lease> {
@@ -608,8 +603,8 @@ export class DynamoTracker implements TaskTracker {
     const done = await Promise.all(
       tasks.map((task) =>
         limit(async () => {
-          try {
-            await this.models.task
+          const written = await unlessConditionFails(() =>
+            this.models.task
               .build(UpdateItemCommand)
               .item({
                 projectId,
@@ -624,12 +619,9 @@ export class DynamoTracker implements TaskTracker {
               })
               // Another process may have moved the task since: only reset what is still as we saw it.
               .options({ condition: { attr: "status", eq: task.status } })
-              .send();
-            return true;
-          } catch (error) {
-            if (isConditionCheckFailed(error)) return false;
-            throw error;
-          }
+              .send(),
+          );
+          return written !== undefined;
         }),
       ),
     );
@@ -831,4 +823,17 @@ function jsonBytes(value: unknown): number {
 
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/**
+ * Sends a conditional write whose failed condition means "another process changed the item first: leave
+ * it as it is"; resolves to undefined then. Any other error propagates.
+ */
+async function unlessConditionFails<T>(write: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isConditionCheckFailed(error)) return undefined;
+    throw error;
+  }
 }

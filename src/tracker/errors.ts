@@ -1,6 +1,6 @@
 /** Typed errors of the task tracker. Each message names the task (project/step/task id) or table at fault. */
 import { SnaplakeError } from "../errors.js";
-import type { TaskStatus } from "./types.js";
+import type { TaskStatus } from "./status.js";
 
 export function describeTask(projectId: string, step: string, taskId: string): string {
   return `task "${taskId}" of step "${step}" in project "${projectId}"`;

@@ -4,9 +4,9 @@
  */
 
 import type { LeaseLostError } from "./errors.js";
+import { TASK_STATUSES, type TaskStatus } from "./status.js";
 
-export const TASK_STATUSES = ["pending", "in_progress", "failed", "succeeded", "ignored"] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export { TASK_STATUSES, type TaskStatus } from "./status.js";
 
 export type TaskData = Record<string, unknown>;
 

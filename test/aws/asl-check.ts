@@ -1,12 +1,14 @@
 /**
- * Structural checks of a States Language definition, the ones Step Functions' validator would reject or
- * a reviewer would flag: dangling transitions, states that never end, unreachable states, Lambda states
- * without Retry/Catch, malformed Distributed Map readers. Returns the problems found (empty when sound).
+ * Checks a States Language definition with asl-validator (the States Language schema, path syntax,
+ * transitions to missing or from unreachable states, state names unique across the whole machine, Next/End),
+ * plus what it leaves out: states that can never reach an end, retriers AWS rejects, and snaplake's own
+ * rules (every Lambda state and Map retries and catches; each Distributed Map reads one JSON list from S3).
+ * Returns the problems found, empty when sound.
  */
+import aslValidator from "asl-validator";
 
 type Json = Record<string, unknown>;
 
-const FLOW_TYPES = new Set(["Task", "Map", "Pass", "Wait", "Parallel"]);
 const TERMINAL_TYPES = new Set(["Succeed", "Fail"]);
 
 function transitions(state: Json): string[] {
@@ -18,59 +20,35 @@ function transitions(state: Json): string[] {
   return out;
 }
 
-function checkPaths(value: unknown, where: string, problems: string[]): void {
-  if (!value || typeof value !== "object") return;
-  for (const [key, v] of Object.entries(value as Json)) {
-    if (key.endsWith(".$") && (typeof v !== "string" || !v.startsWith("$")))
-      problems.push(`${where}: ${key} must hold a path starting with "$"`);
-    checkPaths(v, `${where}.${key}`, problems);
-  }
-}
-
+// asl-validator's schema accepts an empty ErrorEquals, a fractional MaxAttempts, a BackoffRate below 1
+// and States.ALL anywhere; Step Functions refuses them all.
 function checkRetry(retry: Json[], where: string, problems: string[]): void {
   retry.forEach((r, i) => {
     const errors = r.ErrorEquals as string[];
     if (!Array.isArray(errors) || errors.length === 0) problems.push(`${where}.Retry[${i}]: no ErrorEquals`);
     if (errors?.includes("States.ALL") && (errors.length > 1 || i !== retry.length - 1))
       problems.push(`${where}.Retry[${i}]: States.ALL must be alone and last`);
-    if (r.MaxAttempts !== undefined && (!Number.isInteger(r.MaxAttempts) || (r.MaxAttempts as number) < 0))
-      problems.push(`${where}.Retry[${i}]: MaxAttempts must be a non-negative integer`);
+    if (r.MaxAttempts !== undefined && !Number.isInteger(r.MaxAttempts))
+      problems.push(`${where}.Retry[${i}]: MaxAttempts must be an integer`);
     if (r.BackoffRate !== undefined && (r.BackoffRate as number) < 1)
       problems.push(`${where}.Retry[${i}]: BackoffRate must be >= 1`);
   });
 }
 
-export function checkAsl(definition: Json, scope = "root"): string[] {
+/** The checks asl-validator does not make, for one level of States (Map processors recurse). */
+function checkBeyondSchema(definition: Json, scope: string): string[] {
   const problems: string[] = [];
-  const states = definition.States as Record<string, Json>;
-  const names = Object.keys(states ?? {});
-  if (!states || names.length === 0) return [`${scope}: no States`];
-  if (!names.includes(definition.StartAt as string))
-    problems.push(`${scope}: StartAt ${String(definition.StartAt)} is not a state`);
-
+  const states = (definition.States ?? {}) as Record<string, Json>;
+  const names = Object.keys(states);
   for (const [name, state] of Object.entries(states)) {
     const where = `${scope}.${name}`;
     const type = state.Type as string;
-    for (const next of transitions(state))
-      if (!names.includes(next)) problems.push(`${where}: transition to missing state ${next}`);
-    if (FLOW_TYPES.has(type)) {
-      const ends = state.End === true;
-      const hasNext = typeof state.Next === "string";
-      if (ends === hasNext) problems.push(`${where}: needs exactly one of Next or End`);
-    } else if (TERMINAL_TYPES.has(type)) {
-      if (state.Next !== undefined || state.End !== undefined)
-        problems.push(`${where}: ${type} states take no Next/End`);
-    } else if (type !== "Choice") {
-      problems.push(`${where}: unknown Type ${type}`);
-    }
     if (type === "Task" || type === "Map") {
       const retry = state.Retry as Json[] | undefined;
-      const catchers = state.Catch as Json[] | undefined;
       if (!retry?.length) problems.push(`${where}: no Retry`);
       else checkRetry(retry, where, problems);
-      if (!catchers?.length) problems.push(`${where}: no Catch`);
+      if (!(state.Catch as Json[] | undefined)?.length) problems.push(`${where}: no Catch`);
     }
-    checkPaths(state, where, problems);
     if (type === "Map") {
       const reader = state.ItemReader as Json | undefined;
       const params = (reader?.Parameters ?? {}) as Json;
@@ -83,22 +61,10 @@ export function checkAsl(definition: Json, scope = "root"): string[] {
       const processor = state.ItemProcessor as Json | undefined;
       if ((processor?.ProcessorConfig as Json | undefined)?.Mode !== "DISTRIBUTED")
         problems.push(`${where}: ItemProcessor must be DISTRIBUTED`);
-      if (processor) problems.push(...checkAsl(processor, where));
+      if (processor) problems.push(...checkBeyondSchema(processor, where));
     }
   }
-
-  // Every state is reachable from StartAt...
-  const reached = new Set<string>();
-  const queue = [definition.StartAt as string];
-  while (queue.length > 0) {
-    const name = queue.pop()!;
-    if (reached.has(name) || !states[name]) continue;
-    reached.add(name);
-    queue.push(...transitions(states[name]));
-  }
-  for (const name of names) if (!reached.has(name)) problems.push(`${scope}.${name}: unreachable`);
-
-  // ...and every state can reach an end (no cycle without a way out).
+  // asl-validator only asks for one terminal state per machine; a loop elsewhere would run forever.
   const ends = new Set(
     names.filter((n) => states[n]!.End === true || TERMINAL_TYPES.has(states[n]!.Type as string)),
   );
@@ -114,4 +80,10 @@ export function checkAsl(definition: Json, scope = "root"): string[] {
   }
   for (const name of names) if (!ends.has(name)) problems.push(`${scope}.${name}: never reaches an end`);
   return problems;
+}
+
+export function checkAsl(definition: Json): string[] {
+  // The validator writes a default QueryLanguage into every state: give it a copy.
+  const { errors } = aslValidator(structuredClone(definition));
+  return [...errors.map((e) => `${e["Error code"]}: ${e.Message}`), ...checkBeyondSchema(definition, "root")];
 }

@@ -48,7 +48,7 @@ describe("snaplake sfn-definition", () => {
     });
     // Retries after a dead worker wait out the 120 s lease; task retries match maxAttempts 4.
     expect(manifest.Retry.find((r) => r.ErrorEquals.includes("Lambda.Unknown"))!.IntervalSeconds).toBe(135);
-    const item = map.ItemProcessor.States.ProcessTask as AslTaskState;
+    const item = map.ItemProcessor.States.ProcessSnapshotGroup as AslTaskState;
     expect(item.Retry.find((r) => r.ErrorEquals.includes("TaskFailedError"))!.MaxAttempts).toBe(3);
   });
 

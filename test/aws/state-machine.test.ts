@@ -4,6 +4,7 @@ import {
   type AslMapState,
   type AslTaskState,
   buildStateMachine,
+  type StateMachineOptions,
   WORKER_LOST_ERRORS,
 } from "../../src/aws/state-machine.js";
 import { ConfigError } from "../../src/errors.js";
@@ -159,7 +160,7 @@ describe("buildStateMachine: the ASL's structure", () => {
     (broken.States.ProcessSnapshotGroups!.ItemReader as Json).ReaderConfig = { InputType: "CSV" };
     broken.States.Loop = {
       Type: "Task",
-      Resource: "x",
+      Resource: "arn:aws:states:::lambda:invoke",
       Next: "Loop",
       Retry: [{ ErrorEquals: ["States.ALL"] }],
       Catch: [{ ErrorEquals: ["States.ALL"], Next: "Loop" }],
@@ -167,13 +168,62 @@ describe("buildStateMachine: the ASL's structure", () => {
     const problems = checkAsl(broken as unknown as Json);
     expect(problems).toEqual(
       expect.arrayContaining([
-        "root.ProcessPartitionGroups: transition to missing state Validate",
-        "root.Orphan: unreachable",
+        "MISSING_TRANSITION_TARGET: Missing 'StartAt'|'Next'|'Default' target: Validate",
+        "MISSING_TRANSITION_TARGET: State Orphan is not reachable",
         "root.Manifest: no Retry",
         "root.ProcessSnapshotGroups: ItemReader must read JSON",
         "root.Loop: never reaches an end",
       ]),
     );
+  });
+
+  it("the checker refuses a state name used twice, even in two Maps' item processors", () => {
+    const twice = JSON.parse(JSON.stringify(definition)) as { States: Record<string, AslMapState> };
+    const [first, second] = [twice.States.ProcessSnapshotGroups!, twice.States.ProcessPartitionGroups!];
+    const name = first.ItemProcessor.StartAt;
+    second.ItemProcessor.States = { [name]: second.ItemProcessor.States[second.ItemProcessor.StartAt]! };
+    second.ItemProcessor.StartAt = name;
+    expect(checkAsl(twice as unknown as Json)).toContain(
+      `DUPLICATE_STATE_NAMES: A state with this name already exists: ${name}`,
+    );
+  });
+});
+
+describe("buildStateMachine: every variant is a definition Step Functions accepts", () => {
+  const variants: Array<[string, StateMachineOptions]> = [
+    ["the defaults", { lambdaArn: LAMBDA_ARN, projectId: "orders-1" }],
+    [
+      "a Lambda alias, a literal bucket, a config URI, a task timeout, a short lease",
+      {
+        lambdaArn: `${LAMBDA_ARN}:live`,
+        projectId: "orders-1",
+        todoBucket: "staging-bucket",
+        configUri: "s3://config-bucket/orders.json",
+        taskTimeoutSeconds: 900,
+        leaseSeconds: 120,
+        maxConcurrency: 1000,
+        comment: "orders on Step Functions",
+      },
+    ],
+    [
+      "tolerant Maps with EXPRESS children, no task or barrier retries",
+      {
+        lambdaArn: LAMBDA_ARN,
+        projectId: "orders-1",
+        toleratedFailurePercentage: 100,
+        childExecutionType: "EXPRESS",
+        taskRetries: 0,
+        barrierRetries: 0,
+      },
+    ],
+  ];
+
+  it.each(variants)("%s: asl-validator and the checks beyond it find nothing", (_, options) => {
+    const machine = buildStateMachine(options);
+    expect(checkAsl(JSON.parse(JSON.stringify(machine)))).toEqual([]);
+    // Unique across the whole machine, not only within each States object.
+    const names = statesOf(machine).map(([name]) => name);
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 
@@ -208,7 +258,7 @@ describe("the generated state machine, executed against the Lambda handler on s3
       summary: expect.objectContaining({ ok: true, rows: snapshot.rows }),
     });
     const items = execution.trace.filter(
-      (t) => t.state === "ProcessSnapshotGroups/ProcessTask" && t.event === "succeeded",
+      (t) => t.state === "ProcessSnapshotGroups/ProcessSnapshotGroup" && t.event === "succeeded",
     );
     expect(items).toHaveLength((output.snapshotGroupsTodo as { count: number }).count);
     expect(items.length).toBeGreaterThan(1);
@@ -239,7 +289,7 @@ describe("the generated state machine, executed against the Lambda handler on s3
     expect(strict.error).toBe("States.ExceedToleratedFailureThreshold");
     expect(strict.cause).toContain(corrupt);
     // The item's first failure was retried (TaskFailedError), the second was final (out of attempts).
-    const itemEvents = strict.trace.filter((t) => t.state === "ProcessSnapshotGroups/ProcessTask");
+    const itemEvents = strict.trace.filter((t) => t.state === "ProcessSnapshotGroups/ProcessSnapshotGroup");
     expect(itemEvents.filter((t) => t.event === "retry").map((t) => t.error)).toEqual(["TaskFailedError"]);
     expect(itemEvents.some((t) => t.event === "caught" && t.error === "TaskAttemptsExhaustedError")).toBe(
       true,

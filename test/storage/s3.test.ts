@@ -10,7 +10,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createS3Client } from "../../src/aws/clients.js";
+import { createS3Client } from "../../src/clients/aws.js";
 import { createStorage } from "../../src/storage/create.js";
 import {
   AccessDeniedError,

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
-import { createDynamoDBClient, createS3Client } from "../../src/aws/clients.js";
+import { createDynamoDBClient, createS3Client } from "../../src/clients/aws.js";
 
 const testCredentials = { accessKeyId: "snaplaketest", secretAccessKey: "snaplaketest" };
 

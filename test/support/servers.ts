@@ -24,7 +24,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startDynalite(options: { path?: string } = {}): Promise<RunningServer> {
+export async function startDynalite(
+  options: { path?: string; createTableMs?: number } = {},
+): Promise<RunningServer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...options });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
