@@ -5,6 +5,10 @@
 
 import type { LeaseLostError } from "./errors.js";
 
+/**
+ * `failed`: the last attempt failed and the task will be tried again; `ignored`: failed for good (out of
+ * attempts, or an error retrying can't fix) until someone resets it.
+ */
 export const TASK_STATUSES = ["pending", "in_progress", "failed", "succeeded", "ignored"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -120,11 +124,14 @@ export interface TaskTracker {
   heartbeat(lease: Lease): Promise<Lease>;
   /** Conditional on still holding the lease (fencing); throws `LeaseLostError` otherwise. */
   complete(lease: Lease, output?: TaskData): Promise<Task>;
-  /** Records the error; `ignored` once attempts are exhausted. Fenced like `complete`. */
+  /** Records the error; `ignored` once attempts are exhausted or the error is not retryable. Fenced like `complete`. */
   fail(lease: Lease, error: unknown, output?: TaskData): Promise<Task>;
   /** Brings failed/ignored tasks (or the given statuses) back to `pending` with fresh attempts. */
   reset(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<number>;
-  /** Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error. */
+  /**
+   * Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error.
+   * After a retryable error with attempts left, waits out the retry backoff (holding the lease) first.
+   */
   runTask<O extends TaskData>(
     projectId: string,
     step: string,
