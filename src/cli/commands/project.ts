@@ -7,9 +7,11 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
+import { debugEnabled } from "../../log-level.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import type { TaskErrorRecord } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
@@ -59,6 +61,14 @@ function describeValidation(v: ValidationResult): string {
     lines.push(`  gap: ${gap.step} ${gap.taskId} ${gap.status}${gap.lastError ? `: ${gap.lastError}` : ""}`);
   for (const problem of v.problems) lines.push(`  problem: ${problem}`);
   return lines.join("\n");
+}
+
+/** A task's recorded error as shown: message and code; the stack (install paths) only at debug level. */
+function shownError(record: TaskErrorRecord | undefined): TaskErrorRecord | null {
+  if (!record) return null;
+  if (debugEnabled()) return record;
+  const { stack: _, ...shown } = record;
+  return shown;
 }
 
 function describeRun(summary: RunSummary): string {
@@ -209,8 +219,10 @@ export function register(program: Command): void {
             step: t.step,
             taskId: t.taskId,
             status: t.status,
+            /** `ignored` tasks failed for good; `failed` ones are tried again. */
+            willRetry: t.status === "failed",
             attempts: `${t.attempts}/${t.maxAttempts}`,
-            lastError: t.errors.at(-1) ?? null,
+            lastError: shownError(t.errors.at(-1)),
           }));
           print(Boolean(options.json), { projectId: project.projectId, steps: status, failures }, () =>
             [
@@ -221,7 +233,7 @@ export function register(program: Command): void {
               }),
               ...failures.map(
                 (f) =>
-                  `  ${f.status}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}: ${f.lastError.message}` : ""}`,
+                  `  ${f.willRetry ? "failed, will retry" : "failed for good"}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}${f.lastError.code ? ` [${f.lastError.code}]` : ""}: ${f.lastError.message}` : ""}`,
               ),
             ].join("\n"),
           );
