@@ -12,7 +12,7 @@ import { Step } from "../../src/models/steps.js";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { builtFile } from "../support/cli.js";
+import { builtFile, expectNoStackTrace } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
 
 const BIN = builtFile("cli/main.js");
@@ -50,7 +50,10 @@ function start(args: string[], cwd: string): { child: ChildProcess; done: Promis
   });
   const done = new Promise<Result>((ok) =>
     child.on("close", (code, signal) => ok({ code, signal, stdout, stderr })),
-  );
+  ).then((result) => {
+    expectNoStackTrace(result, `snaplake ${args.join(" ")}`);
+    return result;
+  });
   return { child, done };
 }
 
