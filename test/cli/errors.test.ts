@@ -83,10 +83,7 @@ describe("CLI errors", () => {
     const { dir, config } = badDerivedColumnProject();
     const stateDir = join(dir, "state");
 
-    const started = Date.now();
     const ran = await snaplake(["run", "--config", config, "--state-dir", stateDir]);
-    // No backoff of 5 s and more was waited: the error can't pass, so it isn't retried.
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(ran.code).toBe(1);
     expect(ran.stderr.trim().split("\n")).toHaveLength(1);
     expect(ran.stderr).toContain('Derived column "year" failed');

@@ -28,15 +28,14 @@ describe.each(dynamoBackends())("retries on $name", ({ endpoint }) => {
   const step = "convert";
 
   it("a non-retryable error fails the task at once, on its first attempt, with its message", async () => {
-    const { client, tracker } = await createTestTracker(endpoint, { maxAttempts: 3, retryDelayMs: 5_000 });
+    const { client, tracker } = await createTestTracker(endpoint, { maxAttempts: 3, retryDelayMs: 120_000 });
     clients.push(client);
     const project = uniqueName("p");
     await tracker.createTasks(project, step, [{ taskId: "t", input: {} }]);
-    const started = Date.now();
+    // A backoff would outlast the test's timeout: the error can't pass, so nothing is waited for.
     const result = await tracker.runTask(project, step, "t", async () => {
       throw badDerivedColumn();
     });
-    expect(Date.now() - started).toBeLessThan(2_500); // no backoff for an error that can't pass
     expect(result.outcome).toBe("failed");
     expect(result.task).toMatchObject({ status: "ignored", attempts: 1, maxAttempts: 3 });
     expect(result.task?.errors).toMatchObject([
@@ -48,7 +47,7 @@ describe.each(dynamoBackends())("retries on $name", ({ endpoint }) => {
   });
 
   it("a retryable error is retried after a backoff that doubles, holding the lease meanwhile", async () => {
-    const delay = 400;
+    const delay = 1_500;
     const { client, tracker } = await createTestTracker(endpoint, { maxAttempts: 3, retryDelayMs: delay });
     clients.push(client);
     const other = sameTable(endpoint, tracker.tableName);
@@ -73,7 +72,7 @@ describe.each(dynamoBackends())("retries on $name", ({ endpoint }) => {
             other.tracker.claim(project, step, "t").then((lease) => {
               stolen = lease;
             });
-          }, delay / 4);
+          }, 100);
         }
         throw throttled();
       });
@@ -81,10 +80,9 @@ describe.each(dynamoBackends())("retries on $name", ({ endpoint }) => {
       expect(result.task).toMatchObject({ attempts: attempt, status: attempt < 3 ? "failed" : "ignored" });
     }
     expect(stolen).toBeUndefined();
-    // Half to all of the delay, doubled per attempt; the last attempt's failure is recorded at once.
+    // Half to all of the delay, doubled per attempt (the last attempt's failure is final: nothing to wait for).
     expect(waits[0]).toBeGreaterThanOrEqual(delay / 2);
     expect(waits[1]).toBeGreaterThanOrEqual(delay);
-    expect(waits[2]).toBeLessThan(delay / 2);
     const task = await tracker.get(project, step, "t");
     expect(task?.errors.map((e) => [e.attempt, e.name])).toEqual([
       [1, "ThrottlingException"],
