@@ -7,16 +7,15 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
-import { debugEnabled } from "../../log-level.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
-import type { TaskErrorRecord } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
 import { wholeNumber } from "../options.js";
 import { print, withProject } from "../session.js";
+import { shownError } from "../task-errors.js";
 
 /** Step names accepted on the command line: the numbers and readable names. */
 const STEP_NAMES: Record<string, StepId> = {
@@ -61,14 +60,6 @@ function describeValidation(v: ValidationResult): string {
     lines.push(`  gap: ${gap.step} ${gap.taskId} ${gap.status}${gap.lastError ? `: ${gap.lastError}` : ""}`);
   for (const problem of v.problems) lines.push(`  problem: ${problem}`);
   return lines.join("\n");
-}
-
-/** A task's recorded error as shown: message and code; the stack (install paths) only at debug level. */
-function shownError(record: TaskErrorRecord | undefined): TaskErrorRecord | null {
-  if (!record) return null;
-  if (debugEnabled()) return record;
-  const { stack: _, ...shown } = record;
-  return shown;
 }
 
 function describeRun(summary: RunSummary): string {
