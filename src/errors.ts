@@ -193,6 +193,36 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Read the gaps in the validation result; retry the failed tasks, then validate again.",
   },
+  DYNAMODB_EXPORT_NOT_COMPLETED: {
+    errorClass: "DynamoDbExportNotCompletedError",
+    retryable: false,
+    action: "Wait until the export's ExportStatus is COMPLETED, then run again.",
+  },
+  DYNAMODB_EXPORT_FORMAT_UNSUPPORTED: {
+    errorClass: "DynamoDbExportFormatError",
+    retryable: false,
+    action: "Export the table again as DYNAMODB_JSON.",
+  },
+  DYNAMODB_EXPORT_MANIFEST_INVALID: {
+    errorClass: "DynamoDbExportManifestError",
+    retryable: false,
+    action: "Point the snapshot at a complete, unmodified export folder.",
+  },
+  DYNAMODB_EXPORT_BAD_LINE: {
+    errorClass: "DynamoDbExportLineError",
+    retryable: false,
+    action: "Replace the export file the message names (file and line).",
+  },
+  DYNAMODB_EXPORT_MIXED_TYPES: {
+    errorClass: "DynamoDbMixedTypesError",
+    retryable: false,
+    action: 'Set reader.mixedTypes to "json", or declare the attribute\'s type in reader.columns.',
+  },
+  DYNAMODB_EXPORT_COLUMN_TYPE: {
+    errorClass: "DynamoDbColumnTypeError",
+    retryable: false,
+    action: "Fix the type declared for the attribute in reader.columns.",
+  },
   ENRICHED_READ_FAILED: {
     errorClass: "EnrichedReadError",
     retryable: "cause",
