@@ -96,6 +96,8 @@ const trackerSettings = z
     /** How long a claimed task stays owned without a heartbeat. */
     leaseSeconds: z.number().positive().default(300),
     maxAttempts: z.number().int().positive().default(3),
+    /** Wait before retrying a retryable failure: doubled per attempt, with jitter, at most 60 s. */
+    retryDelaySeconds: z.number().nonnegative().max(60).default(1),
   })
   .strict();
 
@@ -120,7 +122,7 @@ export const projectConfigSchema = z
     updateTimeColumn: columnName.optional(),
     /** Count this column's non-null values in validation, in addition to rows. */
     countColumn: columnName.optional(),
-    tracker: trackerSettings.default({ leaseSeconds: 300, maxAttempts: 3 }),
+    tracker: trackerSettings.default({ leaseSeconds: 300, maxAttempts: 3, retryDelaySeconds: 1 }),
     aws: awsSettings.default({}),
   })
   .strict()

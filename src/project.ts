@@ -115,7 +115,11 @@ export interface ProgressEvent {
   step: GroupStep;
   taskId: string;
   outcome: RunTaskResult["outcome"];
-  /** Tasks of the step that are finished (succeeded or ignored) and in total. */
+  /** Tasks of the step that succeeded. */
+  succeeded: number;
+  /** Tasks of the step that failed for good (`ignored`: out of attempts, or an error retrying can't fix). */
+  failed: number;
+  /** Tasks no longer worked on: succeeded plus failed. */
   finished: number;
   total: number;
 }
@@ -558,13 +562,17 @@ export abstract class Project {
     return this.manifestPromise;
   }
 
-  /** Runs the tasks of a group step until none is left, `workers` at a time; failed tasks are retried. */
+  /**
+   * Runs the tasks of a group step until none is left, `workers` at a time; tasks that failed with a
+   * retryable error are retried (after the tracker's backoff) while they have attempts left.
+   */
   async drain(step: GroupStep, options: Pick<RunOptions, "workers" | "onProgress"> = {}): Promise<void> {
     await this.checkSettings();
     const limit = pLimit(Math.max(1, options.workers ?? 2));
     const counts = await this.tracker.counts(this.projectId, step);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    let finished = counts.succeeded + counts.ignored;
+    let succeeded = counts.succeeded;
+    let failed = counts.ignored;
     for (;;) {
       const todo = await this.tracker.todo(this.projectId, step);
       if (todo.length === 0) {
@@ -585,16 +593,25 @@ export abstract class Project {
                 : await this.step2_3CompactPartitionGroup(task.taskId);
             if (result.outcome === "failed") {
               const { task: t, error } = result;
-              if (t.status === "ignored") finished++;
+              const final = t.status === "ignored";
+              if (final) failed++;
               this.logger.warn(
                 { step, taskId: task.taskId, status: t.status, attempt: t.attempts, err: error },
-                "task failed",
+                final ? "task failed for good" : "task failed; it will be retried",
               );
             } else if (result.outcome === "succeeded") {
-              finished++;
+              succeeded++;
               this.logger.info({ step, taskId: task.taskId }, "task succeeded");
             }
-            options.onProgress?.({ step, taskId: task.taskId, outcome: result.outcome, finished, total });
+            options.onProgress?.({
+              step,
+              taskId: task.taskId,
+              outcome: result.outcome,
+              succeeded,
+              failed,
+              finished: succeeded + failed,
+              total,
+            });
           }),
         ),
       );
@@ -617,7 +634,8 @@ export abstract class Project {
 
   /**
    * Runs a single-task step once for the whole project: returns the recorded output when it already
-   * succeeded, waits while another process holds it, and throws `StepFailedError` when it fails.
+   * succeeded, waits while another process holds it, retries retryable failures while attempts are left,
+   * and throws (the step's `SnaplakeError`, or `StepFailedError`) when it fails for good.
    * `beforeClaim` runs once, only when the step is still to do, before its task is claimed.
    */
   protected async runSingleStep<O extends TaskData>(
@@ -641,6 +659,8 @@ export abstract class Project {
       }
       const result = await this.tracker.runTask(this.projectId, step, SINGLE_TASK_ID, fn);
       if (result.outcome === "succeeded") return result.task.output as O;
+      // A retryable failure with attempts left: runTask waited out the backoff; try again.
+      if (result.outcome === "failed" && result.task.status === "failed") continue;
       if (result.outcome === "failed")
         throw result.error instanceof SnaplakeError
           ? result.error

@@ -44,6 +44,7 @@ export async function openRuntime(
   const trackerOptions = {
     leaseMs: trackerConfig.leaseSeconds * 1000,
     maxAttempts: trackerConfig.maxAttempts,
+    retryDelayMs: trackerConfig.retryDelaySeconds * 1000,
     ...(trackerConfig.indexName ? { indexName: trackerConfig.indexName } : {}),
     logger,
   };

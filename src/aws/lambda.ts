@@ -23,7 +23,7 @@ import {
   createConfiguredProject,
   parseConfiguredProject,
 } from "../configured-project.js";
-import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
+import { ConfigError, type ErrorCode, formatZodIssues, SnaplakeError } from "../errors.js";
 import { parseJsonText } from "../json-file.js";
 import { createLogger, type Logger } from "../logging.js";
 import { sha256Hex } from "../models/fingerprint.js";
@@ -131,7 +131,7 @@ export class TaskFailedError extends SnaplakeError {
     taskId: string,
     task: Task | undefined,
     error?: unknown,
-    code = "TASK_FAILED",
+    code: ErrorCode = "TASK_FAILED",
   ) {
     const attempts = task ? ` (${task.status}, attempt ${task.attempts}/${task.maxAttempts})` : "";
     super(

@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
-import { ConfigError, formatZodIssues } from "../errors.js";
+import { ConfigError, formatZodIssues, nonRetryableErrorClasses } from "../errors.js";
 import { type GroupStep, type SingleTaskStep, Step } from "../models/steps.js";
 import { parseUri } from "../storage/uri.js";
 
@@ -137,14 +137,11 @@ export type StateMachineOptions = z.input<typeof optionsSchema>;
 
 // --- errors the Lambda throws, by retry policy -----------------------------------------------------------
 
-/** Retrying can't fix these: a bad config or event, a failed validation, a task out of attempts. */
-export const NON_RETRYABLE_ERRORS = [
-  "ConfigError",
-  "InvalidEventError",
-  "ValidationFailedError",
-  "TaskAttemptsExhaustedError",
-  "TaskNotFoundError",
-];
+/**
+ * Retrying can't fix these (a bad config or event, bad data, a failed validation, a task out of attempts):
+ * every class the error catalogue lists as not retryable (src/errors.ts).
+ */
+export const NON_RETRYABLE_ERRORS = nonRetryableErrorClasses();
 /** Throttling and transient faults of the Lambda service (AWS's recommended retrier). */
 export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.ServiceException",

@@ -24,10 +24,16 @@ export async function withDynamoClient<T>(
   options: DynamoConnectionOptions,
   fn: (client: DynamoDBClient) => Promise<T>,
 ): Promise<T> {
-  const { createDynamoDBClient } = await import("../clients/aws.js");
+  const [{ createDynamoDBClient }, { explainConnectionError }] = await Promise.all([
+    import("../clients/aws.js"),
+    import("../errors.js"),
+  ]);
   const client = createDynamoDBClient({ region: options.region, endpoint: options.endpoint });
   try {
     return await fn(client);
+  } catch (error) {
+    const setting = "--endpoint (or AWS_ENDPOINT_URL_DYNAMODB)";
+    throw explainConnectionError(error, [{ url: options.endpoint, setting }]) ?? error;
   } finally {
     client.destroy();
   }

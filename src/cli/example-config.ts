@@ -46,7 +46,10 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   "tracker": {
     // "tableName": "snaplake-tasks",
     "leaseSeconds": 300,
-    "maxAttempts": 3
+    "maxAttempts": 3,
+    // Errors that can pass (network, throttling) are retried after this wait, doubled per attempt;
+    // the others (bad config or data) fail the task at once.
+    "retryDelaySeconds": 1
   },
 
   // Region and endpoints; credentials come from the standard AWS chain, never from this file.

@@ -8,6 +8,8 @@
  */
 import { dirname, join, resolve } from "node:path";
 import type { SingleBar } from "cli-progress";
+import type { ProjectConfig } from "../config.js";
+import { type EndpointSetting, explainConnectionError } from "../errors.js";
 import type { ProgressEvent, Project } from "../project.js";
 
 export interface SessionOptions {
@@ -43,7 +45,7 @@ export async function withProject<T>(
   const bars =
     options.progress && process.stderr.isTTY && !process.env.CI
       ? new MultiBar(
-          { stream: process.stderr, hideCursor: true, format: " {step} [{bar}] {value}/{total}" },
+          { stream: process.stderr, hideCursor: true, format: " {step} [{bar}] {value}/{total}{failed}" },
           Presets.shades_classic,
         )
       : undefined;
@@ -60,15 +62,19 @@ export async function withProject<T>(
     ? (event: ProgressEvent) => {
         let bar = perStep.get(event.step);
         if (!bar) {
-          bar = bars.create(event.total, 0, { step: event.step.padEnd(26) });
+          bar = bars.create(event.total, 0, { step: event.step.padEnd(26), failed: "" });
           perStep.set(event.step, bar);
         }
         bar.setTotal(event.total);
-        bar.update(event.finished, { step: event.step.padEnd(26) });
+        // The bar fills with succeeded tasks only: a task that failed for good leaves it short, and says so.
+        const failed = event.failed > 0 ? `, ${event.failed} failed` : "";
+        bar.update(event.succeeded, { step: event.step.padEnd(26), failed });
       }
     : undefined;
   try {
     return await fn({ project: createConfiguredProject(definition, runtime), onProgress });
+  } catch (error) {
+    throw explainConnectionError(error, configuredEndpoints(definition.config, options.config)) ?? error;
   } finally {
     bars?.stop();
     await runtime.close();
@@ -78,6 +84,18 @@ export async function withProject<T>(
 /** The embedded tracker's default folder: `.snaplake` beside the config file. */
 export function defaultStateDir(configFile: string): string {
   return join(dirname(resolve(configFile)), ".snaplake");
+}
+
+/** The endpoints a project talks to, each with the setting that chose it (the config field wins). */
+function configuredEndpoints(config: ProjectConfig, configPath: string): EndpointSetting[] {
+  const { aws } = config;
+  const env = process.env;
+  const pick = (field: "dynamodbEndpoint" | "s3Endpoint", variable: string): EndpointSetting => {
+    if (aws[field]) return { url: aws[field], setting: `aws.${field} in ${configPath}` };
+    if (env[variable]) return { url: env[variable], setting: variable };
+    return { url: env.AWS_ENDPOINT_URL, setting: "AWS_ENDPOINT_URL" };
+  };
+  return [pick("dynamodbEndpoint", "AWS_ENDPOINT_URL_DYNAMODB"), pick("s3Endpoint", "AWS_ENDPOINT_URL_S3")];
 }
 
 /** Prints JSON to stdout (machine output) or text lines. */

@@ -21,7 +21,7 @@
  * not a field of the summary: the summary only exists once the export completed.
  */
 import { z } from "zod";
-import { formatZodIssues, SnaplakeError } from "../errors.js";
+import { type ErrorCode, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { DataFile } from "../models/manifests.js";
 import { ObjectNotFoundError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
@@ -32,7 +32,7 @@ export const SUPPORTED_EXPORT_FORMAT = "DYNAMODB_JSON";
 /** The export's manifests are missing, malformed, or describe an export snaplake can't read. */
 export class DynamoDbExportError extends SnaplakeError {
   readonly uri: string;
-  constructor(code: string, uri: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, uri: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.uri = uri;
   }

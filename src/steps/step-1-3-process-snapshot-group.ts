@@ -136,9 +136,26 @@ function isReadResult(value: FrameLike | SnapshotReadResult): value is SnapshotR
   return !isFrameLike(value) && typeof value === "object" && value !== null && "data" in value;
 }
 
+/** A derived column's expression fails on the data (unknown column, wrong type): the same on every attempt. */
+export class DerivedColumnError extends SnaplakeError {
+  readonly column: string;
+  constructor(column: string, cause: unknown) {
+    // polars appends its query plan on later lines; the first line says what is wrong.
+    const reason = ((cause as Error)?.message ?? String(cause)).split("\n")[0];
+    super("DERIVED_COLUMN_FAILED", `Derived column "${column}" failed: ${reason}`, { cause });
+    this.column = column;
+  }
+}
+
 export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly DerivedColumn[]): pl.DataFrame {
   // One at a time, so a derived column may use an earlier one.
-  return derived.reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame);
+  return derived.reduce((acc, column) => {
+    try {
+      return acc.withColumns(column.expr.alias(column.name));
+    } catch (error) {
+      throw new DerivedColumnError(column.name, error);
+    }
+  }, frame);
 }
 
 /** Row groups of staging files (polars' default). */

@@ -1,8 +1,8 @@
-import { SnaplakeError } from "../errors.js";
+import { type ErrorCode, SnaplakeError } from "../errors.js";
 
 export class StorageError extends SnaplakeError {
   readonly uri: string;
-  constructor(code: string, uri: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, uri: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.uri = uri;
   }

@@ -21,6 +21,7 @@
  * (300 000 bytes of JSON by default); error records are truncated and the history is bounded.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
@@ -40,6 +41,7 @@ import {
 import { BatchGetCommand, execute as executeBatchGet } from "dynamodb-toolbox/table/actions/batchGet";
 import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import pLimit from "p-limit";
+import { isRetryable } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
 import { toErrorRecord } from "./error-records.js";
 import { describeTask, InvalidTaskKeyError, LeaseLostError, TaskDataTooLargeError } from "./errors.js";
@@ -62,7 +64,7 @@ import {
   type TaskStatus,
   type TaskTracker,
 } from "./types.js";
-import { assertStepKey, assertTaskId, positive } from "./validate.js";
+import { assertStepKey, assertTaskId, nonNegative, positive } from "./validate.js";
 
 export interface DynamoTrackerOptions {
   client: DynamoDBClient;
@@ -73,8 +75,19 @@ export interface DynamoTrackerOptions {
   leaseMs?: number;
   /** How often `runTask` extends the lease. Default: a third of `leaseMs`. */
   heartbeatMs?: number;
-  /** Attempts per task (the first run included) before it becomes `ignored`. Default: 3. */
+  /**
+   * Attempts per task (the first run included) before it becomes `ignored`. Default: 3. A failure that
+   * retrying can't fix (`isRetryable` is false: bad config, bad data) makes it `ignored` at once.
+   */
   maxAttempts?: number;
+  /**
+   * Backoff before the next attempt after a retryable failure: this, doubled per attempt, with jitter
+   * (half to all of it), at most `maxRetryDelayMs`. `runTask` waits it out holding the lease, so no other
+   * worker retries sooner. Default: 1000 ms.
+   */
+  retryDelayMs?: number;
+  /** Default: 60 000 ms. */
+  maxRetryDelayMs?: number;
   /** Error records kept per task (the most recent ones). Default: 10. */
   maxErrorHistory?: number;
   /** Combined JSON size allowed for a task's input and output. Default: 300 000 bytes. */
@@ -117,6 +130,8 @@ export class DynamoTracker implements TaskTracker {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly maxAttempts: number;
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
   readonly maxErrorHistory: number;
   readonly maxDataBytes: number;
   readonly owner: string;
@@ -135,6 +150,8 @@ export class DynamoTracker implements TaskTracker {
     this.leaseMs = positive("leaseMs", options.leaseMs ?? 5 * 60_000);
     this.heartbeatMs = positive("heartbeatMs", options.heartbeatMs ?? Math.floor(this.leaseMs / 3));
     this.maxAttempts = positive("maxAttempts", options.maxAttempts ?? 3);
+    this.retryDelayMs = nonNegative("retryDelayMs", options.retryDelayMs ?? 1_000);
+    this.maxRetryDelayMs = nonNegative("maxRetryDelayMs", options.maxRetryDelayMs ?? 60_000);
     this.maxErrorHistory = positive("maxErrorHistory", options.maxErrorHistory ?? 10);
     this.maxDataBytes = positive("maxDataBytes", options.maxDataBytes ?? 300_000);
     this.pageSize = options.pageSize === undefined ? undefined : positive("pageSize", options.pageSize);
@@ -532,8 +549,7 @@ export class DynamoTracker implements TaskTracker {
       ...output,
     });
     const now = Date.now();
-    const exhausted = lease.attempt >= lease.task.maxAttempts;
-    const status: TaskStatus = exhausted ? "ignored" : "failed";
+    const status: TaskStatus = this.retriesLeft(lease, error) ? "failed" : "ignored";
     tokensHeldByThisProcess.delete(lease.token);
     const task = await this.fencedUpdate(lease, "the failure", {
       ...statusFields(lease.projectId, lease.step, status),
@@ -670,6 +686,7 @@ export class DynamoTracker implements TaskTracker {
       outcome = { ok: true, output: await fn({ lease, input: lease.task.input, signal: controller.signal }) };
     } catch (error) {
       outcome = { ok: false, error };
+      await this.backOff(lease, error, controller.signal);
     }
     const current = await keeper.stop();
     // Whatever happens next, this attempt's lease is over for this process.
@@ -710,6 +727,28 @@ export class DynamoTracker implements TaskTracker {
     if (!this.reclaimFromGoneLocalOwners || task.status !== "in_progress" || !task.leaseToken) return false;
     if (task.leaseOwner === this.owner) return !tokensHeldByThisProcess.has(task.leaseToken);
     return isGoneLocalOwner(task.leaseOwner);
+  }
+
+  /** Whether a failure with `error` on this attempt leaves the task to be tried again. */
+  private retriesLeft(lease: Lease, error: unknown): boolean {
+    return lease.attempt < lease.task.maxAttempts && isRetryable(error);
+  }
+
+  /**
+   * Waits before a retryable failure is recorded, still holding (and renewing) the lease: the next attempt,
+   * by any worker, starts after the backoff. Cut short when the lease is lost.
+   */
+  private async backOff(lease: Lease, error: unknown, signal: AbortSignal): Promise<void> {
+    if (!this.retriesLeft(lease, error)) return;
+    const full = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** (lease.attempt - 1));
+    const delayMs = Math.round(full / 2 + (Math.random() * full) / 2);
+    if (delayMs === 0) return;
+    const { projectId, step, taskId, attempt } = lease;
+    this.logger.info(
+      { projectId, step, taskId, attempt, delayMs },
+      "retryable failure; waiting before the next attempt",
+    );
+    await sleep(delayMs, undefined, { signal }).catch(() => undefined);
   }
 
   private boundedHistory(history: readonly TaskErrorRecord[], record: TaskErrorRecord): TaskErrorRecord[] {

@@ -125,7 +125,7 @@ export interface TaskTracker {
   heartbeat(lease: Lease): Promise<Lease>;
   /** Conditional on still holding the lease (fencing); throws `LeaseLostError` otherwise. */
   complete(lease: Lease, output?: TaskData): Promise<Task>;
-  /** Records the error; `ignored` once attempts are exhausted. Fenced like `complete`. */
+  /** Records the error; `ignored` once attempts are exhausted or the error is not retryable. Fenced like `complete`. */
   fail(lease: Lease, error: unknown, output?: TaskData): Promise<Task>;
   /** Brings failed/ignored tasks (or the given statuses) back to `pending` with fresh attempts. */
   reset(projectId: string, step: string, options?: { statuses?: readonly TaskStatus[] }): Promise<number>;
@@ -134,7 +134,10 @@ export interface TaskTracker {
    * over. Returns how many were deleted.
    */
   deleteTasks(projectId: string, step: string, taskIds?: readonly string[]): Promise<number>;
-  /** Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error. */
+  /**
+   * Claim, heartbeat while `fn` runs, then record its output or its error. Never throws `fn`'s error.
+   * After a retryable error with attempts left, waits out the retry backoff (holding the lease) first.
+   */
   runTask<O extends TaskData>(
     projectId: string,
     step: string,

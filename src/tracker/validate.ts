@@ -39,3 +39,10 @@ export function positive(name: string, value: number): number {
   }
   return value;
 }
+
+export function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigError("DynamoTracker options", [`${name}: must be zero or a positive number`]);
+  }
+  return value;
+}

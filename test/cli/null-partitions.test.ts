@@ -79,7 +79,9 @@ describe("snaplake run with empty, null and default-partition values", () => {
     expect(lake.getColumn("region").toArray()).toEqual(["eu", null, null, null, "eu"]);
 
     // Staging wrote the default partition once, and its manifest names it once.
-    const staged = readdirSync(join(dir, "staging", projectId, "datalake", `region=${HIVE_DEFAULT_PARTITION}`));
+    const staged = readdirSync(
+      join(dir, "staging", projectId, "datalake", `region=${HIVE_DEFAULT_PARTITION}`),
+    );
     expect(staged).toHaveLength(1);
   });
 });

@@ -40,7 +40,10 @@ function projectDir(overrides: Record<string, unknown> = {}) {
 /** One line of error, besides the line naming the tracker that every project command prints. */
 function oneLine(stderr: string) {
   expect(stderr).not.toMatch(/\n\s+at /);
-  const lines = stderr.trim().split("\n").filter((line) => !line.startsWith("snaplake: tracker: "));
+  const lines = stderr
+    .trim()
+    .split("\n")
+    .filter((line) => !line.startsWith("snaplake: tracker: "));
   expect(lines).toHaveLength(1);
 }
 

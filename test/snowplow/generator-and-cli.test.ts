@@ -12,7 +12,7 @@ import { ENRICHED_FIELDS } from "../../src/snowplow/fields.js";
 import { EnrichedEventGenerator, generateEnrichedTsv } from "../../src/snowplow/generator.js";
 import { readEnrichedEvents } from "../../src/snowplow/reader.js";
 import { transformEnrichedEvent } from "../../src/snowplow/transform.js";
-import { builtFile } from "../support/cli.js";
+import { builtFile, expectNoStackTrace } from "../support/cli.js";
 import { enrichedLine } from "./enriched-lines.js";
 
 describe("EnrichedEventGenerator", () => {
@@ -106,7 +106,14 @@ describe("snaplake snowplow to-json", () => {
         stderr += chunk;
       });
       child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
+      child.on("close", (code) => {
+        try {
+          expectNoStackTrace({ stdout, stderr }, `snaplake snowplow to-json ${args.join(" ")}`);
+          resolve({ code, stdout, stderr });
+        } catch (error) {
+          reject(error);
+        }
+      });
       child.stdin.end(stdin ?? "");
     });
   }

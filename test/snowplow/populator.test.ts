@@ -21,7 +21,7 @@ import {
 } from "../../src/snowplow/populator.js";
 import { RunManifests } from "../../src/snowplow/run-manifests.js";
 import { createStorage } from "../../src/storage/create.js";
-import { builtFile } from "../support/cli.js";
+import { builtFile, expectNoStackTrace } from "../support/cli.js";
 import {
   createTestBucket,
   dynamoBackends,
@@ -123,7 +123,10 @@ function runCli(args: string[], env: Record<string, string | undefined>): CliRun
   child.stderr?.on("data", (chunk) => {
     err += chunk;
   });
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const exited = once(child, "exit").then(([code]) => {
+    expectNoStackTrace({ stdout: out, stderr: err }, `snaplake ${args.join(" ")}`);
+    return code as number | null;
+  });
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 

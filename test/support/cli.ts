@@ -10,13 +10,31 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { runCli } from "../../src/cli/run.js";
 
 export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** A line of a JavaScript stack trace ("    at fn (/path/file.js:1:2)"). */
+const STACK_LINE = /\n\s+at \S/;
+
+/**
+ * The CLI never prints a stack trace (README: one line per error; stacks only with
+ * SNAPLAKE_LOG_LEVEL=debug). Every CLI test's output goes through this.
+ */
+export function expectNoStackTrace(result: { stdout: string; stderr: string }, what = "CLI output"): void {
+  if (process.env.SNAPLAKE_LOG_LEVEL === "debug" || process.env.SNAPLAKE_LOG_LEVEL === "trace") return;
+  for (const [stream, text] of [
+    ["stdout", result.stdout],
+    ["stderr", result.stderr],
+  ] as const) {
+    expect(text, `${what} (${stream}) holds a stack trace`).not.toMatch(STACK_LINE);
+    expect(text, `${what} (${stream}) holds a stack field`).not.toMatch(/"stack":/);
+  }
 }
 
 /**
@@ -42,7 +60,9 @@ export async function snaplake(args: string[]): Promise<CliResult> {
     stderr.mockRestore();
     process.exitCode = undefined;
   }
-  return { code, stdout: out.join(""), stderr: err.join("") };
+  const result = { code, stdout: out.join(""), stderr: err.join("") };
+  expectNoStackTrace(result, `snaplake ${args.join(" ")}`);
+  return result;
 }
 
 /** Absolute path of a built file under dist/, e.g. "cli/main.js"; fails clearly when it was not built. */
@@ -85,7 +105,10 @@ export function startBuiltCli(args: string[], cwd: string) {
   });
   const done = new Promise<CliProcessResult>((ok) =>
     child.on("close", (code, signal) => ok({ code, signal, stdout, stderr })),
-  );
+  ).then((result) => {
+    expectNoStackTrace(result, `snaplake ${args.join(" ")}`);
+    return result;
+  });
   return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 

@@ -46,6 +46,25 @@ describe.each(dynamoBackends())("snaplake tracker CLI on $name", ({ endpoint }) 
       expect(status.code).toBe(1);
       expect(status.stdout).toContain("2 tasks: pending 0, in_progress 0, failed 1, succeeded 1, ignored 0");
       expect(status.stdout).toContain("b: failed after 1 attempts: Error: schema drift in b.csv");
+
+      // As JSON: the error's message, without its stack (snaplake() fails on any stack in the output).
+      const json = await snaplake([
+        "tracker",
+        "status",
+        "--table",
+        table,
+        "--endpoint",
+        endpoint,
+        "--project",
+        "proj",
+        "--step",
+        "convert",
+        "--json",
+      ]);
+      const missing = JSON.parse(json.stdout).missing;
+      expect(missing.map((t: { errors: Array<{ message: string }> }) => t.errors[0]?.message)).toEqual([
+        "schema drift in b.csv",
+      ]);
     } finally {
       client.destroy();
     }

@@ -16,6 +16,7 @@ import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
 import { wholeNumber } from "../options.js";
 import { print, withProject } from "../session.js";
+import { shownError } from "../task-errors.js";
 
 /** Step names accepted on the command line: the numbers and readable names. */
 const STEP_NAMES: Record<string, StepId> = {
@@ -251,8 +252,10 @@ export function register(program: Command): void {
             step: t.step,
             taskId: t.taskId,
             status: t.status,
+            /** `ignored` tasks failed for good; `failed` ones are tried again. */
+            willRetry: t.status === "failed",
             attempts: `${t.attempts}/${t.maxAttempts}`,
-            lastError: t.errors.at(-1) ?? null,
+            lastError: shownError(t.errors.at(-1)),
           }));
           print(Boolean(options.json), { projectId: project.projectId, steps: status, failures }, () =>
             [
@@ -263,7 +266,7 @@ export function register(program: Command): void {
               }),
               ...failures.map(
                 (f) =>
-                  `  ${f.status}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}: ${f.lastError.message}` : ""}`,
+                  `  ${f.willRetry ? "failed, will retry" : "failed for good"}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}${f.lastError.code ? ` [${f.lastError.code}]` : ""}: ${f.lastError.message}` : ""}`,
               ),
             ].join("\n"),
           );

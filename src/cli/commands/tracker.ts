@@ -14,6 +14,7 @@ import { TASK_STATUSES, type TaskStatus } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { type DynamoConnectionOptions, withDynamoClient, withDynamoOptions } from "../dynamodb.js";
 import { ExitCode } from "../exit-codes.js";
+import { withShownErrors } from "../task-errors.js";
 
 interface ConnectionOptions extends DynamoConnectionOptions {
   table: string;
@@ -83,7 +84,8 @@ export function register(program: Command): void {
       action(async (options) => {
         const result = await withTracker(options, (t) => t.barrier(options.project, options.step));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          const shown = { ...result, missing: result.missing.map(withShownErrors) };
+          process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
         } else {
           const counts = TASK_STATUSES.map((s) => `${s} ${result.counts[s]}`).join(", ");
           const lines = [`${result.total} tasks: ${counts}`, result.complete ? "complete" : "not complete"];
