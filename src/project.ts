@@ -18,6 +18,7 @@ import {
   readSnapshotManifest,
   type SnapshotFileGroup,
   type SnapshotManifest,
+  snapshotConfinement,
   snapshotFileGroupSchema,
 } from "./models/manifests.js";
 import {
@@ -288,6 +289,7 @@ export abstract class Project {
         projectId: this.projectId,
         locations: this.locations,
         manifest,
+        snapshotSource: this.config.snapshot,
         ...(this.config.countColumn ? { countColumn: this.config.countColumn } : {}),
       });
       if (!result.ok) throw new ValidationFailedError(result, this.locations.validationResult);
@@ -382,7 +384,7 @@ export abstract class Project {
     this.manifestPromise ??= (async () => {
       const { snapshot } = this.config;
       const uri = "manifestUri" in snapshot ? snapshot.manifestUri : this.locations.snapshotManifestSummary;
-      return readSnapshotManifest(this.storage, uri);
+      return readSnapshotManifest(this.storage, uri, snapshotConfinement(snapshot));
     })().catch((error) => {
       this.manifestPromise = undefined;
       throw error;

@@ -29,6 +29,7 @@ import {
 import type { Storage } from "../storage/types.js";
 import { parentFolder, relativeKey } from "../storage/uri.js";
 import type { Task, TaskTracker } from "../tracker/types.js";
+import { findSnapshotChanges, SnapshotChangedError, type SnapshotSource } from "./step-0-build-manifest.js";
 
 export interface PartitionReport {
   partition: string;
@@ -97,12 +98,21 @@ export async function validateDatalake(input: {
   projectId: string;
   locations: Locations;
   manifest: SnapshotManifest;
+  /** With a listed snapshot, its folder is listed again: files added or changed since step 0 fail the check. */
+  snapshotSource?: SnapshotSource;
   countColumn?: string;
 }): Promise<ValidationResult> {
   const { storage, tracker, projectId, locations, manifest } = input;
   const limit = pLimit(8);
   const gaps: TaskGap[] = [];
   const problems: string[] = [];
+
+  // Step 0: is the snapshot folder still the snapshot the manifest recorded?
+  const changes = input.snapshotSource
+    ? await findSnapshotChanges(storage, manifest, input.snapshotSource)
+    : undefined;
+  for (const uri of changes?.added ?? []) problems.push(`PLAN_CHANGED: ${uri} was added after step 0`);
+  for (const uri of changes?.changed ?? []) problems.push(`PLAN_CHANGED: ${uri} changed after step 0`);
 
   // Step 1: did every snapshot file go through a succeeded group?
   const snapshotTasks = await tracker.list(projectId, Step.snapshotToStaging);
@@ -265,5 +275,7 @@ export async function validateDatalake(input: {
     partitions: reports,
   };
   await writeJson(storage, locations.validationResult, result);
+  if (changes?.folder && changes.added.length + changes.changed.length > 0)
+    throw new SnapshotChangedError(changes.folder, changes, locations.validationResult);
   return result;
 }
