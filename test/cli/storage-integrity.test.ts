@@ -260,3 +260,60 @@ describe("snaplake run: the snapshot changed after planning", () => {
     );
   });
 });
+
+describe("snaplake run: killed runs leave no temp files", () => {
+  it("after SIGKILLs mid-write and a final run, no .snaplake-tmp-* remains in staging or the lake, and nothing in $TMPDIR", async () => {
+    const dir = projectDir();
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    mkdirSync(join(dir, "snap"));
+    const regions = ["eu", "us", "apac", "latam", "africa", "mena"];
+    for (let file = 0; file < 6; file++) {
+      const rows = Array.from({ length: 30_000 }, (_, i) => ({
+        id: file * 100_000 + i,
+        region: regions[i % regions.length],
+        payload: `row ${i} of file ${file}`.repeat(4),
+      }));
+      writeFileSync(join(dir, "snap", `part-${file}.ndjson`), ndjson(rows));
+    }
+    writeConfig(dir, {
+      targetFileGroupSize: "3MB",
+      targetParquetFileSize: "512KB",
+      rowGroupSize: 10_000,
+      tracker: { leaseSeconds: 1, maxAttempts: 20 },
+    });
+    const env = { TMPDIR: tmp };
+    const tempFiles = () =>
+      [...filesUnder(join(dir, "staging")), ...filesUnder(join(dir, "lake"))].filter((path) =>
+        path.split("/").at(-1)?.startsWith(".snaplake-tmp-"),
+      );
+    const inTmp = () => readdirSync(tmp);
+
+    // Kill runs the moment a temp file or sink folder of theirs exists: each kill leaves one behind.
+    let kills = 0;
+    let leftAfterKills = 0;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const { child, done } = start(["run", "--config", "snaplake.config.json"], dir, env);
+      let killed = false;
+      const deadline = Date.now() + 120_000;
+      while (!killed && child.exitCode === null && Date.now() < deadline) {
+        if (inTmp().length > 0 || tempFiles().length > 0) {
+          child.kill("SIGKILL");
+          killed = true;
+        } else await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await done;
+      if (!killed) break; // the run finished before any write was caught
+      kills++;
+      leftAfterKills += inTmp().length + tempFiles().length;
+    }
+    expect(kills).toBeGreaterThan(0);
+    expect(leftAfterKills).toBeGreaterThan(0); // SIGKILL runs no cleanup: what is left, the next run removes
+
+    const final = await run(["run", "--config", "snaplake.config.json", "--json"], dir, env);
+    expect(final.code, final.output).toBe(0);
+    expect(JSON.parse(final.stdout).validation.lake.rows).toBe(6 * 30_000);
+    expect(tempFiles()).toEqual([]);
+    expect(inTmp()).toEqual([]);
+  });
+});
