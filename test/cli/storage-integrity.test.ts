@@ -5,22 +5,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { builtFile } from "../support/cli.js";
 import { createTestBucket, testS3Client, uniqueName } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 
 const BIN = builtFile("cli/main.js");
 const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
@@ -34,16 +25,7 @@ interface Result {
   output: string;
 }
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function projectDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "snaplake-integrity-"));
-  dirs.push(dir);
-  return dir;
-}
+const projectDir = () => tempDir("snaplake-integrity-");
 
 function start(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {

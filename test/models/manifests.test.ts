@@ -1,14 +1,12 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { fingerprintFiles, MissingEtagError } from "../../src/models/fingerprint.js";
 import { ManifestError, readSnapshotManifest, writeSnapshotManifest } from "../../src/models/manifests.js";
 import { createStorage } from "../../src/storage/create.js";
+import { tempDir } from "../support/temp-dir.js";
 
 function localStore() {
-  const root = mkdtempSync(join(tmpdir(), "snaplake-manifest-"));
+  const root = tempDir("snaplake-manifest-");
   return { storage: createStorage({ localRoot: root }), root: `file://${root}/` };
 }
 
