@@ -1,5 +1,6 @@
 /**
- * Step 3: validate the lake against the snapshot. Rows are accounted for end to end:
+ * Step 3: validate the lake against the snapshot. A listed snapshot's folder must still hold the files step 0
+ * listed (no file added or resized: that fails with PLAN_CHANGED). Rows are accounted for end to end:
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed

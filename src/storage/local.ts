@@ -78,6 +78,7 @@ export class LocalStorage implements Storage {
   readonly roots: { read: readonly string[]; write: readonly string[] };
   private readonly etags = new Map<string, CachedEtag>();
   private readonly sweptFolders = new Map<string, number>();
+  private readonly realRoots = new Map<string, string>();
 
   /** One root for reads and writes, or separate read and write roots. */
   constructor(roots: string | LocalRoots) {
@@ -288,8 +289,17 @@ export class LocalStorage implements Storage {
     const roots = this.roots[access];
     if (roots.includes(sep)) return;
     const real = await realPathOf(path);
-    const realRoots = await Promise.all(roots.map(realPathOf));
+    const realRoots = await Promise.all(roots.map((root) => this.realRoot(root)));
     if (!realRoots.some((root) => isInside(real, root))) throw new OutsideRootError(uri, roots, real);
+  }
+
+  /** A root's real path, remembered once the root exists (until then, its nearest existing folder's). */
+  private async realRoot(root: string): Promise<string> {
+    const known = this.realRoots.get(root);
+    if (known !== undefined) return known;
+    const real = await realpath(root).catch(() => undefined);
+    if (real !== undefined) this.realRoots.set(root, real);
+    return real ?? realPathOf(root);
   }
 
   /**
