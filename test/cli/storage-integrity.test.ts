@@ -16,6 +16,8 @@ import { tempDir } from "../support/temp-dir.js";
 const BIN = builtFile("cli/main.js");
 const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 const SECRET = "snaplake-test-secret-7f3a9c";
+/** Each test starts whole CLI runs (a few seconds each, much more on a loaded machine). */
+const CLI_RUNS_TIMEOUT_MS = 240_000;
 
 interface Result {
   code: number | null;
@@ -99,7 +101,7 @@ function writeLocalManifest(folder: string, uris: string[]): string {
   return summary;
 }
 
-describe("snaplake run: what a snapshot may name", () => {
+describe("snaplake run: what a snapshot may name", { timeout: CLI_RUNS_TIMEOUT_MS }, () => {
   it("a manifest naming /proc/self/environ is refused, naming the entry and the roots, with nothing written", async () => {
     const dir = projectDir();
     const manifest = writeLocalManifest(join(dir, "manifest"), ["/proc/self/environ"]);
@@ -199,7 +201,7 @@ describe("snaplake run: what a snapshot may name", () => {
   });
 });
 
-describe("snaplake run: the snapshot changed after planning", () => {
+describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUNS_TIMEOUT_MS }, () => {
   it("a file overwritten after step 1.1 fails its group, naming the file and both etags", async () => {
     const dir = projectDir();
     writeSnapshot(dir);
@@ -243,7 +245,7 @@ describe("snaplake run: the snapshot changed after planning", () => {
   });
 });
 
-describe("snaplake run: killed runs leave no temp files", () => {
+describe("snaplake run: killed runs leave no temp files", { timeout: CLI_RUNS_TIMEOUT_MS }, () => {
   it("after SIGKILLs mid-write and a final run, no .snaplake-tmp-* remains in staging or the lake, and nothing in $TMPDIR", async () => {
     const dir = projectDir();
     const tmp = join(dir, "tmp");
