@@ -5,7 +5,7 @@
 import bytes from "bytes";
 import { z } from "zod";
 import { ConfigError, formatZodIssues } from "./errors.js";
-import { asFolder, normalizeUri } from "./storage/uri.js";
+import { asFolder, isS3Uri, normalizeUri } from "./storage/uri.js";
 
 /** A byte size: a number, or a string such as "128MB" or "1.5 GiB" (binary units). */
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
@@ -55,6 +55,14 @@ function folderOf(uri: string): string | undefined {
   }
 }
 
+/** An `s3://` URI or a local path (`file://` or plain). */
+const storageUri = z
+  .string()
+  .min(1)
+  .refine((uri) => isS3Uri(uri) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith("file:///"), {
+    message: "use an s3:// URI or a local path",
+  });
+
 const snapshotSource = z.union([
   z
     .object({
@@ -71,6 +79,11 @@ const snapshotSource = z.union([
     .object({
       /** A ready manifest summary JSON (ours or s3manifesto's), written by the user. */
       manifestUri: z.string().min(1),
+      /**
+       * Folders or buckets (`s3://bucket/prefix/`) the manifest's files may lie in besides the manifest's
+       * own folder (local) or bucket (S3). A manifest stored in S3 may never name a local path.
+       */
+      allowedRoots: z.array(storageUri).optional(),
     })
     .strict(),
 ]);

@@ -314,6 +314,26 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Fix the files or arguments the message names.",
   },
+  MANIFEST_ENTRY_OUTSIDE_ROOTS: {
+    errorClass: "ManifestEntryOutsideRootsError",
+    retryable: false,
+    action: "Move the file under the snapshot folder, or list its folder in snapshot.allowedRoots.",
+  },
+  SNAPSHOT_FILE_CHANGED: {
+    errorClass: "SnapshotFileChangedError",
+    retryable: false,
+    action: "The snapshot changed after step 0: start a new projectId, or `snaplake reset --from-step 0`.",
+  },
+  OBJECT_CHANGED: {
+    errorClass: "ObjectChangedError",
+    retryable: false,
+    action: "The object changed since it was listed: start over from the step that listed it.",
+  },
+  LOCAL_LINK_LOOP: {
+    errorClass: "StorageError",
+    retryable: false,
+    action: "Remove the symbolic link the message names.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /** Every code a `SnaplakeError` can carry. */

@@ -19,6 +19,7 @@ import {
   readSnapshotManifest,
   type SnapshotFileGroup,
   type SnapshotManifest,
+  snapshotConfinement,
   snapshotFileGroupSchema,
   writeJson,
 } from "./models/manifests.js";
@@ -387,6 +388,7 @@ export abstract class Project {
         projectId: this.projectId,
         locations: this.locations,
         manifest,
+        snapshotSource: this.config.snapshot,
         ...(this.config.countColumn ? { countColumn: this.config.countColumn } : {}),
         ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
       });
@@ -554,7 +556,7 @@ export abstract class Project {
     this.manifestPromise ??= (async () => {
       const { snapshot } = this.config;
       const uri = "manifestUri" in snapshot ? snapshot.manifestUri : this.locations.snapshotManifestSummary;
-      return readSnapshotManifest(this.storage, uri);
+      return readSnapshotManifest(this.storage, uri, snapshotConfinement(snapshot));
     })().catch((error) => {
       this.manifestPromise = undefined;
       throw error;

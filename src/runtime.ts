@@ -3,13 +3,18 @@
  * DynamoDB table when `tracker.tableName` is set, otherwise the embedded default: dynalite persisted under
  * the state folder (`.snaplake/` by default), shared by every local process that opens that folder
  * (see tracker/embedded.ts).
+ * Local storage is confined to the config's folders: reads to the snapshot's roots, staging and the lake;
+ * writes to staging and the lake.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoDBClient } from "./clients/aws.js";
 import type { ProjectConfig } from "./config.js";
 import { type Logger, silentLogger } from "./logging.js";
+import { snapshotConfinement } from "./models/manifests.js";
 import { createStorage } from "./storage/create.js";
+import type { LocalRoots } from "./storage/local.js";
 import type { Storage } from "./storage/types.js";
+import { isS3Uri, parseUri } from "./storage/uri.js";
 import { DynamoTracker } from "./tracker/dynamo-tracker.js";
 import { EmbeddedTracker } from "./tracker/embedded.js";
 
@@ -32,6 +37,16 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The local folders a project may read (the snapshot's roots) and write (staging and the lake). */
+export function localRootsOf(config: ProjectConfig): LocalRoots {
+  const localPaths = (uris: readonly string[]) =>
+    uris.filter((uri) => !isS3Uri(uri)).map((uri) => (parseUri(uri) as { path: string }).path);
+  return {
+    read: localPaths(snapshotConfinement(config.snapshot).roots),
+    write: localPaths([config.stagingUri, config.datalakeUri]),
+  };
+}
+
 export async function openRuntime(
   config: ProjectConfig,
   options: { stateDir?: string; logger?: Logger } = {},
@@ -40,6 +55,7 @@ export async function openRuntime(
   const { aws, tracker: trackerConfig } = config;
   const storage = createStorage({
     s3: { region: aws.region, endpoint: aws.s3Endpoint, forcePathStyle: aws.forcePathStyle },
+    localRoot: localRootsOf(config),
   });
   const trackerOptions = {
     leaseMs: trackerConfig.leaseSeconds * 1000,

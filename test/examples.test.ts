@@ -1,12 +1,11 @@
 /** The examples run as shipped (through the package's own name, as users import it). */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp-dir.js";
 
 function runExample(name: string) {
-  const dir = mkdtempSync(join(tmpdir(), `snaplake-example-${name}-`));
+  const dir = tempDir(`snaplake-example-${name}-`);
   return spawnSync(process.execPath, ["--import", "tsx", join("examples", name, "run.ts"), dir], {
     encoding: "utf8",
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },

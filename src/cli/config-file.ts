@@ -29,6 +29,8 @@ export async function loadConfigFile(path: string): Promise<ConfiguredProjectDef
     if (snapshot && typeof snapshot === "object") {
       if ("uri" in snapshot) snapshot.uri = resolveLocal(snapshot.uri, base);
       if ("manifestUri" in snapshot) snapshot.manifestUri = resolveLocal(snapshot.manifestUri, base);
+      if (Array.isArray(snapshot.allowedRoots))
+        snapshot.allowedRoots = snapshot.allowedRoots.map((root) => resolveLocal(root, base));
     }
   }
   return parseConfiguredProject(raw, path);

@@ -11,6 +11,8 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
 
   // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
   // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list).
+  // A manifest's files must lie in its own folder (or bucket, for a manifest in S3); list any other
+  // folders or buckets in "allowedRoots": [...]. A manifest in S3 may never name a local path.
   "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
 
   // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched.

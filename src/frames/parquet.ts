@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FileMetaData, parquetMetadataAsync, parquetSchema } from "hyparquet";
 import type pl from "nodejs-polars";
 import type { Compression } from "../config.js";
+import { isStaleTemp, ownedTempName } from "../storage/temp-files.js";
 import type { Storage } from "../storage/types.js";
 import { footerTypeName } from "./column-types.js";
 
@@ -14,13 +16,49 @@ export interface ParquetWriteOptions {
   statistics?: boolean;
 }
 
+/** Folders in $TMPDIR holding one sink's output; named by their owner process (see temp-files.ts). */
+export const PARQUET_TEMP_PREFIX = "snaplake-parquet-";
+const inFlightDirs = new Set<string>();
+let sweep: Promise<void> | undefined;
+
+/** Removes the sink folders of processes that are gone (SIGKILL runs no `finally`). */
+async function sweepStaleSinkFolders(): Promise<void> {
+  const root = tmpdir();
+  const names = await readdir(root).catch(() => [] as string[]);
+  const now = Date.now();
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(PARQUET_TEMP_PREFIX))
+      .map(async (name) => {
+        const path = join(root, name);
+        const stats = await lstat(path).catch(() => null);
+        if (stats?.isDirectory() && isStaleTemp(PARQUET_TEMP_PREFIX, name, stats.mtimeMs, now))
+          await rm(path, { recursive: true, force: true }).catch(() => {});
+      }),
+  );
+}
+
+/** A process that exits (not killed) while a sink is running still leaves nothing in $TMPDIR. */
+function removeInFlightOnExit(): void {
+  for (const dir of inFlightDirs) rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * Serialises a frame to Parquet bytes. Row-group size and statistics are only reachable through the lazy
  * sink in nodejs-polars, so that path goes through a temp file; `await collect()` keeps the event loop free.
+ * The sink writes into a folder of its own in $TMPDIR, removed afterwards; the first call of a process
+ * removes the folders that killed processes left.
  */
 export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteOptions): Promise<Buffer> {
   if (options.rowGroupSize === undefined) return frame.writeParquet({ compression: options.compression });
-  const dir = await mkdtemp(join(tmpdir(), "snaplake-parquet-"));
+  if (!sweep) {
+    sweep = sweepStaleSinkFolders();
+    process.once("exit", removeInFlightOnExit);
+  }
+  await sweep;
+  const dir = join(tmpdir(), ownedTempName(PARQUET_TEMP_PREFIX));
+  await mkdir(dir, { mode: 0o700 });
+  inFlightDirs.add(dir);
   try {
     const path = join(dir, "out.parquet");
     await frame
@@ -34,6 +72,7 @@ export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteO
     return await readFile(path);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    inFlightDirs.delete(dir);
   }
 }
 

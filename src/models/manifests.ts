@@ -6,7 +6,15 @@ import pl from "nodejs-polars";
 import { z } from "zod";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
-import { baseName, joinUri, parentFolder } from "../storage/uri.js";
+import {
+  asFolder,
+  baseName,
+  isS3Uri,
+  joinUri,
+  normalizeUri,
+  parentFolder,
+  parseUri,
+} from "../storage/uri.js";
 import { fingerprintFiles, MissingEtagError, sha256Hex } from "./fingerprint.js";
 
 /** One data file of a snapshot: where it is, its etag and size, and its row count when known. */
@@ -32,6 +40,73 @@ export class ManifestError extends SnaplakeError {
   constructor(uri: string, problem: string, options?: { cause?: unknown }) {
     super("MANIFEST_INVALID", `Manifest ${uri}: ${problem}`, options);
   }
+}
+
+// --- where a snapshot's files may lie --------------------------------------------------------------------
+
+/** Where a snapshot's files are: a folder to list, or a manifest the user wrote. */
+export type SnapshotSource =
+  | { uri: string; include?: string | undefined }
+  | { manifestUri: string; allowedRoots?: readonly string[] | undefined };
+
+/**
+ * The folders (URIs with a trailing slash) a snapshot's data files must lie under, so a manifest can't make
+ * a worker read anything else into the lake (`/proc/self/environ`, another bucket). A listed snapshot: its
+ * folder. A manifest: its own folder (local) or bucket (S3), and the `allowedRoots` the config lists; a
+ * manifest stored in S3 may name S3 objects only, never local paths.
+ */
+export interface SnapshotConfinement {
+  roots: string[];
+  /** Set for a manifest stored in S3: no local path is accepted, whatever the roots. */
+  s3Only: boolean;
+}
+
+export function snapshotConfinement(source: SnapshotSource): SnapshotConfinement {
+  if ("uri" in source) return { roots: [asFolder(normalizeUri(source.uri))], s3Only: false };
+  const manifestUri = normalizeUri(source.manifestUri);
+  const s3Only = isS3Uri(manifestUri);
+  const own = s3Only ? `s3://${bucketOf(manifestUri)}/` : parentFolder(manifestUri);
+  const listed = (source.allowedRoots ?? []).map((root) => asFolder(normalizeUri(root)));
+  const roots = [own, ...listed].filter((root) => !s3Only || isS3Uri(root));
+  return { roots: [...new Set(roots)], s3Only };
+}
+
+/** A manifest names a file outside the snapshot's roots: refused before anything is read or written. */
+export class ManifestEntryOutsideRootsError extends SnaplakeError {
+  readonly entry: string;
+  readonly roots: readonly string[];
+  constructor(manifestUri: string, entry: string, confinement: SnapshotConfinement) {
+    const roots = confinement.roots.join(", ");
+    const problem =
+      confinement.s3Only && !isS3Uri(entry)
+        ? "a local path, and a manifest stored in S3 may name S3 objects only"
+        : `outside the snapshot's allowed roots (${roots})`;
+    super(
+      "MANIFEST_ENTRY_OUTSIDE_ROOTS",
+      `Manifest ${manifestUri} names ${entry}: ${problem}. Nothing was read. Move the file under ${roots}, ` +
+        "or list its folder or bucket in snapshot.allowedRoots.",
+    );
+    this.entry = entry;
+    this.roots = confinement.roots;
+  }
+}
+
+/** Whether `uri` lies under one of `roots` (local paths: no ".." segments, compared after normalizing). */
+export function isUnderRoots(uri: string, roots: readonly string[]): boolean {
+  let normalized: string;
+  try {
+    const parsed = parseUri(uri);
+    if (parsed.scheme === "file" && parsed.path.split("/").includes("..")) return false;
+    normalized = normalizeUri(uri);
+  } catch {
+    return false;
+  }
+  return roots.some((root) => normalized.startsWith(root));
+}
+
+function bucketOf(uri: string): string {
+  const parsed = parseUri(uri);
+  return parsed.scheme === "s3" ? parsed.bucket : "";
 }
 
 function parseJson<T>(schema: z.ZodType<T>, text: string, uri: string): T {
@@ -141,10 +216,24 @@ function numberOrNull(value: unknown): number | null {
 /**
  * Reads a snapshot manifest: ours, or one written by the user (s3manifesto's summary JSON pointing at a
  * Parquet, NDJSON or JSON-array data file with `uri`, `etag`, `size` and optional `n_record`).
+ * With `confinement`, every file it names must lie under the roots (its data file may also lie beside the
+ * summary), checked before the data file is read and before the manifest is returned.
  */
-export async function readSnapshotManifest(storage: Storage, summaryUri: string): Promise<SnapshotManifest> {
+export async function readSnapshotManifest(
+  storage: Storage,
+  summaryUri: string,
+  confinement?: SnapshotConfinement,
+): Promise<SnapshotManifest> {
   const summary = await readJson(storage, summaryUri, summarySchema);
   const dataUri = summary.manifest;
+  if (confinement) {
+    const beside = isS3Uri(summaryUri)
+      ? `s3://${bucketOf(summaryUri)}/`
+      : parentFolder(normalizeUri(summaryUri));
+    const dataRoots = { ...confinement, roots: [...confinement.roots, beside] };
+    if (!isUnderRoots(dataUri, dataRoots.roots) || (dataRoots.s3Only && !isS3Uri(dataUri)))
+      throw new ManifestEntryOutsideRootsError(summaryUri, dataUri, dataRoots);
+  }
   const raw = await storage.get(dataUri);
   const files: DataFile[] = [];
   const bad = (row: number, problem: string) => new ManifestError(dataUri, `row ${row + 1}: ${problem}`);
@@ -191,6 +280,12 @@ export async function readSnapshotManifest(storage: Storage, summaryUri: string)
         nRecord: parsed.data.n_record ?? null,
       });
     });
+  }
+  if (confinement) {
+    for (const file of files) {
+      if (!isUnderRoots(file.uri, confinement.roots) || (confinement.s3Only && !isS3Uri(file.uri)))
+        throw new ManifestEntryOutsideRootsError(dataUri, file.uri, confinement);
+    }
   }
   // Our own summary names the data file's SHA-256: when the bytes still match, its fingerprint is the
   // fingerprint of these very files, and hashing a million entries again (~0.5 s) can be skipped.

@@ -1,6 +1,7 @@
 /**
  * Step 0: the snapshot manifest. Either list the source folder (every page) and write the manifest, or read
- * one the user wrote. Either way every file has an etag, so the fingerprint is never null.
+ * one the user wrote. Either way every file has an etag, so the fingerprint is never null, and every file
+ * lies under the snapshot's roots (a user's manifest is checked before any file it names is read).
  */
 import { SnaplakeError } from "../errors.js";
 import type { Locations } from "../models/locations.js";
@@ -8,12 +9,14 @@ import {
   type DataFile,
   readSnapshotManifest,
   type SnapshotManifest,
+  type SnapshotSource,
+  snapshotConfinement,
   writeSnapshotManifest,
 } from "../models/manifests.js";
-import type { Storage } from "../storage/types.js";
+import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, baseName, normalizeUri, relativeKey } from "../storage/uri.js";
 
-export type SnapshotSource = { uri: string; include?: string } | { manifestUri: string };
+export type { SnapshotSource };
 
 export class EmptySnapshotError extends SnaplakeError {
   constructor(uri: string, include?: string) {
@@ -29,21 +32,84 @@ function isDataFileName(name: string): boolean {
   return !name.startsWith("_") && !name.startsWith(".");
 }
 
+/** Which listed objects of the snapshot folder are its data files. */
+function dataFileFilter(folder: string, include: string | undefined) {
+  const pattern = include ? new RegExp(include) : undefined;
+  return (object: ObjectSummary) =>
+    object.size > 0 &&
+    isDataFileName(baseName(object.uri)) &&
+    (!pattern || pattern.test(relativeKey(folder, object.uri)));
+}
+
+/**
+ * The snapshot folder holds files the manifest doesn't (added after step 0), or files of another size: the
+ * lake, made from the manifest, is not the folder's content. A project is one snapshot: a new one needs a
+ * new projectId.
+ */
+export class SnapshotChangedError extends SnaplakeError {
+  readonly added: string[];
+  readonly changed: string[];
+  constructor(folder: string, changes: SnapshotChanges, resultUri: string) {
+    const list = (uris: string[]) => uris.slice(0, 5).join(", ") + (uris.length > 5 ? ", ..." : "");
+    const found = [
+      changes.added.length > 0 ? `${changes.added.length} file(s) added (${list(changes.added)})` : "",
+      changes.changed.length > 0
+        ? `${changes.changed.length} file(s) changed (${list(changes.changed)})`
+        : "",
+    ].filter(Boolean);
+    super(
+      "PLAN_CHANGED",
+      `The snapshot folder ${folder} changed after step 0 listed it: ${found.join(" and ")}. The lake holds ` +
+        `the snapshot as step 0 recorded it, without these changes. Convert the new snapshot under a new ` +
+        `projectId. Details: ${resultUri}`,
+    );
+    this.added = changes.added;
+    this.changed = changes.changed;
+  }
+}
+
+export interface SnapshotChanges {
+  /** The listed folder, or null for a manifest the user wrote (it defines the snapshot: nothing to compare). */
+  folder: string | null;
+  added: string[];
+  changed: string[];
+}
+
+/** Lists the snapshot folder again (sizes only, no file is read) and compares it with the manifest. */
+export async function findSnapshotChanges(
+  storage: Storage,
+  manifest: Pick<SnapshotManifest, "files">,
+  source: SnapshotSource,
+): Promise<SnapshotChanges> {
+  if (!("uri" in source)) return { folder: null, added: [], changed: [] };
+  const folder = asFolder(normalizeUri(source.uri));
+  const isData = dataFileFilter(folder, source.include);
+  const sizes = new Map(manifest.files.map((file) => [file.uri, file.size]));
+  const added: string[] = [];
+  const changed: string[] = [];
+  for await (const object of storage.listSummaries(folder)) {
+    if (!isData(object)) continue;
+    const size = sizes.get(object.uri);
+    if (size === undefined) added.push(object.uri);
+    else if (size !== object.size) changed.push(object.uri);
+  }
+  return { folder, added, changed };
+}
+
 export async function buildSnapshotManifest(input: {
   storage: Storage;
   locations: Locations;
   source: SnapshotSource;
 }): Promise<SnapshotManifest> {
   const { storage, locations, source } = input;
-  if ("manifestUri" in source) return readSnapshotManifest(storage, normalizeUri(source.manifestUri));
+  if ("manifestUri" in source)
+    return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
 
   const folder = asFolder(normalizeUri(source.uri));
-  const include = source.include ? new RegExp(source.include) : undefined;
+  const isData = dataFileFilter(folder, source.include);
   const files: DataFile[] = [];
   for await (const object of storage.list(folder)) {
-    if (object.size === 0 || !isDataFileName(baseName(object.uri))) continue;
-    if (include && !include.test(relativeKey(folder, object.uri))) continue;
-    files.push({ uri: object.uri, etag: object.etag, size: object.size, nRecord: null });
+    if (isData(object)) files.push({ uri: object.uri, etag: object.etag, size: object.size, nRecord: null });
   }
   if (files.length === 0) throw new EmptySnapshotError(folder, source.include);
   return writeSnapshotManifest(storage, locations.snapshotManifestSummary, files, {

@@ -27,6 +27,7 @@ import {
   writeJson,
 } from "../models/manifests.js";
 import type { SnapshotGroupTaskOutput } from "../models/steps.js";
+import { ObjectChangedError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
 
 /** A column computed from the frame the reader returned, e.g. a partition key from a timestamp. */
@@ -78,6 +79,24 @@ export class SnapshotFileReadError extends SnaplakeError {
   }
 }
 
+/**
+ * A snapshot file is no longer the one step 0 recorded (overwritten since): reading it would make the lake
+ * disagree with the manifest's fingerprint, so its group fails instead.
+ */
+export class SnapshotFileChangedError extends SnapshotFileReadError {
+  override readonly code = "SNAPSHOT_FILE_CHANGED";
+  readonly expectedEtag: string;
+  readonly actualEtag: string;
+  constructor(error: ObjectChangedError) {
+    super(error.uri, error);
+    this.message =
+      `Snapshot file ${error.uri} changed after step 0 recorded it: etag ${error.expectedEtag} then, ` +
+      `${error.actualEtag} now. Restore the file, or convert the new snapshot under a new projectId.`;
+    this.expectedEtag = error.expectedEtag;
+    this.actualEtag = error.actualEtag;
+  }
+}
+
 export class SnapshotGroupReadError extends SnaplakeError {
   constructor(group: SnapshotFileGroup, cause: unknown) {
     const files = group.files.map((f) => f.uri);
@@ -104,10 +123,14 @@ export function createReadContext(
   group: SnapshotFileGroup,
   signal: AbortSignal,
 ): ReadContext {
+  // Every file of the group is read as the manifest recorded it (its etag), or not at all.
+  const etags = new Map(group.files.map((file) => [file.uri, file.etag]));
   const readFile = async (uri: string) => {
     try {
-      return await inflateIfGzip(await storage.get(uri));
+      const etag = etags.get(uri);
+      return await inflateIfGzip(await storage.get(uri, etag === undefined ? {} : { ifMatch: etag }));
     } catch (error) {
+      if (error instanceof ObjectChangedError) throw new SnapshotFileChangedError(error);
       throw new SnapshotFileReadError(uri, error);
     }
   };

@@ -1,5 +1,6 @@
 /**
- * Step 3: validate the lake against the snapshot. Rows are accounted for end to end:
+ * Step 3: validate the lake against the snapshot. A listed snapshot's folder must still hold the files step 0
+ * listed (no file added or resized: that fails with PLAN_CHANGED). Rows are accounted for end to end:
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
@@ -34,6 +35,7 @@ import {
 import type { Storage } from "../storage/types.js";
 import { parentFolder, relativeKey } from "../storage/uri.js";
 import type { Task, TaskTracker } from "../tracker/types.js";
+import { findSnapshotChanges, SnapshotChangedError, type SnapshotSource } from "./step-0-build-manifest.js";
 
 export interface PartitionReport {
   partition: string;
@@ -145,6 +147,8 @@ export async function validateDatalake(input: {
   projectId: string;
   locations: Locations;
   manifest: SnapshotManifest;
+  /** With a listed snapshot, its folder is listed again: files added or changed since step 0 fail the check. */
+  snapshotSource?: SnapshotSource;
   countColumn?: string;
   /** With de-duplication: every record id must be in the lake once, across all partitions. */
   recordIdColumn?: string;
@@ -153,6 +157,13 @@ export async function validateDatalake(input: {
   const limit = pLimit(8);
   const gaps: TaskGap[] = [];
   const problems: string[] = [];
+
+  // Step 0: is the snapshot folder still the snapshot the manifest recorded?
+  const changes = input.snapshotSource
+    ? await findSnapshotChanges(storage, manifest, input.snapshotSource)
+    : undefined;
+  for (const uri of changes?.added ?? []) problems.push(`PLAN_CHANGED: ${uri} was added after step 0`);
+  for (const uri of changes?.changed ?? []) problems.push(`PLAN_CHANGED: ${uri} changed after step 0`);
 
   // Step 1: did every snapshot file go through a succeeded group?
   const snapshotTasks = await tracker.list(projectId, Step.snapshotToStaging);
@@ -354,5 +365,7 @@ export async function validateDatalake(input: {
     partitions: reports,
   };
   await writeJson(storage, locations.validationResult, result);
+  if (changes?.folder && changes.added.length + changes.changed.length > 0)
+    throw new SnapshotChangedError(changes.folder, changes, locations.validationResult);
   return result;
 }

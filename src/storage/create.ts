@@ -5,19 +5,20 @@
 import type { Readable } from "node:stream";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client, type S3ClientOptions } from "../clients/aws.js";
-import { LocalStorage } from "./local.js";
+import { type LocalRoots, LocalStorage } from "./local.js";
 import { S3Storage } from "./s3.js";
-import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { isS3Uri } from "./uri.js";
 
 export interface CreateStorageOptions {
   /** A ready client, or options for `createS3Client` (endpoint, region, credentials, path style). */
   s3?: S3Client | S3ClientOptions;
   /**
-   * Local paths must lie inside this folder. Defaults to the file-system root "/": then only ".."
-   * segments are refused.
+   * Local paths must lie inside this folder (or, given read and write roots, reads inside either and writes
+   * inside the write roots), symbolic links included. Defaults to the file-system root "/": then only ".."
+   * segments are refused. A project's runtime passes its config's folders (see `openRuntime`).
    */
-  localRoot?: string;
+  localRoot?: string | LocalRoots;
 }
 
 export function createStorage(options: CreateStorageOptions = {}): Storage {
@@ -47,8 +48,8 @@ class RoutingStorage implements Storage {
   exists(uri: string): Promise<boolean> {
     return this.backendFor(uri).exists(uri);
   }
-  get(uri: string): Promise<Buffer> {
-    return this.backendFor(uri).get(uri);
+  get(uri: string, options?: GetOptions): Promise<Buffer> {
+    return this.backendFor(uri).get(uri, options);
   }
   getStream(uri: string): Promise<Readable> {
     return this.backendFor(uri).getStream(uri);

@@ -52,13 +52,40 @@ export class AccessDeniedError extends StorageError {
 }
 
 export class OutsideRootError extends StorageError {
+  /** The allowed roots, joined with ", " (one root: the root itself). */
   readonly root: string;
-  constructor(uri: string, root: string) {
+  readonly roots: readonly string[];
+  /** Set when the path itself is inside a root but a symbolic link takes it elsewhere. */
+  readonly realPath: string | undefined;
+  constructor(uri: string, roots: string | readonly string[], realPath?: string) {
+    const list = typeof roots === "string" ? [roots] : [...roots];
+    const where =
+      list.length === 1 ? `the local storage root ${list[0]}` : `the local storage roots ${list.join(", ")}`;
     super(
       "OUTSIDE_ROOT",
       uri,
-      `${uri} is outside the local storage root ${root}; keys may not contain ".." segments or be absolute`,
+      realPath === undefined
+        ? `${uri} is outside ${where}; keys may not contain ".." segments or lie elsewhere`
+        : `${uri} is a symbolic link (or lies under one) to ${realPath}, outside ${where}: refused, so nothing outside the roots is read or written`,
     );
-    this.root = root;
+    this.roots = list;
+    this.root = list.join(", ");
+    this.realPath = realPath;
+  }
+}
+
+/** A conditional read found another object than the one recorded (its etag changed). */
+export class ObjectChangedError extends StorageError {
+  readonly expectedEtag: string;
+  readonly actualEtag: string;
+  constructor(uri: string, expectedEtag: string, actualEtag: string, options?: { cause?: unknown }) {
+    super(
+      "OBJECT_CHANGED",
+      uri,
+      `${uri} changed since it was listed: etag ${expectedEtag} was recorded, it is now ${actualEtag}`,
+      options,
+    );
+    this.expectedEtag = expectedEtag;
+    this.actualEtag = actualEtag;
   }
 }

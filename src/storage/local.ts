@@ -1,40 +1,50 @@
 /**
- * Storage on a local folder: the embedded default. Every path must stay inside `root`; writes are atomic
- * (temp file in the same folder, fsync, rename; `link` for create-only writes), so a crash never leaves a partial file under its final
- * name, and temp files never show up in listings. Etags are MD5 hex digests of the content, like S3
- * single-part etags, cached by path + size + mtime so repeated heads and listings don't re-read big files.
+ * Storage on local folders: the embedded default. Every path must stay inside the roots: reads inside the
+ * read or write roots, writes and deletes inside the write roots, judged on the real path, so a symbolic
+ * link can't lead a read or a write elsewhere. Writes are atomic (temp file in the same folder, fsync,
+ * rename; `link` for create-only writes), so a crash never leaves a partial file under its final name, and temp files never show up in
+ * listings; temp names carry their owner process, and the first write into a folder removes the ones a
+ * killed process left. Etags are MD5 hex digests of the content, like S3 single-part etags, cached by
+ * path + size + mtime so repeated heads and listings don't re-read big files.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, type Dirent } from "node:fs";
 import {
   type FileHandle,
   link,
+  lstat,
   mkdir,
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rmdir,
   stat,
   unlink,
 } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pLimit from "p-limit";
 import {
   AccessDeniedError,
   InvalidUriError,
+  ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
   OutsideRootError,
   StorageError,
 } from "./errors.js";
-import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import { isStaleTemp, ownedTempName } from "./temp-files.js";
+import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { parseUri } from "./uri.js";
 
 /** Names of in-flight writes; listings skip them. */
-const TEMP_PREFIX = ".snaplake-tmp-";
+export const TEMP_PREFIX = ".snaplake-tmp-";
+/** A folder is swept of dead processes' temp files on its first write, and again after this long. */
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEPT_FOLDERS_LIMIT = 10_000;
 const ETAG_CACHE_LIMIT = 100_000;
 /** Read size for hashing: with the stream default (64 KiB), step 0 spent ~40% of its MD5 time on chunks. */
 const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -46,17 +56,39 @@ interface CachedEtag {
   etag: string;
 }
 
-export class LocalStorage implements Storage {
-  /** Absolute root folder, without a trailing separator (except for "/" itself). */
-  readonly root: string;
-  private readonly etags = new Map<string, CachedEtag>();
+/** Where a `LocalStorage` may read and write. */
+export interface LocalRoots {
+  /** Folders objects may be read from (the write roots are readable too). */
+  read: readonly string[];
+  /** Folders objects may be written to and deleted from. */
+  write: readonly string[];
+}
 
-  constructor(root: string) {
-    this.root = resolve(root);
+type Access = "read" | "write";
+
+/** A directory entry with symbolic links resolved to what they point at. */
+interface Entry {
+  name: string;
+  path: string;
+  kind: "file" | "folder";
+}
+
+export class LocalStorage implements Storage {
+  /** Absolute root folders, without trailing separators (except for "/" itself). */
+  readonly roots: { read: readonly string[]; write: readonly string[] };
+  private readonly etags = new Map<string, CachedEtag>();
+  private readonly sweptFolders = new Map<string, number>();
+  private readonly realRoots = new Map<string, string>();
+
+  /** One root for reads and writes, or separate read and write roots. */
+  constructor(roots: string | LocalRoots) {
+    const { read, write } = typeof roots === "string" ? { read: [roots], write: [roots] } : roots;
+    const writeRoots = unique(write.map((root) => resolve(root)));
+    this.roots = { read: unique([...read.map((root) => resolve(root)), ...writeRoots]), write: writeRoots };
   }
 
   async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
-    const folder = this.resolvePath(prefixUri);
+    const folder = await this.confinedPath(prefixUri, "read");
     for await (const path of this.walk(folder)) {
       const info = await this.infoOrNull(path, prefixUri);
       if (info) yield info;
@@ -64,7 +96,7 @@ export class LocalStorage implements Storage {
   }
 
   async *listSummaries(prefixUri: string): AsyncIterable<ObjectSummary> {
-    const folder = this.resolvePath(prefixUri);
+    const folder = await this.confinedPath(prefixUri, "read");
     for await (const path of this.walk(folder)) {
       const stats = await this.statOrNull(path, prefixUri);
       if (stats) yield summaryOf(path, stats);
@@ -72,39 +104,46 @@ export class LocalStorage implements Storage {
   }
 
   async listFolders(folderUri: string): Promise<string[]> {
-    const folder = this.resolvePath(folderUri);
+    const folder = await this.confinedPath(folderUri, "read");
     const folders: string[] = [];
     for (const entry of await this.sortedEntries(folder)) {
-      const path = join(folder, entry.name);
       // Like S3, a folder exists only while some object lies below it: skip empty leftovers.
-      if (entry.isDirectory() && (await this.containsObject(path))) folders.push(`${fileUri(path)}/`);
+      if (entry.kind === "folder" && (await this.containsObject(entry.path)))
+        folders.push(`${fileUri(entry.path)}/`);
     }
     return folders;
   }
 
   async head(uri: string): Promise<ObjectInfo> {
-    const path = this.resolveObjectPath(uri);
+    const path = await this.confinedObjectPath(uri, "read");
     const info = await this.infoOrNull(path, uri);
     if (!info) throw new ObjectNotFoundError(fileUri(path));
     return info;
   }
 
   async exists(uri: string): Promise<boolean> {
-    const path = this.resolveObjectPath(uri);
+    const path = await this.confinedObjectPath(uri, "read");
     return (await this.statOrNull(path, fileUri(path))) !== null;
   }
 
-  async get(uri: string): Promise<Buffer> {
-    const path = this.resolveObjectPath(uri);
+  async get(uri: string, options: GetOptions = {}): Promise<Buffer> {
+    const path = await this.confinedObjectPath(uri, "read");
+    let bytes: Buffer;
     try {
-      return await readFile(path);
+      bytes = await readFile(path);
     } catch (error) {
       throw localError(error, fileUri(path));
     }
+    // The bytes read are what counts: hashing them leaves no gap between the check and the read.
+    if (options.ifMatch !== undefined) {
+      const etag = createHash("md5").update(bytes).digest("hex");
+      if (etag !== options.ifMatch) throw new ObjectChangedError(fileUri(path), options.ifMatch, etag);
+    }
+    return bytes;
   }
 
   async getRange(uri: string, start: number, end: number): Promise<Buffer> {
-    const path = this.resolveObjectPath(uri);
+    const path = await this.confinedObjectPath(uri, "read");
     try {
       const handle = await open(path, "r");
       try {
@@ -120,7 +159,7 @@ export class LocalStorage implements Storage {
   }
 
   async getStream(uri: string): Promise<Readable> {
-    const path = this.resolveObjectPath(uri);
+    const path = await this.confinedObjectPath(uri, "read");
     try {
       // Open first so a missing file fails here, typed, rather than later as a stream 'error' event.
       const handle = await open(path, "r");
@@ -166,13 +205,16 @@ export class LocalStorage implements Storage {
     body: Body,
     move: (temp: string, path: string) => Promise<void>,
   ): Promise<PutResult> {
-    const path = this.resolveObjectPath(uri);
+    const path = await this.confinedObjectPath(uri, "write");
     const folder = dirname(path);
-    const temp = join(folder, `${TEMP_PREFIX}${randomUUID()}`);
+    const temp = join(folder, ownedTempName(TEMP_PREFIX));
     const hash = createHash("md5");
     let size = 0;
     try {
       await mkdir(folder, { recursive: true });
+      // mkdir may have followed a link swapped in since the check: check the folder it made again.
+      await this.confine(folder, "write", uri);
+      await this.sweepStaleTemps(folder);
       const handle = await open(temp, "wx");
       try {
         for await (const chunk of chunksOf(body)) {
@@ -200,7 +242,7 @@ export class LocalStorage implements Storage {
 
   async delete(uris: readonly string[]): Promise<void> {
     // Resolve every URI first so one bad key rejects the whole call before anything is removed.
-    const paths = uris.map((uri) => this.resolveObjectPath(uri));
+    const paths = await Promise.all(uris.map((uri) => this.confinedObjectPath(uri, "write")));
     const limit = pLimit(DELETE_CONCURRENCY);
     await Promise.all(
       paths.map((path) =>
@@ -218,25 +260,69 @@ export class LocalStorage implements Storage {
     for (const folder of new Set(paths.map((path) => dirname(path)))) await this.pruneEmptyFolders(folder);
   }
 
-  /** The absolute path of a URI inside the root; throws OutsideRootError for ".." segments or paths outside. */
-  private resolvePath(uri: string): string {
+  /**
+   * The absolute path of a URI inside the roots for `access`, its real path (symbolic links followed)
+   * inside them too; throws OutsideRootError for ".." segments, paths outside and links leading outside.
+   */
+  private async confinedPath(uri: string, access: Access): Promise<string> {
     const parsed = parseUri(uri);
     if (parsed.scheme !== "file") throw new InvalidUriError(uri, "not a local path (LocalStorage)");
+    const roots = this.roots[access];
     const rawPath = uri.startsWith("file://") ? parsed.path : uri;
-    if (rawPath.split(/[\\/]/).includes("..")) throw new OutsideRootError(uri, this.root);
+    if (rawPath.split(/[\\/]/).includes("..")) throw new OutsideRootError(uri, roots);
     const path = resolve(parsed.path);
-    if (path !== this.root && !path.startsWith(this.root === sep ? sep : this.root + sep)) {
-      throw new OutsideRootError(uri, this.root);
-    }
+    if (!roots.some((root) => isInside(path, root))) throw new OutsideRootError(uri, roots);
+    await this.confine(path, access, uri);
     return path;
   }
 
-  /** Like resolvePath, for a single object: the root itself or a folder URI is not an object. */
-  private resolveObjectPath(uri: string): string {
-    const path = this.resolvePath(uri);
-    if (path === this.root || uri.endsWith("/"))
+  /** Like confinedPath, for a single object: a root itself or a folder URI is not an object. */
+  private async confinedObjectPath(uri: string, access: Access): Promise<string> {
+    const path = await this.confinedPath(uri, access);
+    if (this.roots.read.includes(path) || uri.endsWith("/"))
       throw new InvalidUriError(uri, "names a folder, not an object");
     return path;
+  }
+
+  /** Throws OutsideRootError unless the real path of `path` lies inside the real path of a root. */
+  private async confine(path: string, access: Access, uri: string): Promise<void> {
+    const roots = this.roots[access];
+    if (roots.includes(sep)) return;
+    const real = await realPathOf(path);
+    const realRoots = await Promise.all(roots.map((root) => this.realRoot(root)));
+    if (!realRoots.some((root) => isInside(real, root))) throw new OutsideRootError(uri, roots, real);
+  }
+
+  /** A root's real path, remembered once the root exists (until then, its nearest existing folder's). */
+  private async realRoot(root: string): Promise<string> {
+    const known = this.realRoots.get(root);
+    if (known !== undefined) return known;
+    const real = await realpath(root).catch(() => undefined);
+    if (real !== undefined) this.realRoots.set(root, real);
+    return real ?? realPathOf(root);
+  }
+
+  /**
+   * Removes the temp files of writes that will never finish (their process is gone, or they are old), once
+   * per folder now and then: a killed process runs no cleanup of its own.
+   */
+  private async sweepStaleTemps(folder: string): Promise<void> {
+    const now = Date.now();
+    const last = this.sweptFolders.get(folder);
+    if (last !== undefined && now - last < SWEEP_INTERVAL_MS) return;
+    if (this.sweptFolders.size >= SWEPT_FOLDERS_LIMIT) this.sweptFolders.clear();
+    this.sweptFolders.set(folder, now);
+    const names = await readdir(folder).catch(() => [] as string[]);
+    await Promise.all(
+      names
+        .filter((name) => name.startsWith(TEMP_PREFIX))
+        .map(async (name) => {
+          const path = join(folder, name);
+          const stats = await lstat(path).catch(() => null);
+          if (stats?.isFile() && isStaleTemp(TEMP_PREFIX, name, stats.mtimeMs, now))
+            await unlink(path).catch(() => {}); // another process may have removed it first
+        }),
+    );
   }
 
   /** The file's stats, or null when it is absent or not a file. */
@@ -280,29 +366,61 @@ export class LocalStorage implements Storage {
    * appended to folder names, yields that order without collecting the whole tree: every key inside folder
    * `d` starts with `d/`, and no file name contains "/".
    */
-  private async *walk(folder: string): AsyncGenerator<string> {
-    for (const entry of await this.sortedEntries(folder)) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) yield* this.walk(path);
-      else if (entry.isFile()) yield path;
+  private async *walk(folder: string, visiting = new Set<string>()): AsyncGenerator<string> {
+    const real = await realPathOf(folder);
+    if (visiting.has(real)) {
+      throw new StorageError(
+        "LOCAL_LINK_LOOP",
+        fileUri(folder),
+        `${fileUri(folder)} is a symbolic link back to a folder above it (${real}): remove the link`,
+      );
     }
+    visiting.add(real);
+    for (const entry of await this.sortedEntries(folder)) {
+      if (entry.kind === "folder") yield* this.walk(entry.path, visiting);
+      else yield entry.path;
+    }
+    visiting.delete(real);
   }
 
-  private async sortedEntries(folder: string): Promise<Dirent[]> {
-    let entries: Dirent[];
+  /** Files and folders in S3 key order; links followed (inside the read roots only), temp files left out. */
+  private async sortedEntries(folder: string): Promise<Entry[]> {
+    let dirents: Dirent[];
     try {
-      entries = await readdir(folder, { withFileTypes: true });
+      dirents = await readdir(folder, { withFileTypes: true });
     } catch (error) {
       // A missing folder is an empty prefix, as on S3; a file where a folder was expected too.
       if (isMissing(error) || (error as NodeJS.ErrnoException).code === "ENOTDIR") return [];
       throw localError(error, fileUri(folder));
     }
-    const visible = entries.filter((entry) => !entry.name.startsWith(TEMP_PREFIX));
-    const sortKey = (entry: Dirent) => Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name);
-    return visible
+    const entries: Entry[] = [];
+    for (const dirent of dirents) {
+      if (dirent.name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(folder, dirent.name);
+      if (dirent.isDirectory()) entries.push({ name: dirent.name, path, kind: "folder" });
+      else if (dirent.isFile()) entries.push({ name: dirent.name, path, kind: "file" });
+      else if (dirent.isSymbolicLink()) {
+        const target = await this.linkTarget(path);
+        if (target) entries.push({ name: dirent.name, path, kind: target });
+      }
+    }
+    const sortKey = (entry: Entry) => Buffer.from(entry.kind === "folder" ? `${entry.name}/` : entry.name);
+    return entries
       .map((entry) => ({ entry, key: sortKey(entry) }))
       .sort((a, b) => Buffer.compare(a.key, b.key))
       .map(({ entry }) => entry);
+  }
+
+  /** What a link found in a listing points at; a link leading outside the read roots fails the listing. */
+  private async linkTarget(path: string): Promise<Entry["kind"] | null> {
+    await this.confine(path, "read", fileUri(path));
+    try {
+      const stats = await stat(path);
+      return stats.isDirectory() ? "folder" : stats.isFile() ? "file" : null;
+    } catch (error) {
+      if (isMissing(error)) return null; // a dangling link holds no object, as S3 would have none
+      throw localError(error, fileUri(path));
+    }
   }
 
   private async containsObject(folder: string): Promise<boolean> {
@@ -312,7 +430,8 @@ export class LocalStorage implements Storage {
 
   private async pruneEmptyFolders(start: string): Promise<void> {
     let folder = start;
-    while (folder !== this.root && folder.startsWith(this.root)) {
+    const roots = this.roots.write;
+    while (!roots.includes(folder) && roots.some((root) => isInside(folder, root))) {
       try {
         await rmdir(folder);
       } catch {
@@ -325,6 +444,26 @@ export class LocalStorage implements Storage {
 
 function fileUri(path: string): string {
   return `file://${path}`;
+}
+
+function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root === sep ? sep : root + sep);
+}
+
+function unique(paths: string[]): string[] {
+  return [...new Set(paths)];
+}
+
+/** The real path of `path`, or for a path not there yet, of its nearest existing folder plus the rest. */
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const parent = dirname(path);
+    if ((code !== "ENOENT" && code !== "ENOTDIR") || parent === path) return path;
+    return join(await realPathOf(parent), basename(path));
+  }
 }
 
 type FileStats = Awaited<ReturnType<typeof statBig>>;

@@ -8,6 +8,7 @@ import { pipeline } from "node:stream/promises";
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -21,11 +22,12 @@ import {
   AccessDeniedError,
   BucketNotFoundError,
   InvalidUriError,
+  ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
   StorageError,
 } from "./errors.js";
-import type { Body, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
 import { asFolder, contentTypeFor, parseUri } from "./uri.js";
 
 /** Buffers at least this large, and every stream, go through multipart upload. */
@@ -116,8 +118,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  async get(uri: string): Promise<Buffer> {
-    const body = await this.getBody(uri);
+  async get(uri: string, options: GetOptions = {}): Promise<Buffer> {
+    const body = await this.getBody(uri, undefined, options.ifMatch);
     const bytes = await body.transformToByteArray();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -237,17 +239,35 @@ export class S3Storage implements Storage {
     }
   }
 
-  private async getBody(uri: string, range?: string) {
+  private async getBody(uri: string, range?: string, ifMatch?: string) {
     const { bucket, key } = objectLocation(uri);
+    let out: GetObjectCommandOutput;
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(range ? { Range: range } : {}),
+          ...(ifMatch ? { IfMatch: `"${ifMatch}"` } : {}),
+        }),
       );
-      if (!out.Body) throw new StorageError("S3_REQUEST_FAILED", uri, `GetObject ${uri} returned no body`);
-      return out.Body;
     } catch (error) {
+      if (ifMatch && statusOf(error) === 412) {
+        const now = await this.head(uri).then(
+          (info) => info.etag,
+          () => "(unknown)",
+        );
+        throw new ObjectChangedError(uri, ifMatch, now, { cause: error });
+      }
       throw mapS3Error(error, uri, bucket, "GetObject");
     }
+    // Servers that ignore If-Match still answer with the ETag of what they sent.
+    if (ifMatch && out.ETag !== undefined && unquote(out.ETag) !== ifMatch) {
+      if (out.Body instanceof Readable) out.Body.destroy(); // release the connection: the body is not used
+      throw new ObjectChangedError(uri, ifMatch, unquote(out.ETag));
+    }
+    if (!out.Body) throw new StorageError("S3_REQUEST_FAILED", uri, `GetObject ${uri} returned no body`);
+    return out.Body;
   }
 
   private async upload(

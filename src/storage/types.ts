@@ -27,6 +27,14 @@ export interface PutResult {
   size: number;
 }
 
+export interface GetOptions {
+  /**
+   * The etag the object must still have: S3 reads with `If-Match` (and checks the answer's ETag); a local
+   * folder hashes the bytes it read. A different object fails with `ObjectChangedError`.
+   */
+  ifMatch?: string;
+}
+
 export type Body = Buffer | Uint8Array | string | Readable;
 
 /**
@@ -43,7 +51,7 @@ export interface Storage {
   /** Throws `ObjectNotFoundError` when absent. */
   head(uri: string): Promise<ObjectInfo>;
   exists(uri: string): Promise<boolean>;
-  get(uri: string): Promise<Buffer>;
+  get(uri: string, options?: GetOptions): Promise<Buffer>;
   getStream(uri: string): Promise<Readable>;
   /** Bytes `start` (inclusive) to `end` (exclusive) of an object, e.g. a Parquet footer. */
   getRange(uri: string, start: number, end: number): Promise<Buffer>;

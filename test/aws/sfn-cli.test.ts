@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AslMapState, AslTaskState } from "../../src/aws/state-machine.js";
 import { snaplake } from "../support/cli.js";
+import { tempDir } from "../support/temp-dir.js";
 import { checkAsl } from "./asl-check.js";
 import { LAMBDA_ARN } from "./lambda-fixture.js";
 
 function configFile(overrides: Record<string, unknown> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "snaplake-sfn-"));
+  const dir = tempDir("snaplake-sfn-");
   const path = join(dir, "project.jsonc");
   const config = {
     projectId: "orders-2024-06-01",

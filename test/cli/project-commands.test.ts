@@ -2,8 +2,7 @@
  * The real `snaplake` binary (dist/, built by `npm test`) on a real project: local folders for data, a
  * DynamoDB table on dynalite for the tracker, so several worker processes can share it.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, inject, it } from "vitest";
@@ -13,9 +12,10 @@ import { createStorage } from "../../src/storage/create.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { runBuiltCli as run, startBuiltCli as start } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 
 async function ordersProjectDir(options: { rows: number; files: number; leaseSeconds?: number }) {
-  const dir = mkdtempSync(join(tmpdir(), "snaplake-cli-"));
+  const dir = tempDir("snaplake-cli-");
   const snapshot = await writeOrdersSnapshot(createStorage(), `${dir}/snapshot/`, {
     rows: options.rows,
     files: options.files,
@@ -46,7 +46,7 @@ async function ordersProjectDir(options: { rows: number; files: number; leaseSec
 
 describe("snaplake CLI", () => {
   it("init writes a commented config that parses, and refuses to overwrite it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "snaplake-init-"));
+    const dir = tempDir("snaplake-init-");
     const first = await run(["init"], dir);
     expect(first.code).toBe(0);
     const text = readFileSync(join(dir, "snaplake.config.jsonc"), "utf8");
@@ -61,7 +61,7 @@ describe("snaplake CLI", () => {
   });
 
   it("a bad config gives one line naming the field and exit code 2, never a stack trace", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "snaplake-bad-"));
+    const dir = tempDir("snaplake-bad-");
     writeFileSync(
       join(dir, "bad.json"),
       JSON.stringify({

@@ -4,12 +4,10 @@
  * (dist/, compiled by `npm test`) and records every module it resolves.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { builtFile } from "../support/cli.js";
+import { tempDir } from "../support/temp-dir.js";
 
 const RECORDER = fileURLToPath(new URL("./fixtures/record-imports.mjs", import.meta.url));
 const HEAVY = /nodejs-polars|apache-arrow|@aws-sdk|dynamodb-toolbox|hyparquet|pino/;
@@ -29,7 +27,7 @@ describe("snaplake start-up", () => {
   it.each(["--help", "--version", "runs --help", "init --output <tmp>/snaplake.config.jsonc"])(
     "snaplake %s loads every command module but no heavy library",
     (command) => {
-      const tmp = mkdtempSync(join(tmpdir(), "snaplake-startup-"));
+      const tmp = tempDir("snaplake-startup-");
       const { status, stdout, imported } = importsOf(command.replace("<tmp>", tmp).split(" "));
       expect(status).toBe(0);
       expect(stdout).not.toBe("");

@@ -1,6 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
@@ -9,6 +6,7 @@ import { parquetRowCount } from "../../src/frames/parquet.js";
 import { Locations } from "../../src/models/locations.js";
 import { processSnapshotGroup } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import { createStorage } from "../../src/storage/create.js";
+import { tempDir } from "../support/temp-dir.js";
 
 describe("Arrow tables from readers", () => {
   it("become polars frames through IPC, with dictionary strings back as plain strings", () => {
@@ -25,7 +23,7 @@ describe("Arrow tables from readers", () => {
   });
 
   it("work as the result of batchReadSnapshotDataFile in step 1.3", async () => {
-    const root = mkdtempSync(join(tmpdir(), "snaplake-arrow-"));
+    const root = tempDir("snaplake-arrow-");
     const storage = createStorage({ localRoot: root });
     const locations = new Locations(`${root}/staging/`, `${root}/lake/`, "arrow");
     const group = {
@@ -53,7 +51,7 @@ describe("Arrow tables from readers", () => {
 
 describe("parquetRowCount", () => {
   it("reads the row count from the footer alone, not the whole object", async () => {
-    const root = mkdtempSync(join(tmpdir(), "snaplake-footer-"));
+    const root = tempDir("snaplake-footer-");
     const storage = createStorage({ localRoot: root });
     const frame = pl.DataFrame({
       id: Array.from({ length: 200_000 }, (_, i) => `row-${i}-${Math.random()}`),

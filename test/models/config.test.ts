@@ -50,4 +50,23 @@ describe("project config", () => {
   it("requires the record id and update time columns together", () => {
     expect(() => parseProjectConfig({ ...minimal, recordIdColumn: "id" })).toThrow("updateTimeColumn");
   });
+
+  it("snapshot.allowedRoots takes s3:// URIs and local paths, next to a manifestUri only", () => {
+    const manifest = { manifestUri: "s3://b/m/summary.json", allowedRoots: ["s3://other/", "/data/"] };
+    expect(parseProjectConfig({ ...minimal, snapshot: manifest }).snapshot).toEqual(manifest);
+    for (const snapshot of [
+      { manifestUri: "s3://b/m/summary.json", allowedRoots: ["gs://other/"] },
+      { uri: "s3://b/snap/", allowedRoots: ["s3://other/"] },
+    ]) {
+      const error = (() => {
+        try {
+          parseProjectConfig({ ...minimal, snapshot });
+        } catch (e) {
+          return e as ConfigError;
+        }
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error?.message).toContain("snapshot");
+    }
+  });
 });

@@ -1,14 +1,19 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { fingerprintFiles, MissingEtagError } from "../../src/models/fingerprint.js";
-import { ManifestError, readSnapshotManifest, writeSnapshotManifest } from "../../src/models/manifests.js";
+import {
+  isUnderRoots,
+  ManifestEntryOutsideRootsError,
+  ManifestError,
+  readSnapshotManifest,
+  snapshotConfinement,
+  writeSnapshotManifest,
+} from "../../src/models/manifests.js";
 import { createStorage } from "../../src/storage/create.js";
+import { tempDir } from "../support/temp-dir.js";
 
 function localStore() {
-  const root = mkdtempSync(join(tmpdir(), "snaplake-manifest-"));
+  const root = tempDir("snaplake-manifest-");
   return { storage: createStorage({ localRoot: root }), root: `file://${root}/` };
 }
 
@@ -195,5 +200,60 @@ describe("snapshot manifests", () => {
     const error = await readSnapshotManifest(storage, `${root}user/summary.json`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ManifestError);
     expect((error as Error).message).toMatch(/row 2: s3:\/\/b\/no-size has no size/);
+  });
+});
+
+describe("snapshot confinement", () => {
+  it("a listed snapshot's files lie under its folder; a manifest's under its folder or bucket and allowedRoots", () => {
+    expect(snapshotConfinement({ uri: "/data/snap" })).toEqual({
+      roots: ["file:///data/snap/"],
+      s3Only: false,
+    });
+    expect(
+      snapshotConfinement({
+        manifestUri: "/data/m/summary.json",
+        allowedRoots: ["s3a://other/x", "/shared"],
+      }),
+    ).toEqual({ roots: ["file:///data/m/", "s3://other/x/", "file:///shared/"], s3Only: false });
+    // A manifest in S3: its bucket, and S3 roots only, whatever the config lists.
+    expect(
+      snapshotConfinement({
+        manifestUri: "s3://exports/m/summary.json",
+        allowedRoots: ["/proc/", "s3://b2/p/"],
+      }),
+    ).toEqual({ roots: ["s3://exports/", "s3://b2/p/"], s3Only: true });
+  });
+
+  it("isUnderRoots compares whole folder names and refuses '..' segments", () => {
+    const roots = ["file:///data/snap/", "s3://exports/"];
+    expect(isUnderRoots("/data/snap/a.csv", roots)).toBe(true);
+    expect(isUnderRoots("file:///data/snap/k=v/b.csv", roots)).toBe(true);
+    expect(isUnderRoots("s3n://exports/any/key", roots)).toBe(true);
+    expect(isUnderRoots("/data/snapshot-other/a.csv", roots)).toBe(false);
+    expect(isUnderRoots("file:///data/snap/../../etc/passwd", roots)).toBe(false);
+    expect(isUnderRoots("/data/snap/../../etc/passwd", roots)).toBe(false);
+    expect(isUnderRoots("s3://exports-other/key", roots)).toBe(false);
+    expect(isUnderRoots("gs://exports/key", roots)).toBe(false);
+  });
+
+  it("readSnapshotManifest refuses a data file or an entry outside the roots before reading the files", async () => {
+    const { storage, root } = localStore();
+    const lines = (uris: string[]) =>
+      uris.map((uri) => JSON.stringify({ uri, etag: "e", size: 1 })).join("\n");
+    await storage.put(`${root}m/files.ndjson`, lines([`${root}m/a.csv`, "/proc/self/environ"]));
+    await storage.put(`${root}m/summary.json`, JSON.stringify({ manifest: `${root}m/files.ndjson` }));
+    const source = { manifestUri: `${root}m/summary.json` };
+    const error = await readSnapshotManifest(storage, source.manifestUri, snapshotConfinement(source)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ManifestEntryOutsideRootsError);
+    expect(error).toMatchObject({ code: "MANIFEST_ENTRY_OUTSIDE_ROOTS", entry: "/proc/self/environ" });
+    expect((error as Error).message).toContain(`${root}m/`);
+
+    // The summary may not point its file list elsewhere either.
+    await storage.put(`${root}m/summary.json`, JSON.stringify({ manifest: "/etc/hostname" }));
+    await expect(
+      readSnapshotManifest(storage, source.manifestUri, snapshotConfinement(source)),
+    ).rejects.toMatchObject({ entry: "/etc/hostname" });
   });
 });

@@ -81,7 +81,10 @@ function groupOf(files: SnapshotFileGroup["files"]): SnapshotFileGroup {
 
 async function read(storage: Storage, uris: string[], options?: DynamoDbExportReaderOptions) {
   const files = await Promise.all(
-    uris.map(async (uri) => ({ uri, etag: "e", size: (await storage.head(uri)).size, nRecord: null })),
+    uris.map(async (uri) => {
+      const { etag, size } = await storage.head(uri); // step 1.3 reads each file as its etag says
+      return { uri, etag, size, nRecord: null };
+    }),
   );
   const group = groupOf(files);
   const result = await dynamoDbExportReader(options)(

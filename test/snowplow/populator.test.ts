@@ -4,8 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type DynamoDBClient, GetItemCommand, paginateScan } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +28,7 @@ import {
   testS3Client,
   uniqueName,
 } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 import {
   type ArchiveFileSpec,
   enrichedLine,
@@ -263,7 +263,7 @@ describe.each(dynamoBackends())("populateEventManifest on $name", ({ endpoint })
   afterAll(() => client.destroy());
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "snaplake-populate-"));
+    root = tempDir("snaplake-populate-");
     await writeLocalArchive(join(root, "archive"), ARCHIVE);
     await writeLocalArchive(join(root, "copy"), ARCHIVE);
   });
@@ -402,7 +402,7 @@ describe.concurrent("snaplake populate-event-manifest with bad input and other c
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "snaplake-populate-bad-"));
+    dir = tempDir("snaplake-populate-bad-");
     await writeLocalArchive(join(dir, "archive"), ARCHIVE);
     await writeJson(dir, "resolver.json", RESOLVER_CONFIG);
   });
@@ -443,7 +443,7 @@ describe.concurrent("snaplake populate-event-manifest with bad input and other c
   it(
     "SIGTERM releases the current run, so a re-run resumes at once even with a long lease",
     async () => {
-      const archive = await mkdtemp(join(tmpdir(), "snaplake-sigterm-"));
+      const archive = tempDir("snaplake-sigterm-");
       const perRun = 100;
       const runs = ["run=2018-02-01-00-00-00", "run=2018-02-02-00-00-00", "run=2018-02-03-00-00-00"];
       await writeLocalArchive(
@@ -522,7 +522,7 @@ describe.concurrent.each(dynamoBackends())("snaplake populate-event-manifest on 
   afterAll(() => client.destroy());
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "snaplake-populate-cli-"));
+    dir = tempDir("snaplake-populate-cli-");
     await writeLocalArchive(join(dir, "archive"), ARCHIVE);
     await writeJson(dir, "resolver.json", RESOLVER_CONFIG);
   });
@@ -564,7 +564,7 @@ describe.concurrent.each(dynamoBackends())("snaplake populate-event-manifest on 
   it(
     "resumes after being killed mid-way: nothing written twice, totals consistent",
     async () => {
-      const resumeDir = await mkdtemp(join(tmpdir(), "snaplake-resume-"));
+      const resumeDir = tempDir("snaplake-resume-");
       const perRun = 100;
       const runs = ["run=2018-01-01-00-00-00", "run=2018-01-02-00-00-00", "run=2018-01-03-00-00-00"];
       await writeLocalArchive(

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
@@ -16,6 +15,7 @@ import {
 import { createStorage } from "../../src/storage/create.js";
 import type { ObjectInfo, ObjectSummary, Storage } from "../../src/storage/types.js";
 import { createTestBucket, testS3Client } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 
 function runName(i: number): string {
   return formatRunFolderName(new Date(Date.UTC(2017, 0, 1) + i * 3_600_000));
@@ -134,7 +134,7 @@ describe("listRunIds on local folders", () => {
   let root: string;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "snaplake-runs-"));
+    root = tempDir("snaplake-runs-");
     const files = [
       "run=2017-01-01-00-00-00/part-00000",
       "run=2017-01-02-00-00-00/part-00000.gz",

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { RunLeaseLostError, RunManifests } from "../../src/snowplow/run-manifests.js";
 import { builtFile, snaplake } from "../support/cli.js";
 import { dynamoBackends, testDynamoClient, uniqueName } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 
 /** A plain-JavaScript child on the built library (dist/, compiled by `npm test`): starts without tsx. */
 const CLAIMER = fileURLToPath(new URL("./fixtures/claim-runs.mjs", import.meta.url));
@@ -303,7 +303,7 @@ describe.each(dynamoBackends())("snaplake runs on $name", ({ endpoint }) => {
 
 describe("snaplake runs list", () => {
   it("prints the run ids of a local archive, oldest first, as lines or JSON", async () => {
-    const root = await mkdtemp(join(tmpdir(), "snaplake-runs-cli-"));
+    const root = tempDir("snaplake-runs-cli-");
     for (const name of [
       "run=2017-02-21-11-40-15",
       "run=2017-01-01-00-00-00",

@@ -1,6 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { Locations } from "../../src/models/locations.js";
 import { type DataFile, summarizeFiles } from "../../src/models/manifests.js";
@@ -12,6 +9,7 @@ import {
 import { createStorage } from "../../src/storage/create.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
+import { tempDir } from "../support/temp-dir.js";
 
 const MB = 1024 * 1024;
 
@@ -33,7 +31,7 @@ function snapshot(count: number, size = 30 * MB) {
 
 describe("planSnapshotToStaging against an earlier plan (dynalite, local folder)", () => {
   async function setup() {
-    const root = mkdtempSync(join(tmpdir(), "snaplake-plan-"));
+    const root = tempDir("snaplake-plan-");
     const tracker = new DynamoTracker({
       client: testDynamoClient(inject("servers").dynalite),
       tableName: uniqueName("plan"),

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ObjectNotFoundError } from "../../src/storage/errors.js";
+import { ObjectChangedError, ObjectNotFoundError } from "../../src/storage/errors.js";
 import type { Storage } from "../../src/storage/types.js";
 import { type BackendUnderTest, backendFactories } from "./backends.js";
 
@@ -41,6 +41,25 @@ describe.each(backendFactories)("Storage contract on $name", (factory) => {
     base = backend.base;
   });
   afterAll(async () => backend.cleanup());
+
+  it("a get with ifMatch returns the object while its etag matches, and refuses it once it changed", async () => {
+    const uri = `${base}conditional/data.csv`;
+    const first = await storage.put(uri, "id\n1\n");
+    expect((await storage.get(uri, { ifMatch: first.etag })).toString()).toBe("id\n1\n");
+
+    const second = await storage.put(uri, "id\n1\n2\n");
+    const error = await storage.get(uri, { ifMatch: first.etag }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectChangedError);
+    expect(error).toMatchObject({
+      code: "OBJECT_CHANGED",
+      uri,
+      expectedEtag: first.etag,
+      actualEtag: second.etag,
+    });
+    expect((error as Error).message).toContain(uri);
+    expect((error as Error).message).toContain(first.etag);
+    expect((error as Error).message).toContain(second.etag);
+  });
 
   it("puts, heads and gets a small object; the etag is the MD5 of the content", async () => {
     const uri = `${base}small/hello.json`;

@@ -1,10 +1,13 @@
 /** What only the local-folder backend promises: atomic writes, root confinement, S3-like listings. */
+
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createStorage } from "../../src/storage/create.js";
 import {
@@ -16,6 +19,7 @@ import {
 import { LocalStorage } from "../../src/storage/local.js";
 import type { ObjectInfo } from "../../src/storage/types.js";
 import { joinUri } from "../../src/storage/uri.js";
+import { builtFile } from "../support/cli.js";
 
 const md5 = (bytes: Buffer | string) => createHash("md5").update(bytes).digest("hex");
 
@@ -120,6 +124,63 @@ describe("LocalStorage", () => {
     });
   });
 
+  describe("temp files of killed writes", () => {
+    /** Starts a process that begins a write into `folder` and never finishes it; resolves once its temp file exists. */
+    async function startHangingWriter(folder: string) {
+      const script = `
+        import { PassThrough } from "node:stream";
+        import { LocalStorage } from ${JSON.stringify(pathToFileURL(builtFile("storage/local.js")).href)};
+        const body = new PassThrough();
+        new LocalStorage(${JSON.stringify(root)}).put(${JSON.stringify(`${folder}/big.parquet`)}, body);
+        body.write("the first bytes of a write that a SIGKILL will interrupt");
+        setInterval(() => {}, 1000);`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore" });
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(folder) || (await readdir(folder)).length === 0) {
+        if (Date.now() > deadline) throw new Error("the writer never started its temp file");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return { child, exited };
+    }
+
+    it("carry their owner process; the next write into the folder removes a killed writer's temp file only", async () => {
+      const folder = join(root, "lake", "k=v");
+      const { child, exited } = await startHangingWriter(folder);
+      const [leftover] = await readdir(folder);
+      expect(leftover).toMatch(new RegExp(`^\\.snaplake-tmp-${child.pid}-[0-9a-f]{8}-.+@`));
+
+      // A write of this process still in flight in the same folder must survive the sweep.
+      const inFlight = new PassThrough();
+      const writing = storage.put(`file://${folder}/in-flight.parquet`, inFlight);
+      inFlight.write("still writing");
+      while ((await readdir(folder)).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      child.kill("SIGKILL");
+      await exited;
+      expect(await readdir(folder)).toContain(leftover); // SIGKILL ran no cleanup
+
+      await new LocalStorage(root).put(`file://${folder}/part-1.parquet`, "next attempt");
+      const names = await readdir(folder);
+      expect(names).not.toContain(leftover);
+      expect(names.filter((name) => name.startsWith(".snaplake-tmp-"))).toHaveLength(1); // the live one
+      inFlight.end();
+      await writing;
+      expect((await readdir(folder)).sort()).toEqual(["in-flight.parquet", "part-1.parquet"]);
+    });
+
+    it("temp files without an owner are removed once they are a day old", async () => {
+      const folder = join(root, "old");
+      await mkdir(folder);
+      await writeFile(join(folder, ".snaplake-tmp-0b7e6a8e-legacy"), "left by an older version");
+      await writeFile(join(folder, ".snaplake-tmp-fresh"), "maybe still being written");
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(join(folder, ".snaplake-tmp-0b7e6a8e-legacy"), twoDaysAgo, twoDaysAgo);
+      await storage.put(`file://${folder}/a.json`, "{}");
+      expect((await readdir(folder)).sort()).toEqual([".snaplake-tmp-fresh", "a.json"]);
+    });
+  });
+
   describe("root confinement", () => {
     const escapes = (root: string) => [
       `file://${root}/a/../../escape.txt`,
@@ -158,6 +219,55 @@ describe("LocalStorage", () => {
         OutsideRootError,
       );
       expect(await storage.exists(`${root}/keep.txt`)).toBe(true);
+    });
+
+    it("a symbolic link leading outside the root is refused for reads, listings and writes", async () => {
+      const outside = join(parent, "outside");
+      await mkdir(outside);
+      await writeFile(join(outside, "secret.txt"), "secret");
+      await mkdir(join(root, "snap"));
+      await symlink(join(outside, "secret.txt"), join(root, "snap", "linked.txt"));
+      await symlink(outside, join(root, "k=v")); // a lake partition folder that is a link elsewhere
+
+      for (const attempt of [
+        () => storage.get(`${root}/snap/linked.txt`),
+        () => storage.head(`${root}/snap/linked.txt`),
+        () => collect(storage.list(`${root}/snap/`)),
+        () => storage.put(`${root}/k=v/part-0.parquet`, "written through?"),
+        () => storage.get(`${root}/k=v/secret.txt`),
+      ]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OutsideRootError);
+        expect((error as OutsideRootError).realPath).toContain(outside);
+        expect((error as Error).message).toContain("symbolic link");
+      }
+      expect(await readdir(outside)).toEqual(["secret.txt"]);
+    });
+
+    it("a symbolic link inside the root is followed: listed under its own name, readable", async () => {
+      await storage.put(`${root}/data/a.txt`, "a");
+      await symlink(join(root, "data"), join(root, "alias"));
+      expect(await collect(storage.list(`${root}/alias/`))).toEqual([`file://${root}/alias/a.txt`]);
+      expect((await storage.get(`${root}/alias/a.txt`)).toString()).toBe("a");
+    });
+
+    it("with read and write roots, reads may use either and writes only the write roots", async () => {
+      const snapshot = join(parent, "snapshot");
+      await mkdir(snapshot);
+      await writeFile(join(snapshot, "a.csv"), "id\n1\n");
+      const split = new LocalStorage({ read: [snapshot], write: [root] });
+      expect((await split.get(`${snapshot}/a.csv`)).toString()).toBe("id\n1\n");
+      await split.put(`${root}/out.txt`, "ok");
+      expect((await split.get(`${root}/out.txt`)).toString()).toBe("ok");
+      for (const attempt of [
+        () => split.put(`${snapshot}/b.csv`, "no"),
+        () => split.delete([`${snapshot}/a.csv`]),
+        () => split.get(`${parent}/elsewhere.txt`),
+      ]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OutsideRootError);
+      }
+      expect(await readdir(snapshot)).toEqual(["a.csv"]);
     });
 
     it("keys joined from data can't be absolute or climb", () => {

@@ -1,7 +1,5 @@
 /** The orders project used by the workflow tests, and a context builder for local folders or s3rver. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import { inject } from "vitest";
@@ -12,6 +10,7 @@ import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "./clients.js";
+import { tempDir } from "./temp-dir.js";
 
 export class OrdersProject extends Project {
   override async batchReadSnapshotDataFile(_group: unknown, context: ReadContext) {
@@ -57,7 +56,7 @@ export async function createTestContext(
   });
   await tracker.createTable();
   if (kind === "local") {
-    const root = mkdtempSync(join(tmpdir(), "snaplake-project-"));
+    const root = tempDir("snaplake-project-");
     return {
       storage: createStorage({ localRoot: root }),
       tracker,
