@@ -334,6 +334,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Remove the symbolic link the message names.",
   },
+  SNAPSHOT_CHANGED: {
+    errorClass: "SnapshotChangedError",
+    retryable: false,
+    action:
+      "Files were added or changed after step 0: use a new projectId, or `snaplake reset --from-step 0`.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /** Every code a `SnaplakeError` can carry. */

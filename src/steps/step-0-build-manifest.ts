@@ -58,10 +58,10 @@ export class SnapshotChangedError extends SnaplakeError {
         : "",
     ].filter(Boolean);
     super(
-      "PLAN_CHANGED",
+      "SNAPSHOT_CHANGED",
       `The snapshot folder ${folder} changed after step 0 listed it: ${found.join(" and ")}. The lake holds ` +
         `the snapshot as step 0 recorded it, without these changes. Convert the new snapshot under a new ` +
-        `projectId. Details: ${resultUri}`,
+        `projectId, or start this project over with \`snaplake reset --from-step 0\`. Details: ${resultUri}`,
     );
     this.added = changes.added;
     this.changed = changes.changed;

@@ -91,7 +91,8 @@ export class SnapshotFileChangedError extends SnapshotFileReadError {
     super(error.uri, error);
     this.message =
       `Snapshot file ${error.uri} changed after step 0 recorded it: etag ${error.expectedEtag} then, ` +
-      `${error.actualEtag} now. Restore the file, or convert the new snapshot under a new projectId.`;
+      `${error.actualEtag} now. Restore the file, convert the new snapshot under a new projectId, or start this ` +
+      "project over from its new files with `snaplake reset --from-step 0`.";
     this.expectedEtag = error.expectedEtag;
     this.actualEtag = error.actualEtag;
   }

@@ -1,6 +1,6 @@
 /**
  * Step 3: validate the lake against the snapshot. A listed snapshot's folder must still hold the files step 0
- * listed (no file added or resized: that fails with PLAN_CHANGED). Rows are accounted for end to end:
+ * listed (no file added or resized: that fails with SNAPSHOT_CHANGED). Rows are accounted for end to end:
  *   snapshot rows (when known) = rows read by step 1.3
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
@@ -162,8 +162,8 @@ export async function validateDatalake(input: {
   const changes = input.snapshotSource
     ? await findSnapshotChanges(storage, manifest, input.snapshotSource)
     : undefined;
-  for (const uri of changes?.added ?? []) problems.push(`PLAN_CHANGED: ${uri} was added after step 0`);
-  for (const uri of changes?.changed ?? []) problems.push(`PLAN_CHANGED: ${uri} changed after step 0`);
+  for (const uri of changes?.added ?? []) problems.push(`SNAPSHOT_CHANGED: ${uri} was added after step 0`);
+  for (const uri of changes?.changed ?? []) problems.push(`SNAPSHOT_CHANGED: ${uri} changed after step 0`);
 
   // Step 1: did every snapshot file go through a succeeded group?
   const snapshotTasks = await tracker.list(projectId, Step.snapshotToStaging);

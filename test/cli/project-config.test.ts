@@ -2,7 +2,15 @@
  * Config checks at parse time and the task commands' answers, through the CLI on local folders and the
  * embedded tracker (a state folder per test).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -169,40 +177,24 @@ describe("zero-row inputs", () => {
 });
 
 describe("a forced compaction plan is not a dead end", () => {
-  it("run, run --force, fix the file, retry, run: the lake gets every row", async () => {
-    const rows = (from: number) =>
-      Array.from({ length: 125 }, (_, i) => `${from + i},${i % 2 ? "eu" : "us"}`).join("\n");
-    const { dir, cli } = projectDir({
+  const rows = (from: number) =>
+    Array.from({ length: 125 }, (_, i) => `${from + i},${i % 2 ? "eu" : "us"}`).join("\n");
+  const csvGz = (from: number) => gzipSync(`order_id,region\n${rows(from)}\n`);
+
+  function forcedProject() {
+    const project = projectDir({
       reader: { format: "csv" },
       derivedColumns: [],
       partitionKeys: ["region"],
       targetFileGroupSize: 1, // one group per file
       tracker: { maxAttempts: 1 },
     });
-    mkdirSync(join(dir, "snapshot"));
-    const good = gzipSync(`order_id,region\n${rows(125)}\n`);
-    writeFileSync(join(dir, "snapshot", "a.csv.gz"), gzipSync(`order_id,region\n${rows(0)}\n`));
-    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good.subarray(0, good.length - 20)); // truncated
+    mkdirSync(join(project.dir, "snapshot"));
+    writeFileSync(join(project.dir, "snapshot", "a.csv.gz"), csvGz(0));
+    return project;
+  }
 
-    const first = await cli("run");
-    expect(first.code).toBe(1);
-    expect(first.stderr).toContain("is not complete");
-    expect(first.stderr).toContain("b.csv.gz");
-    expect(first.stderr).toContain("validation fails until they succeed");
-
-    const forced = await cli("run", "--force", "--json");
-    expect(forced.code).toBe(1);
-    expect(JSON.parse(forced.stdout).lake.rows).toBe(125);
-
-    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good);
-    expect((await cli("retry")).stdout).toContain("2 task(s) reset"); // the group and the failed check
-    const fixed = await cli("run", "--json");
-    expect(fixed.stderr).not.toMatch(/snaplake: (?!tracker: )/);
-    expect(fixed.code).toBe(0);
-    const summary = JSON.parse(fixed.stdout);
-    expect(summary.validation).toMatchObject({ ok: true, lake: { rows: 250, partitions: 2 } });
-
-    // Every id once: the groups of the forced plan left nothing behind.
+  async function expectEveryIdOnce(dir: string) {
     const lake = readdirSync(join(dir, "lake"), { recursive: true, encoding: "utf8" }).filter((f) =>
       f.endsWith(".parquet"),
     );
@@ -212,8 +204,60 @@ describe("a forced compaction plan is not a dead end", () => {
       .toArray();
     expect(ids).toHaveLength(250);
     expect(new Set(ids).size).toBe(250);
+  }
+
+  it("a group that failed for a passing reason: run --force, retry, run re-plans and the lake gets every row", async () => {
+    const { dir, cli } = forcedProject();
+    const b = join(dir, "snapshot", "b.csv.gz");
+    const away = join(dir, "b.csv.gz"); // outside the snapshot folder
+    writeFileSync(b, csvGz(125));
+    expect((await cli("step", "1.1")).code).toBe(0);
+    renameSync(b, away); // gone while step 1.3 reads it, back unchanged later
+
+    const first = await cli("run");
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("is not complete");
+    expect(first.stderr).toContain("b.csv.gz");
+    expect(first.stderr).toContain("validation fails until they succeed");
+
+    const forced = await cli("run", "--force", "--json");
+    expect(forced.code, forced.stderr).toBe(1);
+    expect(forced.stdout, forced.stderr).not.toBe("");
+    expect(JSON.parse(forced.stdout).lake.rows).toBe(125);
+
+    renameSync(away, b);
+    expect((await cli("retry")).stdout).toContain("2 task(s) reset"); // the group and the failed check
+    const fixed = await cli("run", "--json");
+    expect(fixed.stderr).not.toMatch(/snaplake: (?!tracker: )/);
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(fixed.stdout).validation).toMatchObject({
+      ok: true,
+      lake: { rows: 250, partitions: 2 },
+    });
+    await expectEveryIdOnce(dir); // the groups of the forced plan left nothing behind
     expect((await cli("run")).code).toBe(0); // and again, nothing changes
-  }, 120_000);
+  }, 180_000);
+
+  it("a truncated file fixed after run --force is a changed snapshot: refused naming it, then reset repairs it", async () => {
+    const { dir, cli } = forcedProject();
+    const good = csvGz(125);
+    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good.subarray(0, good.length - 20)); // truncated
+    expect((await cli("run")).code).toBe(1);
+    expect(JSON.parse((await cli("run", "--force", "--json")).stdout).lake.rows).toBe(125);
+
+    writeFileSync(join(dir, "snapshot", "b.csv.gz"), good);
+    await cli("retry");
+    const refused = await cli("run");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("b.csv.gz");
+    expect(refused.stderr).toContain("snaplake reset --from-step 0");
+
+    expect((await cli("reset", "--from-step", "0", "--yes")).code).toBe(0);
+    const repaired = await cli("run", "--json");
+    expect(repaired.code).toBe(0);
+    expect(JSON.parse(repaired.stdout).validation).toMatchObject({ ok: true, lake: { rows: 250 } });
+    await expectEveryIdOnce(dir);
+  }, 180_000);
 });
 
 describe("a changed config is refused until the project is reset", () => {

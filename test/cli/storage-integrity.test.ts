@@ -223,10 +223,10 @@ describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUN
     expect(filesUnder(join(dir, "lake"))).toEqual([]);
   });
 
-  it("a file added after step 0 fails validation with PLAN_CHANGED, naming it and the fix", async () => {
+  it("a file added after step 0 fails validation with SNAPSHOT_CHANGED, naming it and the fix", async () => {
     const dir = projectDir();
     writeSnapshot(dir);
-    writeConfig(dir);
+    writeConfig(dir, { projectId: "late-file" });
     expect((await run(["step", "0", "--config", "snaplake.config.json"], dir)).code).toBe(0);
     writeFileSync(join(dir, "snap", "late.ndjson"), ndjson([{ id: 5, region: "us" }]));
 
@@ -236,11 +236,14 @@ describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUN
     expect(result.output).toContain("changed after step 0 listed it: 1 file(s) added");
     expect(result.output).toContain("new projectId");
     const validation = JSON.parse(
-      readFileSync(join(dir, "staging", "manifests", "validation", "validate-datalake-result.json"), "utf8"),
+      readFileSync(
+        join(dir, "staging", "late-file", "manifests", "validation", "validate-datalake-result.json"),
+        "utf8",
+      ),
     );
     expect(validation.ok).toBe(false);
     expect(validation.problems).toContain(
-      `PLAN_CHANGED: file://${dir}/snap/late.ndjson was added after step 0`,
+      `SNAPSHOT_CHANGED: file://${dir}/snap/late.ndjson was added after step 0`,
     );
   });
 });
