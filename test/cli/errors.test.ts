@@ -14,7 +14,7 @@ import { Step } from "../../src/models/steps.js";
 import type { ProgressEvent } from "../../src/project.js";
 import { openRuntime } from "../../src/runtime.js";
 import { StageBarrierError } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
-import { builtFile, expectNoStackTrace, snaplake } from "../support/cli.js";
+import { builtFile, expectNoStackTrace, snaplake, stderrLines } from "../support/cli.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -85,7 +85,7 @@ describe("CLI errors", () => {
 
     const ran = await snaplake(["run", "--config", config, "--state-dir", stateDir]);
     expect(ran.code).toBe(1);
-    expect(ran.stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderrLines(ran.stderr)).toHaveLength(1);
     expect(ran.stderr).toContain('Derived column "year" failed');
 
     const status = await snaplake(["status", "--config", config, "--state-dir", stateDir, "--json"]);
@@ -150,7 +150,7 @@ describe("CLI errors", () => {
     const result = await runBinary(["status", "--config", "c.json", "--json"], credentials, dir);
     expectNoStackTrace(result);
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split("\n");
+    const lines = stderrLines(result.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("http://127.0.0.1:1");
     expect(lines[0]).toContain("aws.dynamodbEndpoint in c.json");

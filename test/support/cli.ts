@@ -26,6 +26,14 @@ const STACK_LINE = /\n\s+at \S/;
  * The CLI never prints a stack trace (README: one line per error; stacks only with
  * SNAPLAKE_LOG_LEVEL=debug). Every CLI test's output goes through this.
  */
+/** What a command printed on stderr, line by line, without the line naming the tracker that project commands print. */
+export function stderrLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("snaplake: tracker: "));
+}
+
 export function expectNoStackTrace(result: { stdout: string; stderr: string }, what = "CLI output"): void {
   if (process.env.SNAPLAKE_LOG_LEVEL === "debug" || process.env.SNAPLAKE_LOG_LEVEL === "trace") return;
   for (const [stream, text] of [
