@@ -62,7 +62,7 @@ async function readOnce(folder: string): Promise<{ frame: pl.DataFrame; inflated
       return bytes;
     },
   };
-  const frame = (await dynamoDbExportReader({ onWarning: () => {} })(group, counting)) as pl.DataFrame;
+  const frame = (await dynamoDbExportReader({ onWarning: () => {} })(group, counting)).data as pl.DataFrame;
   if (frame.height !== exported.itemCount) {
     throw new Error(`read ${frame.height} rows, the manifest says ${exported.itemCount}`);
   }

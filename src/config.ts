@@ -86,6 +86,12 @@ const snapshotSource = z.union([
       allowedRoots: z.array(storageUri).optional(),
     })
     .strict(),
+  z
+    .object({
+      /** A DynamoDB "Export to S3" folder, `.../AWSDynamoDB/<exportId>/`: its own manifests list the files. */
+      dynamodbExport: z.string().min(1),
+    })
+    .strict(),
 ]);
 
 export const COMPRESSIONS = ["zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed"] as const;

@@ -31,6 +31,7 @@ export async function loadConfigFile(path: string): Promise<ConfiguredProjectDef
       if ("manifestUri" in snapshot) snapshot.manifestUri = resolveLocal(snapshot.manifestUri, base);
       if (Array.isArray(snapshot.allowedRoots))
         snapshot.allowedRoots = snapshot.allowedRoots.map((root) => resolveLocal(root, base));
+      if ("dynamodbExport" in snapshot) snapshot.dynamodbExport = resolveLocal(snapshot.dynamodbExport, base);
     }
   }
   return parseConfiguredProject(raw, path);

@@ -29,7 +29,11 @@ import { z } from "zod";
 import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
-import type { BatchReadSnapshotDataFile, ReadContext } from "../steps/step-1-3-process-snapshot-group.js";
+import type {
+  BatchReadSnapshotDataFile,
+  ReadContext,
+  SnapshotReadResult,
+} from "../steps/step-1-3-process-snapshot-group.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
 export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];
@@ -621,6 +625,14 @@ export function readDynamoDbExportItems(
   files: ReadonlyArray<{ uri: string; bytes: Buffer }>,
   options: DynamoDbExportReaderOptions = {},
 ): pl.DataFrame {
+  return readDynamoDbExportFiles(files, options).frame;
+}
+
+/** As `readDynamoDbExportItems`, with the number of items (rows) each file held, by URI. */
+export function readDynamoDbExportFiles(
+  files: ReadonlyArray<{ uri: string; bytes: Buffer }>,
+  options: DynamoDbExportReaderOptions = {},
+): { frame: pl.DataFrame; rowsPerFile: Record<string, number> } {
   const { onWarning, ...rest } = options;
   const parsed = dynamoDbExportReaderOptionsSchema.parse(rest);
   const columns = new Map<string, Gathered>();
@@ -666,8 +678,9 @@ export function readDynamoDbExportItems(
     if (onWarning) onWarning(warning);
     else process.emitWarning(warning.message, { code: warning.code });
   }
-  if (series.length === 0) return pl.DataFrame({});
-  return pl.DataFrame(series);
+  const rowsPerFile: Record<string, number> = Object.fromEntries(origins.uris.map((uri) => [uri, 0]));
+  for (const file of origins.fileOfRow) rowsPerFile[origins.uris[file]!]! += 1;
+  return { frame: series.length === 0 ? pl.DataFrame({}) : pl.DataFrame(series), rowsPerFile };
 }
 
 /**
@@ -711,9 +724,12 @@ async function readExportFile(uri: string, context: ReadContext): Promise<Buffer
 
 /**
  * The `dynamodb-export` reader: a `BatchReadSnapshotDataFile` reading each file of the group (gzip inflated)
- * into one typed frame. Any bad input fails the group, naming the file and line.
+ * into one typed frame, with the items each file held (`rowsPerFile`, which step 3 reconciles with the
+ * export manifest's itemCount). Any bad input fails the group, naming the file and line.
  */
-export function dynamoDbExportReader(options: DynamoDbExportReaderOptions = {}): BatchReadSnapshotDataFile {
+export function dynamoDbExportReader(
+  options: DynamoDbExportReaderOptions = {},
+): (...args: Parameters<BatchReadSnapshotDataFile>) => Promise<SnapshotReadResult> {
   const { onWarning: _, ...configured } = options;
   dynamoDbExportReaderOptionsSchema.parse(configured); // a bad option fails now, not at the first group
   return async (group: SnapshotFileGroup, context: ReadContext) => {
@@ -722,6 +738,7 @@ export function dynamoDbExportReader(options: DynamoDbExportReaderOptions = {}):
       context.signal.throwIfAborted();
       files.push({ uri: file.uri, bytes: await readExportFile(file.uri, context) });
     }
-    return readDynamoDbExportItems(files, options);
+    const { frame, rowsPerFile } = readDynamoDbExportFiles(files, options);
+    return { data: frame, rowsPerFile };
   };
 }
