@@ -21,7 +21,7 @@
  * Speed: values are gathered per column in JS, then each column is one Series (one N-API call); lists and
  * structs are one JSON text per row decoded by polars against a schema inferred here.
  */
-import { createGunzip } from "node:zlib";
+import { constants, gunzipSync } from "node:zlib";
 import { convertToNative, type NumberValue, NumberValueImpl } from "@aws-sdk/util-dynamodb";
 import * as arrow from "apache-arrow";
 import pl from "nodejs-polars";
@@ -683,22 +683,38 @@ export function readDynamoDbExportFiles(
   return { frame: series.length === 0 ? pl.DataFrame({}) : pl.DataFrame(series), rowsPerFile };
 }
 
+/** Inflates what it can: a prefix cut short is not an error (sync flush), damaged data is. */
+function inflatesCleanly(raw: Buffer): Buffer | null {
+  try {
+    return gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch {
+    return null;
+  }
+}
+
 /**
- * How many whole lines inflate before a gzip stream breaks (the damage starts on the next one), or null
- * when it inflates to the end.
+ * How many whole lines inflate before a gzip file breaks (the damage starts on the next one), or null when
+ * it inflates to the end. The longest prefix of the file that inflates is found by bisection: a stream
+ * would lose the output of the chunk the damage is in (a small file is one chunk). Only run on failure.
  */
-async function linesBeforeCorruption(raw: Buffer): Promise<number | null> {
+function linesBeforeCorruption(raw: Buffer): number | null {
+  try {
+    gunzipSync(raw);
+    return null;
+  } catch {
+    // damaged: find where
+  }
+  let good = 0; // the longest prefix known to inflate
+  let bad = raw.length; // the shortest known not to
+  while (bad - good > 1) {
+    const middle = Math.floor((good + bad) / 2);
+    if (inflatesCleanly(raw.subarray(0, middle)) === null) bad = middle;
+    else good = middle;
+  }
+  const text = inflatesCleanly(raw.subarray(0, good)) ?? Buffer.alloc(0);
   let lines = 0;
-  const gunzip = createGunzip();
-  gunzip.on("data", (chunk: Buffer) => {
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
-  });
-  const broke = await new Promise<boolean>((resolve) => {
-    gunzip.on("error", () => resolve(true));
-    gunzip.on("end", () => resolve(false));
-    gunzip.end(raw);
-  });
-  return broke ? lines : null;
+  for (let at = text.indexOf(10); at !== -1; at = text.indexOf(10, at + 1)) lines++;
+  return lines;
 }
 
 async function readExportFile(uri: string, context: ReadContext): Promise<Buffer> {
@@ -707,7 +723,7 @@ async function readExportFile(uri: string, context: ReadContext): Promise<Buffer
   } catch (error) {
     // Only a gzip file that fails to inflate is diagnosed; any other failure is the storage's, as it was.
     const raw = await context.storage.get(uri).catch(() => null);
-    const intact = raw === null || !isGzip(raw) ? null : await linesBeforeCorruption(raw);
+    const intact = raw === null || !isGzip(raw) ? null : linesBeforeCorruption(raw);
     if (intact === null) throw error;
     const cause =
       (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
