@@ -92,6 +92,19 @@ const snapshotSource = z.union([
       dynamodbExport: z.string().min(1),
     })
     .strict(),
+  z
+    .object({
+      /** An RDS or Aurora snapshot export to S3, `.../<export-identifier>/`. */
+      rdsExport: z.string().min(1),
+      /** The exported table to read: `database.schema.table` (PostgreSQL) or `database.table` (MySQL). */
+      table: z
+        .string()
+        .regex(
+          /^[^./]+\.[^./]+(\.[^./]+)?$/,
+          "use database.schema.table (PostgreSQL) or database.table (MySQL)",
+        ),
+    })
+    .strict(),
 ]);
 
 export const COMPRESSIONS = ["zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed"] as const;

@@ -32,6 +32,7 @@ export async function loadConfigFile(path: string): Promise<ConfiguredProjectDef
       if (Array.isArray(snapshot.allowedRoots))
         snapshot.allowedRoots = snapshot.allowedRoots.map((root) => resolveLocal(root, base));
       if ("dynamodbExport" in snapshot) snapshot.dynamodbExport = resolveLocal(snapshot.dynamodbExport, base);
+      if ("rdsExport" in snapshot) snapshot.rdsExport = resolveLocal(snapshot.rdsExport, base);
     }
   }
   return parseConfiguredProject(raw, path);

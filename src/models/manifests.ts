@@ -48,7 +48,8 @@ export class ManifestError extends SnaplakeError {
 export type SnapshotSource =
   | { uri: string; include?: string | undefined }
   | { manifestUri: string; allowedRoots?: readonly string[] | undefined }
-  | { dynamodbExport: string };
+  | { dynamodbExport: string }
+  | { rdsExport: string; table: string };
 
 /**
  * The folders (URIs with a trailing slash) a snapshot's data files must lie under, so a manifest can't make
@@ -67,6 +68,7 @@ export function snapshotConfinement(source: SnapshotSource): SnapshotConfinement
   // An export's files are joined to its folder from the keys its manifests hold: they lie under it.
   if ("dynamodbExport" in source)
     return { roots: [asFolder(normalizeUri(source.dynamodbExport))], s3Only: false };
+  if ("rdsExport" in source) return { roots: [asFolder(normalizeUri(source.rdsExport))], s3Only: false };
   const manifestUri = normalizeUri(source.manifestUri);
   const s3Only = isS3Uri(manifestUri);
   const own = s3Only ? `s3://${bucketOf(manifestUri)}/` : parentFolder(manifestUri);

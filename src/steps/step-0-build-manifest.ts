@@ -1,8 +1,9 @@
 /**
  * Step 0: the snapshot manifest. List the source folder (every page) and write the manifest, read one the
  * user wrote, or write one from a DynamoDB export's own manifests (each file's item count as its row count,
- * which step 3 reconciles file by file). Every file has an etag, so the fingerprint is never null, and every
- * file lies under the snapshot's roots (a user's manifest is checked before any file it names is read).
+ * which step 3 reconciles file by file), or from one COMPLETE table of an RDS/Aurora snapshot export (its
+ * Parquet files). Every file has an etag, so the fingerprint is never null, and every file lies under the
+ * snapshot's roots (a user's manifest is checked before any file it names is read).
  */
 import { SnaplakeError } from "../errors.js";
 import type { Locations } from "../models/locations.js";
@@ -18,6 +19,7 @@ import {
   DynamoDbExportManifestError,
   readDynamoDbExportManifest,
 } from "../readers/dynamodb-export-manifest.js";
+import { readRdsExportTable } from "../readers/rds-export-manifest.js";
 import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, baseName, normalizeUri, relativeKey } from "../storage/uri.js";
 
@@ -111,6 +113,14 @@ export async function buildSnapshotManifest(input: {
     return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
   if ("dynamodbExport" in source)
     return buildDynamoDbExportManifest(storage, locations, source.dynamodbExport);
+  if ("rdsExport" in source) {
+    const exported = await readRdsExportTable(storage, source.rdsExport, source.table);
+    if (exported.files.length === 0) throw new EmptySnapshotError(exported.tableFolder);
+    return writeSnapshotManifest(storage, locations.snapshotManifestSummary, exported.files, {
+      source: exported.folder,
+      rdsExport: exported.details,
+    });
+  }
 
   const folder = asFolder(normalizeUri(source.uri));
   const isData = dataFileFilter(folder, source.include);
