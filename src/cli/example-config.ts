@@ -12,7 +12,9 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
   // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list),
   // or { "dynamodbExport": "s3://bucket/prefix/AWSDynamoDB/<exportId>/" } for a DynamoDB full export to S3
-  // (its own manifests list the files and their item counts; read it with the dynamodb-export reader).
+  // (its own manifests list the files and their item counts; read it with the dynamodb-export reader),
+  // or { "rdsExport": "s3://bucket/prefix/<export-identifier>/", "table": "database.schema.table" } for one
+  // table of an RDS/Aurora snapshot export (Parquet: read it with the parquet reader).
   // A manifest's files must lie in its own folder (or bucket, for a manifest in S3); list any other
   // folders or buckets in "allowedRoots": [...]. A manifest in S3 may never name a local path.
   "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
