@@ -6,6 +6,10 @@
  * snapshot's roots (a user's manifest is checked before any file it names is read).
  */
 import { SnaplakeError } from "../errors.js";
+import {
+  DynamoDbExportManifestError,
+  readDynamoDbExportManifest,
+} from "../models/dynamodb-export-manifest.js";
 import type { Locations } from "../models/locations.js";
 import {
   type DataFile,
@@ -15,11 +19,7 @@ import {
   snapshotConfinement,
   writeSnapshotManifest,
 } from "../models/manifests.js";
-import {
-  DynamoDbExportManifestError,
-  readDynamoDbExportManifest,
-} from "../readers/dynamodb-export-manifest.js";
-import { readRdsExportTable } from "../readers/rds-export-manifest.js";
+import { readRdsExportTable } from "../models/rds-export-manifest.js";
 import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, baseName, normalizeUri, relativeKey } from "../storage/uri.js";
 

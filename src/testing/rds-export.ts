@@ -5,7 +5,7 @@
  * of typed order rows, and tables whose export FAILED or was SKIPPED.
  */
 import pl from "nodejs-polars";
-import { rdsTableFolder } from "../readers/rds-export-manifest.js";
+import { rdsTableFolder } from "../models/rds-export-manifest.js";
 import { seededRandom } from "../samples/random.js";
 import type { Storage } from "../storage/types.js";
 import { asFolder, joinUri, normalizeUri } from "../storage/uri.js";

@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { type NativeAttributeValue, NumberValueImpl } from "@aws-sdk/util-dynamodb";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readDynamoDbExportManifest } from "../../src/models/dynamodb-export-manifest.js";
 import type { SnapshotFileGroup } from "../../src/models/manifests.js";
 import {
   DynamoDbColumnTypeError,
@@ -16,7 +17,6 @@ import {
   DynamoDbMixedTypesError,
   dynamoDbExportReader,
 } from "../../src/readers/dynamodb-export.js";
-import { readDynamoDbExportManifest } from "../../src/readers/dynamodb-export-manifest.js";
 import { createReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import type { Storage } from "../../src/storage/types.js";
 import { generateDynamoDbExport, type NativeItem } from "../../src/testing/dynamodb-export.js";

@@ -19,17 +19,44 @@
  * `schemaMetadata`. Only a table whose status is COMPLETE is read.
  */
 import { z } from "zod";
-import { formatZodIssues, SnaplakeError } from "../errors.js";
-import type { DataFile } from "../models/manifests.js";
+import { type ErrorCode, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
 import { asFolder, baseName, joinUri, normalizeUri, relativeKey } from "../storage/uri.js";
+import type { DataFile } from "./manifests.js";
 
 /** The export or the table can't be read: missing info files, an export or table not COMPLETE, no such table. */
 export class RdsExportError extends SnaplakeError {
   readonly uri: string;
-  constructor(code: string, uri: string, message: string) {
+  constructor(code: ErrorCode, uri: string, message: string) {
     super(code, message);
     this.uri = uri;
+  }
+}
+
+/** `export_info_*.json` or `export_tables_info_*.json` is missing or not what AWS writes. */
+export class RdsExportInfoError extends RdsExportError {
+  constructor(uri: string, problem: string) {
+    super("RDS_EXPORT_INFO_INVALID", uri, `RDS export ${uri}: ${problem}`);
+  }
+}
+
+export class RdsExportNotCompleteError extends RdsExportError {
+  constructor(uri: string, status: string, percent: number | null | undefined) {
+    super(
+      "RDS_EXPORT_NOT_COMPLETE",
+      uri,
+      `RDS export ${uri} is ${status}${percent == null ? "" : ` (${percent}%)`}, not COMPLETE: wait until \`aws rds describe-export-tasks\` reports it COMPLETE`,
+    );
+  }
+}
+
+export class RdsExportTableNotFoundError extends RdsExportError {
+  constructor(uri: string, table: string, known: readonly string[]) {
+    super(
+      "RDS_EXPORT_TABLE_NOT_FOUND",
+      uri,
+      `RDS export ${uri} has no table ${table}; it has ${known.slice(0, 10).join(", ") || "none"}${known.length > 10 ? `, and ${known.length - 10} more` : ""}. Fix snapshot.table`,
+    );
   }
 }
 
@@ -76,23 +103,16 @@ export interface RdsExportTable {
 }
 
 async function readInfo<T>(storage: Storage, uri: string, schema: z.ZodType<T>): Promise<T> {
+  const text = (await storage.get(uri)).toString("utf8");
   let raw: unknown;
   try {
-    raw = JSON.parse((await storage.get(uri)).toString("utf8"));
+    raw = JSON.parse(text);
   } catch (error) {
-    throw new RdsExportError(
-      "RDS_EXPORT_INFO_INVALID",
-      uri,
-      `RDS export info ${uri}: not valid JSON (${(error as Error).message})`,
-    );
+    throw new RdsExportInfoError(uri, `not valid JSON (${(error as Error).message})`);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new RdsExportError(
-      "RDS_EXPORT_INFO_INVALID",
-      uri,
-      `RDS export info ${uri}: ${formatZodIssues(parsed.error.issues).join("; ")}`,
-    );
+    throw new RdsExportInfoError(uri, formatZodIssues(parsed.error.issues).join("; "));
   }
   return parsed.data;
 }
@@ -123,37 +143,27 @@ export async function readRdsExportTable(
     else if (/^export_tables_info_.*\.json$/.test(key)) tablesInfoUris.push(object.uri);
   }
   if (infoUris.length !== 1) {
-    throw new RdsExportError(
-      "RDS_EXPORT_INFO_MISSING",
+    throw new RdsExportInfoError(
       folder,
-      `RDS export ${folder}: expected one export_info_*.json, found ${infoUris.length === 0 ? "none" : infoUris.map(baseName).join(", ")}; point snapshot.rdsExport at the export's own folder, s3://bucket/prefix/<export-identifier>/`,
+      `expected one export_info_*.json, found ${infoUris.length === 0 ? "none" : infoUris.map(baseName).join(", ")}; point snapshot.rdsExport at the export's own folder, s3://bucket/prefix/<export-identifier>/`,
     );
   }
   const info = await readInfo(storage, infoUris[0]!, exportInfoSchema);
   if (info.status !== "COMPLETE") {
-    throw new RdsExportError(
-      "RDS_EXPORT_NOT_COMPLETE",
-      folder,
-      `RDS export ${folder} is ${info.status}${info.percentProgress == null ? "" : ` (${info.percentProgress}%)`}, not COMPLETE: wait until \`aws rds describe-export-tasks\` reports it COMPLETE`,
-    );
+    throw new RdsExportNotCompleteError(folder, info.status, info.percentProgress);
   }
   if (tablesInfoUris.length === 0) {
-    throw new RdsExportError(
-      "RDS_EXPORT_INFO_MISSING",
-      folder,
-      `RDS export ${folder}: no export_tables_info_*.json`,
-    );
+    throw new RdsExportInfoError(folder, "no export_tables_info_*.json");
   }
   const statuses: Array<z.infer<typeof tableStatusSchema>> = [];
   for (const uri of tablesInfoUris.sort())
     statuses.push(...(await readInfo(storage, uri, tablesInfoSchema)).perTableStatus);
   const status = statuses.find((entry) => entry.target === table);
   if (!status) {
-    const known = statuses.map((entry) => entry.target);
-    throw new RdsExportError(
-      "RDS_EXPORT_TABLE_NOT_FOUND",
+    throw new RdsExportTableNotFoundError(
       folder,
-      `RDS export ${folder} has no table ${table}; it has ${known.slice(0, 10).join(", ")}${known.length > 10 ? `, and ${known.length - 10} more` : ""}`,
+      table,
+      statuses.map((entry) => entry.target),
     );
   }
   if (status.status !== "COMPLETE")
