@@ -14,9 +14,9 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type pl from "nodejs-polars";
+import { readDynamoDbExportManifest } from "../src/models/dynamodb-export-manifest.js";
 import type { SnapshotFileGroup } from "../src/models/manifests.js";
 import { dynamoDbExportReader } from "../src/readers/dynamodb-export.js";
-import { readDynamoDbExportManifest } from "../src/readers/dynamodb-export-manifest.js";
 import { createReadContext } from "../src/steps/step-1-3-process-snapshot-group.js";
 import { createStorage } from "../src/storage/create.js";
 import { generateDynamoDbExport } from "../src/testing/dynamodb-export.js";
@@ -62,7 +62,7 @@ async function readOnce(folder: string): Promise<{ frame: pl.DataFrame; inflated
       return bytes;
     },
   };
-  const frame = (await dynamoDbExportReader({ onWarning: () => {} })(group, counting)) as pl.DataFrame;
+  const frame = (await dynamoDbExportReader({ onWarning: () => {} })(group, counting)).data as pl.DataFrame;
   if (frame.height !== exported.itemCount) {
     throw new Error(`read ${frame.height} rows, the manifest says ${exported.itemCount}`);
   }

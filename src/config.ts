@@ -86,6 +86,25 @@ const snapshotSource = z.union([
       allowedRoots: z.array(storageUri).optional(),
     })
     .strict(),
+  z
+    .object({
+      /** A DynamoDB "Export to S3" folder, `.../AWSDynamoDB/<exportId>/`: its own manifests list the files. */
+      dynamodbExport: z.string().min(1),
+    })
+    .strict(),
+  z
+    .object({
+      /** An RDS or Aurora snapshot export to S3, `.../<export-identifier>/`. */
+      rdsExport: z.string().min(1),
+      /** The exported table to read: `database.schema.table` (PostgreSQL) or `database.table` (MySQL). */
+      table: z
+        .string()
+        .regex(
+          /^[^./]+\.[^./]+(\.[^./]+)?$/,
+          "use database.schema.table (PostgreSQL) or database.table (MySQL)",
+        ),
+    })
+    .strict(),
 ]);
 
 export const COMPRESSIONS = ["zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed"] as const;

@@ -9,32 +9,33 @@ import { parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
+import {
+  READER_FORMAT_NAMES,
+  READER_FORMATS,
+  type ReaderFormat,
+  type ReaderFormatName,
+} from "./readers/registry.js";
 import type { Runtime } from "./runtime.js";
-import { EventManifest } from "./snowplow/event-manifest.js";
-import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "./snowplow/project.js";
-import type { DerivedColumn, ReadContext } from "./steps/step-1-3-process-snapshot-group.js";
+import type {
+  BatchReadSnapshotDataFile,
+  DerivedColumn,
+  ReadContext,
+} from "./steps/step-1-3-process-snapshot-group.js";
 
-export const readerSpecSchema = z.discriminatedUnion("format", [
-  z.object({ format: z.literal("parquet") }).strict(),
-  z
-    .object({
-      format: z.literal("csv"),
-      separator: z.string().length(1).default(","),
-      hasHeader: z.boolean().default(true),
-    })
-    .strict(),
-  z.object({ format: z.literal("ndjson") }).strict(),
-  z
-    .object({
-      format: z.literal("snowplow-enriched"),
-      shred: z.boolean().default(false),
-      dedupe: z.boolean().default(true),
-      /** Cross-batch de-duplication against this Snowplow event manifest table (see `snaplake populate-event-manifest`). */
-      eventManifestTable: z.string().min(3).optional(),
-    })
-    .strict(),
-]);
-export type ReaderSpec = z.infer<typeof readerSpecSchema>;
+/** `reader` in a config file: a format of the registry and that format's options. */
+export const readerSpecSchema = z
+  .looseObject({ format: z.enum(READER_FORMAT_NAMES) })
+  .transform((spec, ctx) => {
+    const { format, ...options } = spec;
+    const parsed = READER_FORMATS[format].options.safeParse(options);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      return z.NEVER;
+    }
+    return { format, ...parsed.data } as { format: ReaderFormatName } & Record<string, unknown>;
+  });
+export type ReaderSpec = z.output<typeof readerSpecSchema>;
 
 /** `{ name: "year", from: "order_time", format: "%Y" }`: strftime of a temporal column, or a string copy. */
 export const derivedColumnSpecSchema = z
@@ -58,25 +59,25 @@ export function parseConfiguredProject(input: unknown, source = "config"): Confi
   const file = fileConfigSchema.safeParse(input);
   if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
   const { reader, derivedColumns, ...rest } = file.data;
-  const withDefaults = reader.format === "snowplow-enriched" ? { ...SNOWPLOW_DEFAULTS, ...rest } : rest;
+  const defaults = READER_FORMATS[reader.format].configDefaults;
+  const withDefaults = defaults ? { ...defaults, ...rest } : rest;
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
 }
 
-/** True when the bytes hold nothing but whitespace (stops at the first other byte). */
-function isBlank(bytes: Buffer): boolean {
-  for (const byte of bytes)
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
-  return true;
-}
-
-/** A Project reading Parquet, CSV or NDJSON files, with declared derived columns. */
+/** A Project reading its groups with a registered format's reader, with declared derived columns. */
 export class FileFormatProject extends Project {
-  constructor(definition: ConfiguredProjectDefinition, dependencies: ProjectDependencies) {
+  constructor(
+    definition: ConfiguredProjectDefinition,
+    dependencies: ProjectDependencies,
+    read: BatchReadSnapshotDataFile,
+  ) {
     super(definition.config, dependencies);
     this.reader = definition.reader;
+    this.read = read;
     this.derived = definition.derivedColumns;
   }
   private readonly reader: ReaderSpec;
+  private readonly read: BatchReadSnapshotDataFile;
   private readonly derived: DerivedColumnSpec[];
 
   protected override readerSettings() {
@@ -90,41 +91,15 @@ export class FileFormatProject extends Project {
     }));
   }
 
-  override batchReadSnapshotDataFile(_group: SnapshotFileGroup, context: ReadContext) {
-    const reader = this.reader;
-    return context.readEach((bytes) => {
-      // An empty export file (DynamoDB exports write them for empty partitions) has no rows and no schema;
-      // polars refuses to infer one from nothing.
-      if (isBlank(bytes)) return pl.DataFrame();
-      switch (reader.format) {
-        case "parquet":
-          return pl.readParquet(bytes);
-        case "csv":
-          return pl.readCSV(bytes, { sep: reader.separator, hasHeader: reader.hasHeader });
-        case "ndjson":
-          return pl.readJSON(bytes, { format: "lines" });
-        default:
-          throw new Error(`reader ${reader.format} is not a plain file format`);
-      }
-    });
+  override batchReadSnapshotDataFile(group: SnapshotFileGroup, context: ReadContext) {
+    return this.read(group, context);
   }
 }
 
-/**
- * The right Project for a config file: Snowplow's ready project, or a file-format one. The event manifest,
- * when configured, uses the runtime's DynamoDB client, so closing the runtime closes it.
- */
+/** The right Project for a config file: the format's ready project, or a file-format one with its reader. */
 export function createConfiguredProject(definition: ConfiguredProjectDefinition, runtime: Runtime): Project {
-  const { reader } = definition;
-  if (reader.format === "snowplow-enriched") {
-    const eventManifest = reader.eventManifestTable
-      ? new EventManifest(runtime.dynamodb(), reader.eventManifestTable)
-      : undefined;
-    return new SnowplowEnrichedProject(definition.config, runtime, {
-      shred: reader.shred,
-      dedupe: reader.dedupe,
-      ...(eventManifest ? { eventManifest } : {}),
-    });
-  }
-  return new FileFormatProject(definition, runtime);
+  const { format, ...options } = definition.reader;
+  const entry: ReaderFormat = READER_FORMATS[format];
+  if ("project" in entry) return entry.project(definition.config, runtime, options, runtime);
+  return new FileFormatProject(definition, runtime, entry.reader(options));
 }

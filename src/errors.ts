@@ -223,6 +223,27 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Fix the type declared for the attribute in reader.columns.",
   },
+  RDS_EXPORT_INFO_INVALID: {
+    errorClass: "RdsExportInfoError",
+    retryable: false,
+    action:
+      "Point snapshot.rdsExport at the export's own folder, holding its export_info and export_tables_info files.",
+  },
+  RDS_EXPORT_NOT_COMPLETE: {
+    errorClass: "RdsExportNotCompleteError",
+    retryable: false,
+    action: "Wait until the export task is COMPLETE, then run again.",
+  },
+  RDS_EXPORT_TABLE_NOT_FOUND: {
+    errorClass: "RdsExportTableNotFoundError",
+    retryable: false,
+    action: "Set snapshot.table to one of the tables the export lists (database.schema.table).",
+  },
+  RDS_EXPORT_TABLE_NOT_COMPLETE: {
+    errorClass: "RdsExportTableNotReadyError",
+    retryable: false,
+    action: "Export the snapshot again (the table failed or was skipped), or choose another table.",
+  },
   ENRICHED_READ_FAILED: {
     errorClass: "EnrichedReadError",
     retryable: "cause",

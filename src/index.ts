@@ -36,4 +36,6 @@ export * from "./steps/step-2-3-compact-partition-group.js";
 export * from "./steps/step-3-validate-datalake.js";
 export * from "./steps/step-x-2-list-todo.js";
 export * from "./storage/index.js";
+// Sample DynamoDB exports, for tests and demos.
+export * from "./testing/dynamodb-export.js";
 export * from "./tracker/index.js";

@@ -34,4 +34,15 @@ describe("examples", () => {
     expect(Number(badRows)).toBe(Number(bad));
     expect(Number(kept)).toBe(Number(lines) - Number(bad) - Number(dups));
   }, 200_000);
+
+  it("dynamodb-export-to-datalake turns the generated export into a validated lake, every item a row", () => {
+    const result = runExample("dynamodb-export-to-datalake");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("validation: ok");
+    const [, files, items] = result.stdout.match(/export: \S+, (\d+) data files, (\d+) items/)!;
+    expect(Number(files)).toBe(8);
+    expect(Number(items)).toBe(20_000);
+    expect(result.stdout).toMatch(/partitions: 3, files: \d+, rows: 20000\n/);
+  }, 200_000);
 });

@@ -31,6 +31,8 @@ export async function loadConfigFile(path: string): Promise<ConfiguredProjectDef
       if ("manifestUri" in snapshot) snapshot.manifestUri = resolveLocal(snapshot.manifestUri, base);
       if (Array.isArray(snapshot.allowedRoots))
         snapshot.allowedRoots = snapshot.allowedRoots.map((root) => resolveLocal(root, base));
+      if ("dynamodbExport" in snapshot) snapshot.dynamodbExport = resolveLocal(snapshot.dynamodbExport, base);
+      if ("rdsExport" in snapshot) snapshot.rdsExport = resolveLocal(snapshot.rdsExport, base);
     }
   }
   return parseConfiguredProject(raw, path);

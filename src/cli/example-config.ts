@@ -10,12 +10,22 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   "projectId": "orders-2024-06-01",
 
   // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
-  // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list).
+  // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list),
+  // or { "dynamodbExport": "s3://bucket/prefix/AWSDynamoDB/<exportId>/" } for a DynamoDB full export to S3
+  // (its own manifests list the files and their item counts; read it with the dynamodb-export reader),
+  // or { "rdsExport": "s3://bucket/prefix/<export-identifier>/", "table": "database.schema.table" } for one
+  // table of an RDS/Aurora snapshot export (Parquet: read it with the parquet reader).
   // A manifest's files must lie in its own folder (or bucket, for a manifest in S3); list any other
   // folders or buckets in "allowedRoots": [...]. A manifest in S3 may never name a local path.
   "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
 
-  // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched.
+  // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched | dynamodb-export.
+  // csv takes "separator" and "hasHeader"; snowplow-enriched "shred", "dedupe" and "eventManifestTable";
+  // dynamodb-export: { "format": "dynamodb-export",
+  //   "nested": "struct" | "json",      (maps and lists as struct/list columns, or as JSON text)
+  //   "mixedTypes": "error" | "json",   (an attribute of two types fails, or becomes JSON text)
+  //   "binary": "base64" | "bytes",     (B values as base64 text, or as Binary)
+  //   "columns": { "attr": { "name": "renamed", "type": "string|int64|float64|boolean|json" } } }
   "reader": { "format": "parquet" },
 
   // Columns computed after reading: strftime of a time column, or a string copy of a column.

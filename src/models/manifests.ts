@@ -44,10 +44,12 @@ export class ManifestError extends SnaplakeError {
 
 // --- where a snapshot's files may lie --------------------------------------------------------------------
 
-/** Where a snapshot's files are: a folder to list, or a manifest the user wrote. */
+/** Where a snapshot's files are: a folder to list, a manifest the user wrote, or a database export. */
 export type SnapshotSource =
   | { uri: string; include?: string | undefined }
-  | { manifestUri: string; allowedRoots?: readonly string[] | undefined };
+  | { manifestUri: string; allowedRoots?: readonly string[] | undefined }
+  | { dynamodbExport: string }
+  | { rdsExport: string; table: string };
 
 /**
  * The folders (URIs with a trailing slash) a snapshot's data files must lie under, so a manifest can't make
@@ -63,6 +65,10 @@ export interface SnapshotConfinement {
 
 export function snapshotConfinement(source: SnapshotSource): SnapshotConfinement {
   if ("uri" in source) return { roots: [asFolder(normalizeUri(source.uri))], s3Only: false };
+  // An export's files are joined to its folder from the keys its manifests hold: they lie under it.
+  if ("dynamodbExport" in source)
+    return { roots: [asFolder(normalizeUri(source.dynamodbExport))], s3Only: false };
+  if ("rdsExport" in source) return { roots: [asFolder(normalizeUri(source.rdsExport))], s3Only: false };
   const manifestUri = normalizeUri(source.manifestUri);
   const s3Only = isS3Uri(manifestUri);
   const own = s3Only ? `s3://${bucketOf(manifestUri)}/` : parentFolder(manifestUri);
@@ -338,6 +344,8 @@ export const stagingManifestSchema = z.object({
   badRows: z.number(),
   /** Rows the reader removed on purpose, by reason (e.g. natural duplicates). */
   dropped: z.record(z.string(), z.number()).default({}),
+  /** Rows read from each snapshot file of the group, by URI, when the reader reported them. */
+  rowsPerFile: z.record(z.string(), z.number()).optional(),
   files: z.array(stagingFileSchema),
 });
 export type StagingManifest = z.infer<typeof stagingManifestSchema>;

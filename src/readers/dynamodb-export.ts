@@ -21,7 +21,7 @@
  * Speed: values are gathered per column in JS, then each column is one Series (one N-API call); lists and
  * structs are one JSON text per row decoded by polars against a schema inferred here.
  */
-import { createGunzip } from "node:zlib";
+import { constants, gunzipSync } from "node:zlib";
 import { convertToNative, type NumberValue, NumberValueImpl } from "@aws-sdk/util-dynamodb";
 import * as arrow from "apache-arrow";
 import pl from "nodejs-polars";
@@ -29,7 +29,11 @@ import { z } from "zod";
 import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
-import type { BatchReadSnapshotDataFile, ReadContext } from "../steps/step-1-3-process-snapshot-group.js";
+import type {
+  BatchReadSnapshotDataFile,
+  ReadContext,
+  SnapshotReadResult,
+} from "../steps/step-1-3-process-snapshot-group.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
 export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];
@@ -621,6 +625,14 @@ export function readDynamoDbExportItems(
   files: ReadonlyArray<{ uri: string; bytes: Buffer }>,
   options: DynamoDbExportReaderOptions = {},
 ): pl.DataFrame {
+  return readDynamoDbExportFiles(files, options).frame;
+}
+
+/** As `readDynamoDbExportItems`, with the number of items (rows) each file held, by URI. */
+export function readDynamoDbExportFiles(
+  files: ReadonlyArray<{ uri: string; bytes: Buffer }>,
+  options: DynamoDbExportReaderOptions = {},
+): { frame: pl.DataFrame; rowsPerFile: Record<string, number> } {
   const { onWarning, ...rest } = options;
   const parsed = dynamoDbExportReaderOptionsSchema.parse(rest);
   const columns = new Map<string, Gathered>();
@@ -666,26 +678,43 @@ export function readDynamoDbExportItems(
     if (onWarning) onWarning(warning);
     else process.emitWarning(warning.message, { code: warning.code });
   }
-  if (series.length === 0) return pl.DataFrame({});
-  return pl.DataFrame(series);
+  const rowsPerFile: Record<string, number> = Object.fromEntries(origins.uris.map((uri) => [uri, 0]));
+  for (const file of origins.fileOfRow) rowsPerFile[origins.uris[file]!]! += 1;
+  return { frame: series.length === 0 ? pl.DataFrame({}) : pl.DataFrame(series), rowsPerFile };
+}
+
+/** Inflates what it can: a prefix cut short is not an error (sync flush), damaged data is. */
+function inflatesCleanly(raw: Buffer): Buffer | null {
+  try {
+    return gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch {
+    return null;
+  }
 }
 
 /**
- * How many whole lines inflate before a gzip stream breaks (the damage starts on the next one), or null
- * when it inflates to the end.
+ * How many whole lines inflate before a gzip file breaks (the damage starts on the next one), or null when
+ * it inflates to the end. The longest prefix of the file that inflates is found by bisection: a stream
+ * would lose the output of the chunk the damage is in (a small file is one chunk). Only run on failure.
  */
-async function linesBeforeCorruption(raw: Buffer): Promise<number | null> {
+function linesBeforeCorruption(raw: Buffer): number | null {
+  try {
+    gunzipSync(raw);
+    return null;
+  } catch {
+    // damaged: find where
+  }
+  let good = 0; // the longest prefix known to inflate
+  let bad = raw.length; // the shortest known not to
+  while (bad - good > 1) {
+    const middle = Math.floor((good + bad) / 2);
+    if (inflatesCleanly(raw.subarray(0, middle)) === null) bad = middle;
+    else good = middle;
+  }
+  const text = inflatesCleanly(raw.subarray(0, good)) ?? Buffer.alloc(0);
   let lines = 0;
-  const gunzip = createGunzip();
-  gunzip.on("data", (chunk: Buffer) => {
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
-  });
-  const broke = await new Promise<boolean>((resolve) => {
-    gunzip.on("error", () => resolve(true));
-    gunzip.on("end", () => resolve(false));
-    gunzip.end(raw);
-  });
-  return broke ? lines : null;
+  for (let at = text.indexOf(10); at !== -1; at = text.indexOf(10, at + 1)) lines++;
+  return lines;
 }
 
 async function readExportFile(uri: string, context: ReadContext): Promise<Buffer> {
@@ -694,7 +723,7 @@ async function readExportFile(uri: string, context: ReadContext): Promise<Buffer
   } catch (error) {
     // Only a gzip file that fails to inflate is diagnosed; any other failure is the storage's, as it was.
     const raw = await context.storage.get(uri).catch(() => null);
-    const intact = raw === null || !isGzip(raw) ? null : await linesBeforeCorruption(raw);
+    const intact = raw === null || !isGzip(raw) ? null : linesBeforeCorruption(raw);
     if (intact === null) throw error;
     const cause =
       (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
@@ -711,9 +740,12 @@ async function readExportFile(uri: string, context: ReadContext): Promise<Buffer
 
 /**
  * The `dynamodb-export` reader: a `BatchReadSnapshotDataFile` reading each file of the group (gzip inflated)
- * into one typed frame. Any bad input fails the group, naming the file and line.
+ * into one typed frame, with the items each file held (`rowsPerFile`, which step 3 reconciles with the
+ * export manifest's itemCount). Any bad input fails the group, naming the file and line.
  */
-export function dynamoDbExportReader(options: DynamoDbExportReaderOptions = {}): BatchReadSnapshotDataFile {
+export function dynamoDbExportReader(
+  options: DynamoDbExportReaderOptions = {},
+): (...args: Parameters<BatchReadSnapshotDataFile>) => Promise<SnapshotReadResult> {
   const { onWarning: _, ...configured } = options;
   dynamoDbExportReaderOptionsSchema.parse(configured); // a bad option fails now, not at the first group
   return async (group: SnapshotFileGroup, context: ReadContext) => {
@@ -722,6 +754,7 @@ export function dynamoDbExportReader(options: DynamoDbExportReaderOptions = {}):
       context.signal.throwIfAborted();
       files.push({ uri: file.uri, bytes: await readExportFile(file.uri, context) });
     }
-    return readDynamoDbExportItems(files, options);
+    const { frame, rowsPerFile } = readDynamoDbExportFiles(files, options);
+    return { data: frame, rowsPerFile };
   };
 }

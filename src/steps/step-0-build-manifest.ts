@@ -1,9 +1,15 @@
 /**
- * Step 0: the snapshot manifest. Either list the source folder (every page) and write the manifest, or read
- * one the user wrote. Either way every file has an etag, so the fingerprint is never null, and every file
- * lies under the snapshot's roots (a user's manifest is checked before any file it names is read).
+ * Step 0: the snapshot manifest. List the source folder (every page) and write the manifest, read one the
+ * user wrote, or write one from a DynamoDB export's own manifests (each file's item count as its row count,
+ * which step 3 reconciles file by file), or from one COMPLETE table of an RDS/Aurora snapshot export (its
+ * Parquet files). Every file has an etag, so the fingerprint is never null, and every file lies under the
+ * snapshot's roots (a user's manifest is checked before any file it names is read).
  */
 import { SnaplakeError } from "../errors.js";
+import {
+  DynamoDbExportManifestError,
+  readDynamoDbExportManifest,
+} from "../models/dynamodb-export-manifest.js";
 import type { Locations } from "../models/locations.js";
 import {
   type DataFile,
@@ -13,6 +19,7 @@ import {
   snapshotConfinement,
   writeSnapshotManifest,
 } from "../models/manifests.js";
+import { readRdsExportTable } from "../models/rds-export-manifest.js";
 import type { ObjectSummary, Storage } from "../storage/types.js";
 import { asFolder, baseName, normalizeUri, relativeKey } from "../storage/uri.js";
 
@@ -104,6 +111,16 @@ export async function buildSnapshotManifest(input: {
   const { storage, locations, source } = input;
   if ("manifestUri" in source)
     return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
+  if ("dynamodbExport" in source)
+    return buildDynamoDbExportManifest(storage, locations, source.dynamodbExport);
+  if ("rdsExport" in source) {
+    const exported = await readRdsExportTable(storage, source.rdsExport, source.table);
+    if (exported.files.length === 0) throw new EmptySnapshotError(exported.tableFolder);
+    return writeSnapshotManifest(storage, locations.snapshotManifestSummary, exported.files, {
+      source: exported.folder,
+      rdsExport: exported.details,
+    });
+  }
 
   const folder = asFolder(normalizeUri(source.uri));
   const isData = dataFileFilter(folder, source.include);
@@ -115,5 +132,36 @@ export async function buildSnapshotManifest(input: {
   return writeSnapshotManifest(storage, locations.snapshotManifestSummary, files, {
     source: folder,
     include: source.include ?? null,
+  });
+}
+
+/**
+ * The snapshot manifest of a DynamoDB full export: its data files as `manifest-files.json` lists them (uri,
+ * AWS's etag, itemCount as nRecord), and the export's details. An incremental export is refused: its lines
+ * are changes to merge, not rows.
+ */
+async function buildDynamoDbExportManifest(
+  storage: Storage,
+  locations: Locations,
+  exportUri: string,
+): Promise<SnapshotManifest> {
+  const exported = await readDynamoDbExportManifest(storage, exportUri);
+  if (exported.exportType !== "FULL_EXPORT") {
+    throw new DynamoDbExportManifestError(
+      exported.summaryUri,
+      `exportType ${exported.exportType}: snapshot.dynamodbExport reads full exports (FULL_EXPORT); merging an incremental export's changes into a table is not supported yet`,
+    );
+  }
+  if (exported.files.length === 0) throw new EmptySnapshotError(exported.manifestFilesUri);
+  return writeSnapshotManifest(storage, locations.snapshotManifestSummary, exported.files, {
+    source: exported.folder,
+    dynamodbExport: {
+      exportArn: exported.exportArn,
+      exportType: exported.exportType,
+      exportTime: exported.exportTime,
+      itemCount: exported.itemCount,
+      summaryUri: exported.summaryUri,
+      manifestFilesUri: exported.manifestFilesUri,
+    },
   });
 }

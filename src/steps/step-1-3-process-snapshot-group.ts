@@ -50,6 +50,12 @@ export interface SnapshotReadResult {
   badRows?: readonly BadRecord[];
   /** Rows removed on purpose, by reason (e.g. `{ "natural-duplicates": 3 }`); counted in validation. */
   dropped?: Readonly<Record<string, number>>;
+  /**
+   * Rows read from each file of the group, by URI, when the reader knows them (they add up to the rows
+   * read): recorded in the staging manifest, so validation reconciles each file with its count in the
+   * snapshot manifest (e.g. a DynamoDB export's itemCount).
+   */
+  rowsPerFile?: Readonly<Record<string, number>>;
 }
 
 export interface ReadContext {
@@ -311,6 +317,7 @@ export async function processSnapshotGroup(input: {
     rowsWritten: frame.height,
     badRows: badRows.length,
     dropped: { ...(read.dropped ?? {}) },
+    ...(read.rowsPerFile ? { rowsPerFile: { ...read.rowsPerFile } } : {}),
     files,
   };
   const stagingManifestUri = locations.stagingManifest(group.fingerprint);

@@ -2,6 +2,8 @@
  * Step 3: validate the lake against the snapshot. A listed snapshot's folder must still hold the files step 0
  * listed (no file added or resized: that fails with SNAPSHOT_CHANGED). Rows are accounted for end to end:
  *   snapshot rows (when known) = rows read by step 1.3
+ *   a file's rows in the snapshot manifest (when known) = rows step 1.3 read from it (when the reader
+ *   reported rows per file, as the dynamodb-export reader does: a DynamoDB export's itemCount per file)
  *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
  *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
  * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order); with
@@ -21,6 +23,7 @@ import {
   lakeSchemaSchema,
   readJson,
   type SnapshotManifest,
+  type StagingManifest,
   snapshotFileGroupSchema,
   stagingManifestSchema,
   writeJson,
@@ -141,6 +144,33 @@ function schemaDifference(
   return order === expectedOrder ? undefined : `columns in order ${order}, the lake's are ${expectedOrder}`;
 }
 
+/**
+ * Each snapshot file whose row count the manifest knows, against the rows step 1.3 read from it, for the
+ * groups whose reader reported rows per file; and each such group's per-file rows against its rows read.
+ */
+function reconcileFiles(manifest: SnapshotManifest, stagingManifests: readonly StagingManifest[]): string[] {
+  const problems: string[] = [];
+  const rowsRead = new Map<string, number>();
+  for (const m of stagingManifests) {
+    if (!m.rowsPerFile) continue;
+    const perFile = Object.values(m.rowsPerFile).reduce((a, b) => a + b, 0);
+    if (perFile !== m.rowsRead) {
+      problems.push(
+        `group ${m.snapshotGroup}: its files' rows add up to ${perFile} but it read ${m.rowsRead}`,
+      );
+    }
+    for (const [uri, rows] of Object.entries(m.rowsPerFile)) rowsRead.set(uri, rows);
+  }
+  for (const file of manifest.files) {
+    const read = rowsRead.get(file.uri);
+    if (file.nRecord === null || read === undefined || read === file.nRecord) continue;
+    problems.push(
+      `snapshot file ${file.uri}: the snapshot manifest counts ${file.nRecord} rows but step 1.3 read ${read}`,
+    );
+  }
+  return problems;
+}
+
 export async function validateDatalake(input: {
   storage: Storage;
   tracker: TaskTracker;
@@ -254,6 +284,7 @@ export async function validateDatalake(input: {
       report.stagingBytes += file.size;
     }
   }
+  problems.push(...reconcileFiles(manifest, stagingManifests));
   if (manifest.nRecord !== null && gaps.length === 0 && staging.rowsRead !== manifest.nRecord) {
     problems.push(
       `the snapshot manifest counts ${manifest.nRecord} rows but step 1.3 read ${staging.rowsRead}`,

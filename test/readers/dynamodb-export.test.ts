@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { type NativeAttributeValue, NumberValueImpl } from "@aws-sdk/util-dynamodb";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readDynamoDbExportManifest } from "../../src/models/dynamodb-export-manifest.js";
 import type { SnapshotFileGroup } from "../../src/models/manifests.js";
 import {
   DynamoDbColumnTypeError,
@@ -16,7 +17,6 @@ import {
   DynamoDbMixedTypesError,
   dynamoDbExportReader,
 } from "../../src/readers/dynamodb-export.js";
-import { readDynamoDbExportManifest } from "../../src/readers/dynamodb-export-manifest.js";
 import { createReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import type { Storage } from "../../src/storage/types.js";
 import { generateDynamoDbExport, type NativeItem } from "../../src/testing/dynamodb-export.js";
@@ -91,7 +91,7 @@ async function read(storage: Storage, uris: string[], options?: DynamoDbExportRe
     group,
     createReadContext(storage, group, new AbortController().signal),
   );
-  return result as pl.DataFrame;
+  return result.data as pl.DataFrame;
 }
 
 const gz = (lines: string[]) => gzipSync(lines.map((l) => `${l}\n`).join(""));
@@ -120,10 +120,12 @@ describe.each(backendFactories)("dynamodb-export reader on $name", (factory) => 
       const items = generated.files.find((f) => f.uri === file.uri)!.items;
       const warnings: DynamoDbExportWarning[] = [];
       const group = groupOf([file]);
-      const frame = (await dynamoDbExportReader({ onWarning: (w) => warnings.push(w) })(
+      const result = await dynamoDbExportReader({ onWarning: (w) => warnings.push(w) })(
         group,
         createReadContext(storage, group, new AbortController().signal),
-      )) as pl.DataFrame;
+      );
+      const frame = result.data as pl.DataFrame;
+      expect(result.rowsPerFile).toEqual({ [file.uri]: items.length });
 
       expect(frame.height).toBe(file.nRecord);
       const attributes = new Set(items.flatMap((item) => Object.keys(item)));

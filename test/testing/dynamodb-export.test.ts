@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { NumberValueImpl, unmarshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readDynamoDbExportManifest } from "../../src/readers/dynamodb-export-manifest.js";
+import { readDynamoDbExportManifest } from "../../src/models/dynamodb-export-manifest.js";
 import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { relativeKey } from "../../src/storage/uri.js";

@@ -22,10 +22,10 @@
  */
 import { z } from "zod";
 import { type ErrorCode, formatZodIssues, SnaplakeError } from "../errors.js";
-import type { DataFile } from "../models/manifests.js";
 import { ObjectNotFoundError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
 import { asFolder, baseName, joinUri, normalizeUri } from "../storage/uri.js";
+import type { DataFile } from "./manifests.js";
 
 export const SUPPORTED_EXPORT_FORMAT = "DYNAMODB_JSON";
 

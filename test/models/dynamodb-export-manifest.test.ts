@@ -6,7 +6,7 @@ import {
   DynamoDbExportManifestError,
   DynamoDbExportNotCompletedError,
   readDynamoDbExportManifest,
-} from "../../src/readers/dynamodb-export-manifest.js";
+} from "../../src/models/dynamodb-export-manifest.js";
 import type { Storage } from "../../src/storage/types.js";
 import { joinUri } from "../../src/storage/uri.js";
 import { generateDynamoDbExport } from "../../src/testing/dynamodb-export.js";

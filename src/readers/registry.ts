@@ -1,0 +1,96 @@
+/**
+ * The built-in reader formats a config file names in `reader.format`: each one's options (the `reader`
+ * object's other fields, parsed with zod) and what reads a snapshot file group. Adding a format is one entry
+ * here and its own file; `configured-project.ts` only assembles.
+ */
+import pl from "nodejs-polars";
+import { z } from "zod";
+import type { ProjectConfigInput } from "../config.js";
+import type { Project, ProjectDependencies } from "../project.js";
+import type { Runtime } from "../runtime.js";
+import { EventManifest } from "../snowplow/event-manifest.js";
+import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../snowplow/project.js";
+import type { BatchReadSnapshotDataFile } from "../steps/step-1-3-process-snapshot-group.js";
+import { dynamoDbExportReader, dynamoDbExportReaderOptionsSchema } from "./dynamodb-export.js";
+
+/** A format reads either with a reader function (in a plain configured project) or with a ready project. */
+export type ReaderFormat<Options extends z.ZodObject = z.ZodObject> = {
+  /** The `reader` object's fields besides `format`. */
+  options: Options;
+  /** Config defaults the format brings (the file's own values win). */
+  configDefaults?: Partial<ProjectConfigInput>;
+} & (
+  | { reader(options: z.output<Options>): BatchReadSnapshotDataFile }
+  | {
+      project(
+        config: ProjectConfigInput,
+        dependencies: ProjectDependencies,
+        options: z.output<Options>,
+        runtime: Runtime,
+      ): Project;
+    }
+);
+
+const format = <Options extends z.ZodObject>(entry: ReaderFormat<Options>) => entry;
+
+/** True when the bytes hold nothing but whitespace (stops at the first other byte). */
+function isBlank(bytes: Buffer): boolean {
+  for (const byte of bytes)
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  return true;
+}
+
+/**
+ * A reader decoding each file of the group on its own. An empty file (DynamoDB exports write them for empty
+ * partitions) has no rows and no schema; polars refuses to infer one from nothing.
+ */
+const eachFile =
+  (decode: (bytes: Buffer) => pl.DataFrame): BatchReadSnapshotDataFile =>
+  (_group, context) =>
+    context.readEach((bytes) => (isBlank(bytes) ? pl.DataFrame() : decode(bytes)));
+
+/** Every built-in format, by its `reader.format` name. */
+export const READER_FORMATS = {
+  parquet: format({
+    options: z.object({}).strict(),
+    reader: () => eachFile((bytes) => pl.readParquet(bytes)),
+  }),
+  csv: format({
+    options: z
+      .object({ separator: z.string().length(1).default(","), hasHeader: z.boolean().default(true) })
+      .strict(),
+    reader: (options) =>
+      eachFile((bytes) => pl.readCSV(bytes, { sep: options.separator, hasHeader: options.hasHeader })),
+  }),
+  ndjson: format({
+    options: z.object({}).strict(),
+    reader: () => eachFile((bytes) => pl.readJSON(bytes, { format: "lines" })),
+  }),
+  "dynamodb-export": format({
+    options: dynamoDbExportReaderOptionsSchema,
+    reader: (options) => dynamoDbExportReader(options),
+  }),
+  "snowplow-enriched": format({
+    options: z
+      .object({
+        shred: z.boolean().default(false),
+        dedupe: z.boolean().default(true),
+        /** Cross-batch de-duplication against this Snowplow event manifest table (see `snaplake populate-event-manifest`). */
+        eventManifestTable: z.string().min(3).optional(),
+      })
+      .strict(),
+    configDefaults: SNOWPLOW_DEFAULTS,
+    // The event manifest uses the runtime's DynamoDB client, so closing the runtime closes it.
+    project: (config, dependencies, options, runtime) =>
+      new SnowplowEnrichedProject(config, dependencies, {
+        shred: options.shred,
+        dedupe: options.dedupe,
+        ...(options.eventManifestTable
+          ? { eventManifest: new EventManifest(runtime.dynamodb(), options.eventManifestTable) }
+          : {}),
+      }),
+  }),
+} as const;
+
+export type ReaderFormatName = keyof typeof READER_FORMATS;
+export const READER_FORMAT_NAMES = Object.keys(READER_FORMATS) as [ReaderFormatName, ...ReaderFormatName[]];
