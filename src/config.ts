@@ -133,6 +133,27 @@ const trackerSettings = z
   })
   .strict();
 
+/** How step 4 makes a Delta commit exclusive on S3 (local folders use an exclusive create). */
+const deltaLogStore = z.discriminatedUnion("type", [
+  /** The DynamoDB commit table Delta Spark and delta-rs share (S3DynamoDbLogStore); create it with `createDeltaLogTable`. */
+  z.object({ type: z.literal("dynamodb"), tableName: z.string().min(3).max(255) }).strict(),
+  /** AWS S3 conditional writes (If-None-Match: *); S3-compatible stores may not enforce them. */
+  z.object({ type: z.literal("conditional-put") }).strict(),
+]);
+
+export const TABLE_FORMATS = ["hive", "delta"] as const;
+export const TABLE_MODES = ["append", "overwrite", "replacePartitions"] as const;
+
+const tableSettings = z
+  .object({
+    /** hive: plain partition folders, files visible when written. delta: step 4 commits them to `_delta_log/`. */
+    format: z.enum(TABLE_FORMATS).default("hive"),
+    /** Delta: add the run's rows, make them the whole table, or replace the partitions the run writes. */
+    mode: z.enum(TABLE_MODES).default("append"),
+    logStore: deltaLogStore.optional(),
+  })
+  .strict();
+
 export const projectConfigSchema = z
   .object({
     projectId: identifier,
@@ -156,6 +177,7 @@ export const projectConfigSchema = z
     countColumn: columnName.optional(),
     tracker: trackerSettings.default({ leaseSeconds: 300, maxAttempts: 3, retryDelaySeconds: 1 }),
     aws: awsSettings.default({}),
+    table: tableSettings.default({ format: "hive", mode: "append" }),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -179,12 +201,30 @@ export const projectConfigSchema = z
     if (config.partitionKeys.length !== new Set(config.partitionKeys).size) {
       ctx.addIssue({ code: "custom", path: ["partitionKeys"], message: "partition keys must be distinct" });
     }
+    if (config.table.format === "delta" && /^s3:\/\//i.test(config.datalakeUri) && !config.table.logStore) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["table", "logStore"],
+        message:
+          "a Delta table on S3 needs a log store, since a plain PUT can overwrite another writer's commit: " +
+          '{ "type": "dynamodb", "tableName": "delta_log" } (shared with Delta Spark and delta-rs) or, on AWS S3, ' +
+          '{ "type": "conditional-put" }',
+      });
+    }
+    if (config.table.format === "hive" && config.table.mode !== "append") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["table", "mode"],
+        message: `mode "${config.table.mode}" needs format "delta" (a hive lake has no commits to replace files with)`,
+      });
+    }
   });
 
 export type ProjectConfigInput = z.input<typeof projectConfigSchema>;
 export type ProjectConfig = z.output<typeof projectConfigSchema>;
 export type SortKey = ProjectConfig["sortBy"][number];
 export type Compression = ProjectConfig["compression"];
+export type TableSettings = ProjectConfig["table"];
 
 /** Parses a config object; throws `ConfigError` naming every field at fault. */
 export function parseProjectConfig(input: unknown, source = "project config"): ProjectConfig {

@@ -69,4 +69,23 @@ describe("project config", () => {
       expect(error?.message).toContain("snapshot");
     }
   });
+
+  it("defaults to a hive table and refuses a Delta table on S3 without a log store", () => {
+    expect(parseProjectConfig(minimal).table).toEqual({ format: "hive", mode: "append" });
+    expect(() => parseProjectConfig({ ...minimal, table: { format: "delta" } })).toThrow(
+      /table\.logStore.*log store/,
+    );
+    const delta = parseProjectConfig({
+      ...minimal,
+      table: { format: "delta", mode: "overwrite", logStore: { type: "dynamodb", tableName: "delta_log" } },
+    });
+    expect(delta.table).toEqual({
+      format: "delta",
+      mode: "overwrite",
+      logStore: { type: "dynamodb", tableName: "delta_log" },
+    });
+    const local = { ...minimal, datalakeUri: "./lake/" };
+    expect(parseProjectConfig({ ...local, table: { format: "delta" } }).table.format).toBe("delta");
+    expect(() => parseProjectConfig({ ...minimal, table: { mode: "overwrite" } })).toThrow(/table\.mode/);
+  });
 });
