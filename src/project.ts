@@ -5,6 +5,7 @@
  * running one is waited for, a crashed one is taken over when its lease expires.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import { z } from "zod";
 import { type ProjectConfig, type ProjectConfigInput, parseProjectConfig } from "./config.js";
@@ -60,9 +61,11 @@ import {
   type ValidationResult,
   validateDatalake,
 } from "./steps/step-3-validate-datalake.js";
+import { commitRun } from "./steps/step-4-commit.js";
 import { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
 import { ObjectNotFoundError } from "./storage/errors.js";
 import type { Storage } from "./storage/types.js";
+import { type LakeCommitResult, type LakeTable, openLakeTable } from "./table/index.js";
 import {
   type RunTaskResult,
   type StatusCounts,
@@ -76,6 +79,8 @@ export interface ProjectDependencies {
   storage: Storage;
   tracker: TaskTracker;
   logger?: Logger;
+  /** The project's DynamoDB client (the runtime's), for a Delta table whose log store is a DynamoDB table. */
+  dynamodb?: () => DynamoDBClient;
 }
 
 /** A step's single task failed for good (attempts exhausted) or with an error worth stopping for. */
@@ -111,6 +116,17 @@ export class ProjectNotTrackedError extends SnaplakeError {
   }
 }
 
+/** Step 4 was asked before step 3 passed: the table is left untouched. */
+export class NotValidatedError extends SnaplakeError {
+  constructor(projectId: string) {
+    super(
+      "NOT_VALIDATED",
+      `Project "${projectId}" has no passed validation (step ${Step.validate}), so its files are not committed to the table; ` +
+        "the table was left untouched. Run step 3 (snaplake step 3 --config <file>) and fix what it reports first.",
+    );
+  }
+}
+
 /** Reported after each task of a group step, for progress bars. */
 export interface ProgressEvent {
   step: GroupStep;
@@ -138,6 +154,7 @@ export interface RunSummary {
   snapshotGroups: StatusCounts;
   partitionGroups: StatusCounts;
   validation: ValidationResult;
+  commit: LakeCommitResult;
 }
 
 const writtenValidationSchema = z.custom<ValidationResult>(
@@ -152,6 +169,8 @@ export abstract class Project {
   readonly storage: Storage;
   readonly tracker: TaskTracker;
   readonly logger: Logger;
+  /** Where step 4 commits the run's lake files: a hive lake, or a Delta table. */
+  readonly lakeTable: LakeTable;
   /** How often to look again while another worker holds a step's task. */
   protected pollMs = 500;
   private manifestPromise: Promise<SnapshotManifest> | undefined;
@@ -165,6 +184,12 @@ export abstract class Project {
     this.storage = dependencies.storage;
     this.tracker = dependencies.tracker;
     this.logger = dependencies.logger ?? silentLogger;
+    this.lakeTable = openLakeTable(
+      this.config.table,
+      this.storage,
+      this.config.datalakeUri,
+      dependencies.dynamodb,
+    );
   }
 
   get projectId(): string {
@@ -404,6 +429,29 @@ export abstract class Project {
     return result ?? (await readJson(this.storage, this.locations.validationResult, writtenValidationSchema));
   }
 
+  /**
+   * Step 4: commits the run's lake files to the table (a Delta commit; nothing for a hive lake), once per
+   * project and only after step 3 has passed. Idempotent: a table already holding the project's commit
+   * gets no second one.
+   */
+  async step4Commit(): Promise<LakeCommitResult> {
+    return this.runSingleStep(
+      Step.commit,
+      () =>
+        commitRun({
+          tracker: this.tracker,
+          projectId: this.projectId,
+          table: this.lakeTable,
+          partitionKeys: this.config.partitionKeys,
+        }),
+      async () => {
+        await this.checkSettings();
+        const validation = await this.tracker.get(this.projectId, Step.validate, SINGLE_TASK_ID);
+        if (validation?.status !== "succeeded") throw new NotValidatedError(this.projectId);
+      },
+    );
+  }
+
   // --- orchestration -------------------------------------------------------------------------------------
 
   /**
@@ -418,11 +466,13 @@ export abstract class Project {
     await this.step2_1PlanStagingToDatalake({ force: options.force ?? false });
     await this.drain(Step.stagingToDatalake, options);
     const validation = await this.step3ValidateDatalake();
+    const commit = await this.step4Commit();
     return {
       manifest: { files: manifest.files.length, bytes: manifest.size, fingerprint: manifest.fingerprint },
       snapshotGroups: await this.tracker.counts(this.projectId, Step.snapshotToStaging),
       partitionGroups: await this.tracker.counts(this.projectId, Step.stagingToDatalake),
       validation,
+      commit,
     };
   }
 
@@ -444,6 +494,8 @@ export abstract class Project {
         return { outcome: "succeeded", output: await this.step2_1PlanStagingToDatalake() };
       case Step.validate:
         return { outcome: "succeeded", output: await this.step3ValidateDatalake() };
+      case Step.commit:
+        return { outcome: "succeeded", output: await this.step4Commit() };
     }
   }
 

@@ -96,4 +96,8 @@ export class Locations {
       `part-${groupFingerprint}-${String(index).padStart(5, "0")}.parquet`,
     );
   }
+  /** The compaction group fingerprint in a lake file's name (`lakeFile`'s), undefined for other files. */
+  static lakeFileGroup(uri: string): string | undefined {
+    return /\/part-([^/]+)-\d{5}\.parquet$/.exec(uri)?.[1];
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The workflow's steps as tracker task models: each step's id in the tracker table and the shape of its
- * tasks' input and output. Planning steps (0, 1.1, 2.1, 3) are single tasks; 1.3 and 2.3 have one task per group.
+ * tasks' input and output. Planning steps (0, 1.1, 2.1, 3) and the commit (4) are single tasks; 1.3 and 2.3 have one task per group.
  */
 import type { TaskData } from "../tracker/types.js";
 
@@ -11,6 +11,7 @@ export const Step = {
   planStagingToDatalake: "2.1-plan-staging-to-datalake",
   stagingToDatalake: "2.3-staging-to-datalake",
   validate: "3-validate",
+  commit: "4-commit",
 } as const;
 
 export type StepId = (typeof Step)[keyof typeof Step];

@@ -17,7 +17,7 @@ import pLimit from "p-limit";
 import { SnaplakeError } from "../errors.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
-import type { Locations } from "../models/locations.js";
+import { Locations } from "../models/locations.js";
 import {
   type LakeSchema,
   lakeSchemaSchema,
@@ -318,10 +318,14 @@ export async function validateDatalake(input: {
       problems.push(`the lake schema ${locations.lakeSchema} is missing (plan step 2.1 again)`);
     }
   }
+  // Only this project's files count: other runs may have written into the same lake (hive appends, or a
+  // Delta table's earlier commits), and a Delta log's checkpoints are Parquet too.
+  const ownGroups = new Set(compactionTasks.map((t) => (t.input as PartitionGroupTaskInput).fingerprint));
   const lakeObjects = [];
   const idFrames: Array<{ frame: pl.DataFrame; source: string }> = [];
   for await (const object of storage.listSummaries(locations.datalake)) {
-    if (object.uri.endsWith(".parquet")) lakeObjects.push(object);
+    const group = Locations.lakeFileGroup(object.uri);
+    if (group !== undefined && ownGroups.has(group)) lakeObjects.push(object);
   }
   await Promise.all(
     lakeObjects.map((object) =>

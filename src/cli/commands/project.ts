@@ -10,6 +10,7 @@ import { ConfigError } from "../../errors.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import type { LakeCommitResult } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
@@ -34,6 +35,8 @@ const STEP_NAMES: Record<string, StepId> = {
   compact: Step.stagingToDatalake,
   "3": Step.validate,
   validate: Step.validate,
+  "4": Step.commit,
+  commit: Step.commit,
 };
 
 function parseStep(name: string): StepId {
@@ -72,7 +75,16 @@ function describeRun(summary: RunSummary): string {
     `snapshot groups: ${JSON.stringify(summary.snapshotGroups)}`,
     `partition groups: ${JSON.stringify(summary.partitionGroups)}`,
     describeValidation(summary.validation),
+    describeCommit(summary.commit),
   ].join("\n");
+}
+
+function describeCommit(c: LakeCommitResult): string {
+  if (c.format === "hive")
+    return `commit: hive lake, ${c.filesAdded} files visible as written (nothing to commit)`;
+  return c.committed
+    ? `commit: Delta version ${c.version}: +${c.filesAdded} files (${c.rowsAdded} rows), -${c.filesRemoved} files (${c.rowsRemoved} rows)`
+    : `commit: already in the table at Delta version ${c.version} (nothing written)`;
 }
 
 /** Validation failures are results, not crashes: print them, exit 1. */
@@ -174,7 +186,7 @@ export function register(program: Command): void {
   program
     .command("step")
     .description(
-      "run one step: 0|manifest, 1.1|plan-snapshot, 1.2 (list), 1.3|process-snapshot, 2.1|plan-staging, 2.2 (list), 2.3|compact, 3|validate",
+      "run one step: 0|manifest, 1.1|plan-snapshot, 1.2 (list), 1.3|process-snapshot, 2.1|plan-staging, 2.2 (list), 2.3|compact, 3|validate, 4|commit",
     )
     .argument("<name>", "the step")
     .addOption(configOption())
@@ -231,7 +243,9 @@ export function register(program: Command): void {
           print(json, output, () =>
             step === Step.validate
               ? describeValidation(output as ValidationResult)
-              : JSON.stringify(output, null, 2),
+              : step === Step.commit
+                ? describeCommit(output as LakeCommitResult)
+                : JSON.stringify(output, null, 2),
           );
           return ExitCode.ok;
         });
