@@ -1,0 +1,137 @@
+/**
+ * Runs that share one lake, through the real `snaplake` binary on local folders (tracker on dynalite):
+ * Delta append and overwrite checked with the log reader written from the protocol text, and a hive lake
+ * that a second project appends into.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { writeOrdersSnapshot } from "../../src/samples/orders.js";
+import { createStorage } from "../../src/storage/create.js";
+import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
+import { runBuiltCli as run } from "../support/cli.js";
+import { testDynamoClient, uniqueName } from "../support/clients.js";
+import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function lakeDir() {
+  const dir = mkdtempSync(join(tmpdir(), "snaplake-lake-"));
+  dirs.push(dir);
+  const tableName = uniqueName("lake-tasks");
+  await new DynamoTracker({ client: testDynamoClient(inject("servers").dynalite), tableName }).createTable();
+  return { dir, tableName };
+}
+
+/** One night's (or batch's) orders snapshot and a project config that writes it into `./lake/`. */
+async function addRun(
+  lake: { dir: string; tableName: string },
+  name: string,
+  seed: number,
+  table: Record<string, unknown>,
+) {
+  const snapshot = await writeOrdersSnapshot(createStorage(), `${lake.dir}/${name}/snapshot/`, {
+    rows: 300,
+    files: 2,
+    seed,
+  });
+  const config = {
+    projectId: uniqueName(name),
+    snapshot: { uri: `./${name}/snapshot/` },
+    reader: { format: "parquet" },
+    derivedColumns: [{ name: "year", from: "order_time", format: "%Y" }],
+    stagingUri: `./${name}/staging/`,
+    datalakeUri: "./lake/",
+    partitionKeys: ["year"],
+    sortBy: ["order_time", "order_id"],
+    targetParquetFileSize: "64KB",
+    table,
+    tracker: { tableName: lake.tableName, leaseSeconds: 60, maxAttempts: 2 },
+    aws: { region: "us-east-1", dynamodbEndpoint: inject("servers").dynalite },
+  };
+  const file = `${name}.json`;
+  writeFileSync(join(lake.dir, file), JSON.stringify(config));
+  return { file, rows: snapshot.rows, projectId: config.projectId };
+}
+
+const tableRows = (dir: string, version?: number) => {
+  const table = replayLog(join(dir, "lake"), version);
+  return { table, rows: checkFiles(join(dir, "lake"), table) };
+};
+
+describe("runs sharing one lake", () => {
+  it("Delta append: each run adds one commit holding its rows; a re-run adds nothing", async () => {
+    const lake = await lakeDir();
+    const batches = [];
+    for (const [i, seed] of [11, 12].entries()) {
+      const batch = await addRun(lake, `batch${i + 1}`, seed, { format: "delta", mode: "append" });
+      batches.push(batch);
+      const result = await run(["run", "--config", batch.file, "--json"], lake.dir);
+      expect(result.stderr, result.stderr).not.toContain("FAILED");
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).commit).toMatchObject({
+        format: "delta",
+        version: i,
+        committed: true,
+      });
+      const { table, rows } = tableRows(lake.dir);
+      expect(table.version).toBe(i);
+      expect(rows).toBe(batches.reduce((n, b) => n + b.rows, 0));
+      expect(table.txns.get(batch.projectId)?.version).toBe(i);
+      expect(table.metaData.partitionColumns).toEqual(["year"]);
+    }
+    // Batch 1 again, end to end, and its step 4 on its own: the table already holds its commit.
+    const again = await run(["run", "--config", batches[0]!.file, "--json"], lake.dir);
+    expect(again.code).toBe(0);
+    const step4 = await run(["step", "commit", "--config", batches[0]!.file, "--json"], lake.dir);
+    expect(step4.code).toBe(0);
+    expect(tableRows(lake.dir).table.version).toBe(1);
+  });
+
+  it("Delta overwrite: the latest version holds only the second night, version 0 still the first", async () => {
+    const lake = await lakeDir();
+    const night1 = await addRun(lake, "night1", 21, { format: "delta", mode: "overwrite" });
+    const night2 = await addRun(lake, "night2", 22, { format: "delta", mode: "overwrite" });
+    for (const night of [night1, night2]) {
+      const result = await run(["run", "--config", night.file], lake.dir);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const latest = tableRows(lake.dir);
+    expect(latest.table.version).toBe(1);
+    expect(latest.rows).toBe(night2.rows);
+    expect(latest.table.commits[1]!.some((action) => action.remove)).toBe(true);
+    expect(
+      [...latest.table.files.keys()].every((path) => !tableRows(lake.dir, 0).table.files.has(path)),
+    ).toBe(true);
+    expect(tableRows(lake.dir, 0).rows).toBe(night1.rows);
+  });
+
+  it("a validation that fails leaves the Delta table untouched, and step 4 refuses", async () => {
+    const lake = await lakeDir();
+    const batch = await addRun(lake, "batch", 31, { format: "delta" });
+    expect((await run(["step", "3", "--config", batch.file], lake.dir)).code).not.toBe(0);
+    const commit = await run(["step", "4", "--config", batch.file], lake.dir);
+    expect(commit.code).toBe(1);
+    expect(commit.stderr).toContain("no passed validation");
+    expect(existsSync(join(lake.dir, "lake", "_delta_log"))).toBe(false);
+  });
+
+  it("hive: a second project appends into the same lake and both validate", async () => {
+    const lake = await lakeDir();
+    const first = await addRun(lake, "p1", 41, {});
+    const second = await addRun(lake, "p2", 42, {});
+    for (const project of [first, second]) {
+      const result = await run(["run", "--config", project.file, "--json"], lake.dir);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const summary = JSON.parse(result.stdout);
+      expect(summary.validation.lake.rows).toBe(project.rows);
+      expect(summary.commit).toMatchObject({ format: "hive", committed: false });
+    }
+    const revalidate = await run(["validate", "--config", first.file], lake.dir);
+    expect(revalidate.code, revalidate.stdout).toBe(0);
+  });
+});
