@@ -290,6 +290,16 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Point --state-dir or tracker.tableName at the tracker that ran the project, or run it first.",
   },
+  NOT_VALIDATED: {
+    errorClass: "NotValidatedError",
+    retryable: false,
+    action: "Run step 3 (validate) and fix what it reports; step 4 commits only a validated run.",
+  },
+  RUN_INCOMPLETE: {
+    errorClass: "RunIncompleteError",
+    retryable: false,
+    action: "Finish the step 2.3 tasks the message names (snaplake retry, then run), then validate.",
+  },
   DUPLICATE_STAGING_FILE: {
     errorClass: "DuplicateStagingFileError",
     retryable: false,

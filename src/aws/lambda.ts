@@ -2,7 +2,7 @@
  * The AWS Lambda worker behind the Step Functions state machine (state-machine.ts): one invocation runs
  * one unit of the workflow for the project described by its config.
  *
- *   { action: "step", step: "0-manifest" | "1.1-…" | "2.1-…" | "3-validate" }   a single-task step
+ *   { action: "step", step: "0-manifest" | "1.1-…" | "2.1-…" | "3-validate" | "4-commit" }   a single-task step
  *   { action: "todo", step: "1.3-…" | "2.3-…" }       writes the todo list JSON for the next Distributed Map
  *                                                     and returns { bucket, key, uri, count, resultsPrefix }
  *   { action: "task", step: "1.3-…" | "2.3-…", taskId }   one group task (one Map item)
@@ -43,6 +43,7 @@ import type { ValidationResult } from "../steps/step-3-validate-datalake.js";
 import { createStorage } from "../storage/create.js";
 import type { Storage } from "../storage/types.js";
 import { parentFolder, parseUri } from "../storage/uri.js";
+import type { LakeCommitResult } from "../table/types.js";
 import type { Task, TaskStatus } from "../tracker/types.js";
 import { assertRunsOnStepFunctions } from "./state-machine.js";
 
@@ -283,6 +284,8 @@ function summarize(step: SingleTaskStep, output: unknown): Record<string, unknow
       const { ok, lake } = output as ValidationResult;
       return { ok, ...lake };
     }
+    case Step.commit:
+      return { ...(output as LakeCommitResult) };
     default:
       return { ...(output as PlanResult) };
   }

@@ -4,7 +4,7 @@
  *
  *   Manifest → PlanSnapshotToStaging → ListSnapshotGroupsTodo → ProcessSnapshotGroups (Distributed Map)
  *   → PlanStagingToDatalake (refuses until every step-1.3 task succeeded) → ListPartitionGroupsTodo
- *   → ProcessPartitionGroups (Distributed Map) → Validate
+ *   → ProcessPartitionGroups (Distributed Map) → Validate → Commit
  *
  * Each Map reads the todo list the previous state wrote (`[{projectId, step, taskId}, ...]` in S3) with
  * an ItemReader and runs one child execution per task. Every Lambda state retries what is worth retrying
@@ -346,7 +346,7 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
   return {
     Comment:
       options.comment ??
-      `snaplake workflow for project ${options.projectId}: snapshot → staging → compacted lake, validated`,
+      `snaplake workflow for project ${options.projectId}: snapshot → staging → compacted lake, validated, committed`,
     StartAt: "Manifest",
     States: {
       Manifest: stepState(options, Step.manifest, "$.manifest", "PlanSnapshotToStaging"),
@@ -389,7 +389,9 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
         "$.partitionGroups",
         "Validate",
       ),
-      Validate: stepState(options, Step.validate, "$.validation"),
+      Validate: stepState(options, Step.validate, "$.validation", "Commit"),
+      // Only a validated run reaches the table: a failed validation ends the execution before this state.
+      Commit: stepState(options, Step.commit, "$.commit"),
       [FAILED_STATE]: {
         Type: "Fail",
         Comment: "The error and cause of the state that failed",

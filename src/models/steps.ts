@@ -22,12 +22,13 @@ export const ALL_STEPS: readonly StepId[] = Object.values(Step);
 export const GROUP_STEPS = [Step.snapshotToStaging, Step.stagingToDatalake] as const;
 export type GroupStep = (typeof GROUP_STEPS)[number];
 
-/** Steps with one task each (planning, validation): the ones a worker runs as a whole. */
+/** Steps with one task each (planning, validation, commit): the ones a worker runs as a whole. */
 export const SINGLE_TASK_STEPS = [
   Step.manifest,
   Step.planSnapshotToStaging,
   Step.planStagingToDatalake,
   Step.validate,
+  Step.commit,
 ] as const;
 export type SingleTaskStep = (typeof SINGLE_TASK_STEPS)[number];
 

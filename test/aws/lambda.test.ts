@@ -70,6 +70,9 @@ describe("Lambda handler on s3rver + dynalite", () => {
     expect(validation).toMatchObject({ outcome: "succeeded", summary: { ok: true, rows: snapshot.rows } });
     const lake = await readLake(context.storage, config.datalakeUri as string);
     expect(lake.reduce((sum, f) => sum + f.frame.height, 0)).toBe(snapshot.rows);
+    // The config's lake is hive: step 4 has nothing to commit, and says so.
+    const commit = await handler({ action: "step", step: Step.commit, projectId });
+    expect(commit).toMatchObject({ outcome: "succeeded", summary: { format: "hive", committed: false } });
 
     // A Map item delivered again (or a re-run execution) finds its task done: reported, not thrown.
     const again = (await handler({ action: "task", ...stage1.items[0] })) as TaskActionResult;

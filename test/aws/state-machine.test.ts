@@ -30,7 +30,7 @@ describe("buildStateMachine: the ASL's structure", () => {
   it("is sound: transitions resolve, every path ends, nothing unreachable, every Lambda state retries and catches", () => {
     expect(checkAsl(JSON.parse(JSON.stringify(definition)))).toEqual([]);
     const tasks = statesOf(definition).filter(([, s]) => s.Type === "Task");
-    expect(tasks).toHaveLength(8); // 4 steps, 2 todo lists, 1 task per Map item (×2)
+    expect(tasks).toHaveLength(9); // 5 steps, 2 todo lists, 1 task per Map item (×2)
     for (const [name, state] of tasks) {
       const task = state as unknown as AslTaskState;
       expect(task.Resource, name).toBe("arn:aws:states:::lambda:invoke");
@@ -65,6 +65,7 @@ describe("buildStateMachine: the ASL's structure", () => {
       "ListPartitionGroupsTodo",
       "ProcessPartitionGroups",
       "Validate",
+      "Commit",
     ]);
     // Only plan 2 waits on the stage barrier.
     const barrierStates = statesOf(definition).filter(([, s]) =>
@@ -256,6 +257,11 @@ describe("the generated state machine, executed against the Lambda handler on s3
     expect(output.validation).toEqual({
       outcome: "succeeded",
       summary: expect.objectContaining({ ok: true, rows: snapshot.rows }),
+    });
+    // Commit runs after validation; this config's lake is hive, so there is nothing to commit.
+    expect(output.commit).toMatchObject({
+      outcome: "succeeded",
+      summary: { format: "hive", committed: false },
     });
     const items = execution.trace.filter(
       (t) => t.state === "ProcessSnapshotGroups/ProcessSnapshotGroup" && t.event === "succeeded",
