@@ -90,6 +90,19 @@ describe("runs sharing one lake", () => {
     const step4 = await run(["step", "commit", "--config", batches[0]!.file, "--json"], lake.dir);
     expect(step4.code).toBe(0);
     expect(tableRows(lake.dir).table.version).toBe(1);
+
+    const history = await run(["table", "history", "lake", "--json"], lake.dir);
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toMatchObject(
+      batches.map((b, version) => ({ version, projectId: b.projectId, rowsAdded: b.rows, filesRemoved: 0 })),
+    );
+    const files = await run(["table", "files", "lake", "--version", "0", "--json"], lake.dir);
+    expect(files.code, files.stderr).toBe(0);
+    const listed = JSON.parse(files.stdout);
+    expect(listed.files.map((f: { path: string }) => f.path).sort()).toEqual(
+      [...tableRows(lake.dir, 0).table.files.keys()].sort(),
+    );
+    expect(listed.files.reduce((n: number, f: { rows: number }) => n + f.rows, 0)).toBe(batches[0]!.rows);
   });
 
   it("Delta overwrite: the latest version holds only the second night, version 0 still the first", async () => {
@@ -108,6 +121,21 @@ describe("runs sharing one lake", () => {
       [...latest.table.files.keys()].every((path) => !tableRows(lake.dir, 0).table.files.has(path)),
     ).toBe(true);
     expect(tableRows(lake.dir, 0).rows).toBe(night1.rows);
+
+    // Vacuum lists the first night's files (removed by version 1), deletes them only with --yes.
+    const night1Files = [...tableRows(lake.dir, 0).table.files.keys()];
+    const listed = await run(["vacuum", "lake", "--retain", "0m", "--json"], lake.dir);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ deleted: false });
+    expect(JSON.parse(listed.stdout).files).toHaveLength(night1Files.length);
+    expect(night1Files.every((path) => existsSync(join(lake.dir, "lake", decodeURIComponent(path))))).toBe(
+      true,
+    );
+    expect((await run(["vacuum", "lake", "--retain", "0m", "--yes"], lake.dir)).code).toBe(0);
+    expect(night1Files.some((path) => existsSync(join(lake.dir, "lake", decodeURIComponent(path))))).toBe(
+      false,
+    );
+    expect(tableRows(lake.dir).rows).toBe(night2.rows);
   });
 
   it("a validation that fails leaves the Delta table untouched, and step 4 refuses", async () => {

@@ -5,6 +5,7 @@ import { register as project } from "./project.js";
 import { register as runs } from "./runs.js";
 import { register as sfn } from "./sfn.js";
 import { register as snowplow } from "./snowplow.js";
+import { register as table } from "./table.js";
 import { register as tracker } from "./tracker.js";
 
 /** Every CLI command registers itself here, one line each. */
@@ -16,4 +17,5 @@ export const commands: Array<(program: Command) => void> = [
   snowplow,
   tracker,
   sfn,
+  table,
 ];
