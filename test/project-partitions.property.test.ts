@@ -5,16 +5,14 @@
  * but seeded: a failure prints its seed; SNAPLAKE_PROPERTY_SEED=<seed> replays it.
  */
 import pl from "nodejs-polars";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeHivePath, HIVE_DEFAULT_PARTITION, partitionFolderValue } from "../src/models/hive.js";
 import { seededRandom } from "../src/samples/random.js";
 import {
-  createTestContext,
   parquetProject,
   readLake,
-  removeTestRoot,
   type StorageKind,
-  type TestContext,
+  testContexts,
   writeParquetSnapshot,
 } from "./support/orders-project.js";
 
@@ -87,15 +85,11 @@ function generateRound(seed: number): Round {
   return { frames, expected: expected.sort(), targetFileGroupSize: pick(random, [1, 2_000, 100_000_000]) };
 }
 
-const contexts: TestContext[] = [];
-afterEach(() => {
-  for (const context of contexts.splice(0)) removeTestRoot(context);
-});
+const newContext = testContexts();
 
 async function checkRound(kind: StorageKind, seed: number): Promise<void> {
   const { frames, expected, targetFileGroupSize } = generateRound(seed);
-  const context = await createTestContext(kind);
-  contexts.push(context);
+  const context = await newContext(kind);
   await writeParquetSnapshot(context, frames);
   const project = parquetProject(context, { partitionKeys: ["p1", "p2"], targetFileGroupSize });
   const replay = `seed ${seed} (replay: SNAPLAKE_PROPERTY_SEED=${seed})`;

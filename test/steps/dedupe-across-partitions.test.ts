@@ -4,28 +4,18 @@
  * within a partition), and validation fails on a duplicate id planted in another partition.
  */
 import pl from "nodejs-polars";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RecordInSeveralPartitionsError } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { ValidationFailedError } from "../../src/steps/step-3-validate-datalake.js";
 import {
-  createTestContext,
   parquetProject,
   readLake,
-  removeTestRoot,
   type TestContext,
+  testContexts,
   writeParquetSnapshot,
 } from "../support/orders-project.js";
 
-const contexts: TestContext[] = [];
-afterEach(() => {
-  for (const context of contexts.splice(0)) removeTestRoot(context);
-});
-
-async function localContext(): Promise<TestContext> {
-  const context = await createTestContext("local");
-  contexts.push(context);
-  return context;
-}
+const localContext = testContexts();
 
 const orders = (rows: Array<[id: number, status: string, updated: number]>) =>
   pl.DataFrame(

@@ -5,29 +5,19 @@
  */
 import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SchemaConflictError } from "../../src/frames/harmonize.js";
 import { lakeSchemaSchema, readJson } from "../../src/models/manifests.js";
 import { ValidationFailedError } from "../../src/steps/step-3-validate-datalake.js";
 import {
-  createTestContext,
   parquetProject,
   readLake,
-  removeTestRoot,
   type TestContext,
+  testContexts,
   writeParquetSnapshot,
 } from "../support/orders-project.js";
 
-const contexts: TestContext[] = [];
-afterEach(() => {
-  for (const context of contexts.splice(0)) removeTestRoot(context);
-});
-
-async function localContext(): Promise<TestContext> {
-  const context = await createTestContext("local");
-  contexts.push(context);
-  return context;
-}
+const localContext = testContexts();
 
 /** One snapshot group per file, partitioned by region. */
 const project = (context: TestContext) =>

@@ -3,7 +3,7 @@
  * typed errors, never written through or counted twice.
  */
 import pl from "nodejs-polars";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkPartitionPathFits, PartitionPathTooLongError } from "../../src/models/hive.js";
 import { readJson, stagingManifestSchema, writeJson } from "../../src/models/manifests.js";
 import { type SnapshotGroupTaskOutput, Step } from "../../src/models/steps.js";
@@ -15,23 +15,13 @@ import {
 } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { validateDatalake } from "../../src/steps/step-3-validate-datalake.js";
 import {
-  createTestContext,
   parquetProject,
-  removeTestRoot,
   type TestContext,
+  testContexts,
   writeParquetSnapshot,
 } from "../support/orders-project.js";
 
-const contexts: TestContext[] = [];
-afterEach(() => {
-  for (const context of contexts.splice(0)) removeTestRoot(context);
-});
-
-async function localContext(): Promise<TestContext> {
-  const context = await createTestContext("local");
-  contexts.push(context);
-  return context;
-}
+const localContext = testContexts();
 
 const project = (context: TestContext, targetFileGroupSize = 100_000_000) =>
   parquetProject(context, { partitionKeys: ["region"], targetFileGroupSize });

@@ -2,7 +2,7 @@
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
-import { inject } from "vitest";
+import { afterEach, inject } from "vitest";
 import type { ProjectConfigInput } from "../../src/config.js";
 import { Project } from "../../src/project.js";
 import type { ReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
@@ -127,6 +127,25 @@ export function parquetProject(context: TestContext, overrides: Partial<ProjectC
     },
     context,
   );
+}
+
+/**
+ * Creates test contexts that are removed after each test of the calling file: call it once at the top of a
+ * test file, then `await context()` (local) or `await context("s3")` inside a test.
+ */
+export function testContexts(): (
+  kind?: StorageKind,
+  options?: Parameters<typeof createTestContext>[1],
+) => Promise<TestContext> {
+  const contexts: TestContext[] = [];
+  afterEach(() => {
+    for (const context of contexts.splice(0)) removeTestRoot(context);
+  });
+  return async (kind = "local", options = {}) => {
+    const context = await createTestContext(kind, options);
+    contexts.push(context);
+    return context;
+  };
 }
 
 /** Removes a local test context's folder (s3rver buckets go with the server). */
