@@ -4,7 +4,6 @@
  * JavaScript values), validated file by file against the export's itemCounts; a tampered itemCount fails
  * validation naming the file, and a corrupt .json.gz fails its group naming the file and line.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,33 +17,8 @@ import type { Storage } from "../../src/storage/types.js";
 import { joinUri, relativeKey } from "../../src/storage/uri.js";
 import { generateDynamoDbExport, itemKey, type NativeItem } from "../../src/testing/dynamodb-export.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { builtFile } from "../support/cli.js";
+import { runBuiltCli } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
-
-const BIN = builtFile("cli/main.js");
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, AWS_REGION: "us-east-1", CI: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) => child.on("close", (code) => ok({ code, stdout, stderr })));
-}
 
 interface Place {
   name: string;
@@ -147,11 +121,11 @@ describe.each([
     });
     const config = await writeProject(place, generated.folder, "full");
 
-    const run = await runCli(["run", "--config", config], place.dir, place.env);
+    const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
     expect(run.stderr).not.toContain('"level":50');
     expect(run.code).toBe(0);
 
-    const validate = await runCli(["validate", "--config", config, "--json"], place.dir, place.env);
+    const validate = await runBuiltCli(["validate", "--config", config, "--json"], place.dir, place.env);
     expect(validate.code).toBe(0);
     const result = JSON.parse(validate.stdout);
     expect(result.ok).toBe(true);
@@ -195,7 +169,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
     const tampered = joinUri(generated.folder, entry.dataFileS3Key.replace(/^.*\/data\//, "data/"));
     const config = await writeProject(place, generated.folder, "tampered");
 
-    const run = await runCli(["run", "--config", config], place.dir, place.env);
+    const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `snapshot file ${tampered}: the snapshot manifest counts ${entry.itemCount} rows but step 1.3 read ${entry.itemCount - 1}`,
@@ -239,7 +213,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
     await place.storage.put(manifestUri, `${lines.join("\n")}\n`);
     const config = await writeProject(place, generated.folder, "corrupt");
 
-    const run = await runCli(["run", "--config", config], place.dir, place.env);
+    const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${victim.uri} line 11: corrupt gzip data from this line on`);
   }, 300_000);

@@ -2,34 +2,14 @@
  * Issue 20, defect 1, through the built CLI on the embedded tracker: "", null and the default-partition
  * literal all land in `region=__HIVE_DEFAULT_PARTITION__`, and every id reaches the lake exactly once.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { HIVE_DEFAULT_PARTITION } from "../../src/models/hive.js";
-import { builtFile } from "../support/cli.js";
+import { runBuiltCli } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
-
-const BIN = builtFile("cli/main.js");
-
-function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, CI: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) => child.on("close", (code) => ok({ code, stdout, stderr })));
-}
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -64,7 +44,7 @@ describe("snaplake run with empty, null and default-partition values", () => {
       `{"order_id":4,"region":"${HIVE_DEFAULT_PARTITION}"}`,
       '{"order_id":5,"region":"eu"}',
     ]);
-    const ran = await run(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const ran = await runBuiltCli(["run", "--config", "snaplake.config.json", "--json"], dir);
     expect(ran.stderr).not.toMatch(/\n\s+at /);
     expect(ran.code).toBe(0);
     expect(JSON.parse(ran.stdout).validation.ok).toBe(true);

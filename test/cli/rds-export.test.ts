@@ -3,7 +3,6 @@
  * partitioned lake with its exported column types kept and its rows unchanged; a table whose export FAILED
  * is refused naming the table and its status.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,29 +17,8 @@ import {
   RDS_SAMPLE_SCHEMA,
 } from "../../src/testing/rds-export.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { builtFile } from "../support/cli.js";
+import { runBuiltCli } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
-
-const BIN = builtFile("cli/main.js");
-
-function runCli(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: "snaplaketest",
-      AWS_SECRET_ACCESS_KEY: "snaplaketest",
-      AWS_REGION: "us-east-1",
-      CI: "1",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) => child.on("close", (code) => ok({ code, stderr })));
-}
 
 describe("snaplake run on an RDS snapshot export", () => {
   let dir: string;
@@ -84,7 +62,10 @@ describe("snaplake run on an RDS snapshot export", () => {
   }
 
   it("turns a COMPLETE table into a partitioned lake with the exported column types and rows", async () => {
-    const run = await runCli(["run", "--config", await writeConfig("orders", "shop.public.orders")], dir);
+    const run = await runBuiltCli(
+      ["run", "--config", await writeConfig("orders", "shop.public.orders")],
+      dir,
+    );
     expect(run.stderr).not.toContain('"level":50');
     expect(run.code).toBe(0);
 
@@ -111,7 +92,7 @@ describe("snaplake run on an RDS snapshot export", () => {
   }, 300_000);
 
   it("refuses a table whose export FAILED, naming the table and its status", async () => {
-    const run = await runCli(["run", "--config", await writeConfig("audit", "shop.public.audit")], dir);
+    const run = await runBuiltCli(["run", "--config", await writeConfig("audit", "shop.public.audit")], dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("table shop.public.audit is FAILED, not COMPLETE");
     expect(run.stderr).toContain("Export of this table failed");

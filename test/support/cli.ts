@@ -91,7 +91,7 @@ export interface CliProcessResult {
  * Starts the built `snaplake` binary in `cwd` (CI=1: JSON logs instead of bars, and test AWS settings).
  * `stdout()` and `stderr()` give what it printed so far; `done` resolves when it ends.
  */
-export function startBuiltCli(args: string[], cwd: string) {
+export function startBuiltCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const child: ChildProcess = spawn(process.execPath, [builtFile("cli/main.js"), ...args], {
     cwd,
     env: {
@@ -100,6 +100,7 @@ export function startBuiltCli(args: string[], cwd: string) {
       AWS_SECRET_ACCESS_KEY: "snaplaketest",
       AWS_REGION: "us-east-1",
       CI: "1",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -120,7 +121,11 @@ export function startBuiltCli(args: string[], cwd: string) {
   return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
-/** Runs the built `snaplake` binary in `cwd` to its end. */
-export function runBuiltCli(args: string[], cwd: string): Promise<CliProcessResult> {
-  return startBuiltCli(args, cwd).done;
+/** Runs the built `snaplake` binary in `cwd` to its end, with `env` over the test environment. */
+export function runBuiltCli(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliProcessResult> {
+  return startBuiltCli(args, cwd, env).done;
 }
