@@ -38,6 +38,11 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     action: "Wait for the other process, or use a DynamoDB table (tracker.tableName) for several workers.",
   },
+  EMBEDDED_TRACKER_UNAVAILABLE: {
+    errorClass: "EmbeddedTrackerUnavailableError",
+    retryable: false,
+    action: "Install the optional package dynalite (`npm install dynalite`), or set tracker.tableName.",
+  },
   TRACKER_TABLE_INVALID: {
     errorClass: "TrackerTableError",
     retryable: false,

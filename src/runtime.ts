@@ -18,7 +18,7 @@ import { isS3Uri, parseUri } from "./storage/uri.js";
 import { DynamoTracker } from "./tracker/dynamo-tracker.js";
 import { EmbeddedTracker } from "./tracker/embedded.js";
 
-export { EmbeddedTrackerBusyError } from "./tracker/embedded.js";
+export { EmbeddedTrackerBusyError, EmbeddedTrackerUnavailableError } from "./tracker/embedded.js";
 
 export const EMBEDDED_TABLE_NAME = "snaplake-tasks";
 

@@ -25,8 +25,6 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-// @ts-expect-error dynalite ships no types
-import dynalite from "dynalite";
 import { z } from "zod";
 import { SnaplakeError } from "../errors.js";
 import { type Logger, silentLogger } from "../logging.js";
@@ -39,6 +37,34 @@ export class EmbeddedTrackerBusyError extends SnaplakeError {
       `The embedded tracker in ${stateDir} could not be opened: ${detail}. ` +
         "If no snaplake process is using this state folder any more, delete its host.*.lock files and try again.",
     );
+  }
+}
+
+/**
+ * dynalite is an optional dependency (a Lambda or a container with a DynamoDB table never needs it), so it
+ * is loaded only when this process hosts the embedded tracker.
+ */
+export class EmbeddedTrackerUnavailableError extends SnaplakeError {
+  constructor(cause: unknown) {
+    super(
+      "EMBEDDED_TRACKER_UNAVAILABLE",
+      "The embedded tracker needs the optional package dynalite, which is not installed: run `npm install dynalite`, " +
+        "or set tracker.tableName to use a DynamoDB table",
+      { cause },
+    );
+  }
+}
+
+type Dynalite = (options: Record<string, unknown>) => Server;
+
+async function loadDynalite(): Promise<Dynalite> {
+  try {
+    // @ts-expect-error dynalite ships no types
+    return (await import("dynalite")).default as Dynalite;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND")
+      throw new EmbeddedTrackerUnavailableError(error);
+    throw error;
   }
 }
 
@@ -273,7 +299,8 @@ export class EmbeddedTracker {
 }
 
 async function startDynalite(path: string, token: string): Promise<Server> {
-  const server: Server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynalite = await loadDynalite();
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const [handle] = server.listeners("request") as Array<(req: unknown, res: unknown) => void>;
   server.removeAllListeners("request");
   server.on("request", (request, response) => {
