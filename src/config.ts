@@ -46,6 +46,26 @@ function regExpError(source: unknown): string | undefined {
   }
 }
 
+/**
+ * `include` held a regular expression before it took globs: a value that can only be one (a backslash, or
+ * anchored with ^ or $) is refused with the way to keep it, rather than matched as a glob that finds nothing.
+ */
+function looksLikeRegExp(pattern: string): boolean {
+  return pattern.includes("\\") || pattern.startsWith("^") || pattern.endsWith("$");
+}
+
+function globs(field: "include" | "exclude") {
+  const glob = z
+    .string()
+    .min(1)
+    .refine((pattern) => !looksLikeRegExp(pattern), {
+      error: (issue) =>
+        `takes globs (e.g. "*.parquet" or "data/**/*.json.gz"); ${JSON.stringify(issue.input)} looks like a regular expression` +
+        (field === "include" ? ": put it in snapshot.includeRegex instead" : ": write it as a glob"),
+    });
+  return z.union([glob, z.array(glob).min(1)]);
+}
+
 /** The canonical folder URI, or undefined when it is no URI at all (reported where the URI is used). */
 function folderOf(uri: string): string | undefined {
   try {
@@ -68,8 +88,16 @@ const snapshotSource = z.union([
     .object({
       /** A folder (prefix) holding the snapshot's data files. */
       uri: z.string().min(1),
-      /** Keep only keys (relative to `uri`) matching this regular expression. */
-      include: z
+      /**
+       * Keep only files matching this glob (picomatch) or any of these globs. A glob without "/" matches the
+       * file name anywhere under `uri` (`"*.parquet"`); one with "/" matches the path relative to `uri`
+       * (`"run=2024-*\/**"`).
+       */
+      include: globs("include").optional(),
+      /** Leave out files matching this glob or any of these globs (same rules as `include`); wins over it. */
+      exclude: globs("exclude").optional(),
+      /** Keep only files whose path relative to `uri` matches this regular expression (with `include`: both). */
+      includeRegex: z
         .string()
         .refine(isRegExp, { error: (issue) => `not a valid regular expression: ${regExpError(issue.input)}` })
         .optional(),

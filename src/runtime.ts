@@ -47,16 +47,25 @@ export function localRootsOf(config: ProjectConfig): LocalRoots {
   };
 }
 
+/**
+ * The project's storage alone, confined as in a runtime: for commands that only read the snapshot or the
+ * lake (`run --dry-run`, `preview`, `query`) and must not open, or create, a tracker.
+ */
+export function openStorage(config: ProjectConfig): Storage {
+  const { aws } = config;
+  return createStorage({
+    s3: { region: aws.region, endpoint: aws.s3Endpoint, forcePathStyle: aws.forcePathStyle },
+    localRoot: localRootsOf(config),
+  });
+}
+
 export async function openRuntime(
   config: ProjectConfig,
   options: { stateDir?: string; logger?: Logger } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
   const { aws, tracker: trackerConfig } = config;
-  const storage = createStorage({
-    s3: { region: aws.region, endpoint: aws.s3Endpoint, forcePathStyle: aws.forcePathStyle },
-    localRoot: localRootsOf(config),
-  });
+  const storage = openStorage(config);
   const trackerOptions = {
     leaseMs: trackerConfig.leaseSeconds * 1000,
     maxAttempts: trackerConfig.maxAttempts,

@@ -2,8 +2,10 @@
  * Reads a project config file (JSON with comments allowed). Relative local paths in it are resolved against
  * the file's folder, so a config works the same from any working directory.
  */
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type ConfiguredProjectDefinition, parseConfiguredProject } from "../configured-project.js";
+import { ConfigError } from "../errors.js";
 import { readJsonFile } from "../json-file.js";
 
 const URI_FIELDS = ["stagingUri", "datalakeUri"] as const;
@@ -20,6 +22,10 @@ function resolveLocal(value: unknown, base: string): unknown {
 }
 
 export async function loadConfigFile(path: string): Promise<ConfiguredProjectDefinition> {
+  if (!existsSync(path))
+    throw new ConfigError(path, [
+      `no such file (${resolve(path)}): pass --config <file>, set SNAPLAKE_CONFIG, or write one with \`snaplake init\``,
+    ]);
   const raw = await readJsonFile(path);
   if (raw && typeof raw === "object" && !Array.isArray(raw)) {
     const base = dirname(resolve(path));

@@ -9,7 +9,9 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // One id per snapshot-to-lake conversion: the tracker keys every task by it.
   "projectId": "orders-2024-06-01",
 
-  // Where the snapshot is: a folder of data files (optionally filtered by a regex on the key),
+  // Where the snapshot is: a folder of data files, optionally filtered: "include" and "exclude" take a glob or
+  // a list of globs ("*.parquet" matches file names anywhere, "run=2024-*/**" paths under the folder;
+  // exclude wins), "includeRegex" a regular expression on the path under the folder;
   // or { "manifestUri": "..." } for a manifest you wrote (summary JSON + Parquet/NDJSON file list),
   // or { "dynamodbExport": "s3://bucket/prefix/AWSDynamoDB/<exportId>/" } for a DynamoDB full export to S3
   // (its own manifests list the files and their item counts; read it with the dynamodb-export reader),
@@ -17,7 +19,7 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // table of an RDS/Aurora snapshot export (Parquet: read it with the parquet reader).
   // A manifest's files must lie in its own folder (or bucket, for a manifest in S3); list any other
   // folders or buckets in "allowedRoots": [...]. A manifest in S3 may never name a local path.
-  "snapshot": { "uri": "./snapshot/", "include": "\\\\.parquet$" },
+  "snapshot": { "uri": "./snapshot/", "include": "*.parquet" },
 
   // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched | dynamodb-export.
   // csv takes "separator" and "hasHeader"; snowplow-enriched "shred", "dedupe" and "eventManifestTable";

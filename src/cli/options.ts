@@ -1,5 +1,13 @@
 /** Option parsers shared by the commands. */
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+
+/** The config file a project command reads when neither --config nor SNAPLAKE_CONFIG names one. */
+export const DEFAULT_CONFIG_FILE = "snaplake.config.jsonc";
+
+/** `--config`: the option, else SNAPLAKE_CONFIG, else snaplake.config.jsonc in the current folder (what `init` writes). */
+export function configOption(description = "project config file (JSON with comments)") {
+  return new Option("-c, --config <file>", description).env("SNAPLAKE_CONFIG").default(DEFAULT_CONFIG_FILE);
+}
 
 /**
  * A whole-number option value from `min` to `max`. Commander reports an InvalidArgumentError as a usage

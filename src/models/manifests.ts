@@ -46,7 +46,12 @@ export class ManifestError extends SnaplakeError {
 
 /** Where a snapshot's files are: a folder to list, a manifest the user wrote, or a database export. */
 export type SnapshotSource =
-  | { uri: string; include?: string | undefined }
+  | {
+      uri: string;
+      include?: string | readonly string[] | undefined;
+      exclude?: string | readonly string[] | undefined;
+      includeRegex?: string | undefined;
+    }
   | { manifestUri: string; allowedRoots?: readonly string[] | undefined }
   | { dynamodbExport: string }
   | { rdsExport: string; table: string };

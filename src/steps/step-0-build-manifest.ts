@@ -5,6 +5,7 @@
  * Parquet files). Every file has an etag, so the fingerprint is never null, and every file lies under the
  * snapshot's roots (a user's manifest is checked before any file it names is read).
  */
+import picomatch from "picomatch";
 import { SnaplakeError } from "../errors.js";
 import {
   DynamoDbExportManifestError,
@@ -26,12 +27,37 @@ import { asFolder, baseName, normalizeUri, relativeKey } from "../storage/uri.js
 export type { SnapshotSource };
 
 export class EmptySnapshotError extends SnaplakeError {
-  constructor(uri: string, include?: string) {
+  constructor(uri: string, filters?: string) {
     super(
       "EMPTY_SNAPSHOT",
-      `No data files under ${uri}${include ? ` matching /${include}/` : ""}: check snapshot.uri and snapshot.include`,
+      `No data files under ${uri}${filters ? ` ${filters}` : ""}: check snapshot.uri and snapshot.include`,
     );
   }
+}
+
+type ListedSnapshot = Extract<SnapshotSource, { uri: string }>;
+
+const asList = (globs: string | readonly string[] | undefined): readonly string[] =>
+  globs === undefined ? [] : typeof globs === "string" ? [globs] : globs;
+
+/** The listing filters in words, for messages: `matching *.parquet, not matching tmp/**`. */
+function describeFilters(source: ListedSnapshot): string {
+  const parts = [
+    asList(source.include).length > 0 ? `matching ${asList(source.include).join(" or ")}` : "",
+    source.includeRegex ? `matching /${source.includeRegex}/` : "",
+    asList(source.exclude).length > 0 ? `not matching ${asList(source.exclude).join(" or ")}` : "",
+  ];
+  return parts.filter(Boolean).join(", ");
+}
+
+/** A glob without "/" matches the file name wherever it is; one with "/" the path relative to the folder. */
+function globMatcher(globs: readonly string[]): ((key: string) => boolean) | undefined {
+  if (globs.length === 0) return undefined;
+  const matchers = globs.map((glob) => {
+    const matches = picomatch(glob);
+    return glob.includes("/") ? matches : (key: string) => matches(key.slice(key.lastIndexOf("/") + 1));
+  });
+  return (key) => matchers.some((matches) => matches(key));
 }
 
 /** Hadoop/Spark markers and hidden files (`_SUCCESS`, `.crc`) are never data. */
@@ -40,12 +66,15 @@ function isDataFileName(name: string): boolean {
 }
 
 /** Which listed objects of the snapshot folder are its data files. */
-function dataFileFilter(folder: string, include: string | undefined) {
-  const pattern = include ? new RegExp(include) : undefined;
-  return (object: ObjectSummary) =>
-    object.size > 0 &&
-    isDataFileName(baseName(object.uri)) &&
-    (!pattern || pattern.test(relativeKey(folder, object.uri)));
+function dataFileFilter(folder: string, source: ListedSnapshot) {
+  const pattern = source.includeRegex ? new RegExp(source.includeRegex) : undefined;
+  const included = globMatcher(asList(source.include));
+  const excluded = globMatcher(asList(source.exclude));
+  return (object: ObjectSummary) => {
+    if (object.size === 0 || !isDataFileName(baseName(object.uri))) return false;
+    const key = relativeKey(folder, object.uri);
+    return (!pattern || pattern.test(key)) && (!included || included(key)) && !excluded?.(key);
+  };
 }
 
 /**
@@ -90,7 +119,7 @@ export async function findSnapshotChanges(
 ): Promise<SnapshotChanges> {
   if (!("uri" in source)) return { folder: null, added: [], changed: [] };
   const folder = asFolder(normalizeUri(source.uri));
-  const isData = dataFileFilter(folder, source.include);
+  const isData = dataFileFilter(folder, source);
   const sizes = new Map(manifest.files.map((file) => [file.uri, file.size]));
   const added: string[] = [];
   const changed: string[] = [];
@@ -111,40 +140,57 @@ export async function buildSnapshotManifest(input: {
   const { storage, locations, source } = input;
   if ("manifestUri" in source)
     return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
-  if ("dynamodbExport" in source)
-    return buildDynamoDbExportManifest(storage, locations, source.dynamodbExport);
+  const { files, details } = await listSnapshotFiles(storage, source);
+  return writeSnapshotManifest(storage, locations.snapshotManifestSummary, files, details);
+}
+
+/**
+ * What step 0 records, read only (for `run --dry-run`): the snapshot's data files, and the details the
+ * manifest keeps with them. Refuses what step 0 refuses (an empty snapshot, an incremental DynamoDB export).
+ */
+export async function listSnapshotFiles(
+  storage: Storage,
+  source: SnapshotSource,
+): Promise<{ files: DataFile[]; details: Record<string, unknown> }> {
+  if ("manifestUri" in source) {
+    const manifest = await readSnapshotManifest(
+      storage,
+      normalizeUri(source.manifestUri),
+      snapshotConfinement(source),
+    );
+    return { files: manifest.files, details: manifest.details };
+  }
+  if ("dynamodbExport" in source) return listDynamoDbExport(storage, source.dynamodbExport);
   if ("rdsExport" in source) {
     const exported = await readRdsExportTable(storage, source.rdsExport, source.table);
     if (exported.files.length === 0) throw new EmptySnapshotError(exported.tableFolder);
-    return writeSnapshotManifest(storage, locations.snapshotManifestSummary, exported.files, {
-      source: exported.folder,
-      rdsExport: exported.details,
-    });
+    return { files: exported.files, details: { source: exported.folder, rdsExport: exported.details } };
   }
-
   const folder = asFolder(normalizeUri(source.uri));
-  const isData = dataFileFilter(folder, source.include);
+  const isData = dataFileFilter(folder, source);
   const files: DataFile[] = [];
   for await (const object of storage.list(folder)) {
     if (isData(object)) files.push({ uri: object.uri, etag: object.etag, size: object.size, nRecord: null });
   }
-  if (files.length === 0) throw new EmptySnapshotError(folder, source.include);
-  return writeSnapshotManifest(storage, locations.snapshotManifestSummary, files, {
+  if (files.length === 0) throw new EmptySnapshotError(folder, describeFilters(source));
+  const details = {
     source: folder,
     include: source.include ?? null,
-  });
+    ...(source.exclude ? { exclude: source.exclude } : {}),
+    ...(source.includeRegex ? { includeRegex: source.includeRegex } : {}),
+  };
+  return { files, details };
 }
 
 /**
- * The snapshot manifest of a DynamoDB full export: its data files as `manifest-files.json` lists them (uri,
- * AWS's etag, itemCount as nRecord), and the export's details. An incremental export is refused: its lines
- * are changes to merge, not rows.
+ * A DynamoDB full export's data files as `manifest-files.json` lists them (uri, AWS's etag, itemCount as
+ * nRecord), and the export's details. An incremental export is refused: its lines are changes to merge,
+ * not rows.
  */
-async function buildDynamoDbExportManifest(
+async function listDynamoDbExport(
   storage: Storage,
-  locations: Locations,
   exportUri: string,
-): Promise<SnapshotManifest> {
+): Promise<{ files: DataFile[]; details: Record<string, unknown> }> {
   const exported = await readDynamoDbExportManifest(storage, exportUri);
   if (exported.exportType !== "FULL_EXPORT") {
     throw new DynamoDbExportManifestError(
@@ -153,15 +199,18 @@ async function buildDynamoDbExportManifest(
     );
   }
   if (exported.files.length === 0) throw new EmptySnapshotError(exported.manifestFilesUri);
-  return writeSnapshotManifest(storage, locations.snapshotManifestSummary, exported.files, {
-    source: exported.folder,
-    dynamodbExport: {
-      exportArn: exported.exportArn,
-      exportType: exported.exportType,
-      exportTime: exported.exportTime,
-      itemCount: exported.itemCount,
-      summaryUri: exported.summaryUri,
-      manifestFilesUri: exported.manifestFilesUri,
+  return {
+    files: exported.files,
+    details: {
+      source: exported.folder,
+      dynamodbExport: {
+        exportArn: exported.exportArn,
+        exportType: exported.exportType,
+        exportTime: exported.exportTime,
+        itemCount: exported.itemCount,
+        summaryUri: exported.summaryUri,
+        manifestFilesUri: exported.manifestFilesUri,
+      },
     },
-  });
+  };
 }

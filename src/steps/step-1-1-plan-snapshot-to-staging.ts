@@ -10,6 +10,7 @@ import type { Locations } from "../models/locations.js";
 import {
   type SnapshotFileGroup,
   type SnapshotManifest,
+  type SnapshotSource,
   summarizeFiles,
   writeJson,
 } from "../models/manifests.js";
@@ -18,6 +19,7 @@ import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { TaskData, TaskTracker } from "../tracker/types.js";
 import { isGzipName, measureGzipExpansion } from "./gzip-expansion.js";
+import { listSnapshotFiles } from "./step-0-build-manifest.js";
 
 /**
  * The pure part: which files go together. Deterministic for the same manifest and expansion.
@@ -38,6 +40,66 @@ export function planSnapshotFileGroups(
     ...summarizeFiles(files),
     files,
   }));
+}
+
+/**
+ * A step-1.3 worker's peak memory per byte of the group it holds: 5–6.5× measured by `npm run bench:plan`
+ * (docs/aws-deployment.md), so the upper end; plus the worker itself (Node, polars, the AWS SDK).
+ */
+export const WORKER_MEMORY_PER_GROUP_BYTE = 6.5;
+export const WORKER_BASE_MEMORY = 200 * 1024 * 1024;
+
+export interface SnapshotPlanPreview {
+  manifest: {
+    files: number;
+    bytes: number;
+    rows: number | null;
+    fingerprint: string;
+    details: Record<string, unknown>;
+  };
+  /** Inflated / stored bytes of the sampled gzip files (1 without any). */
+  gzipExpansion: number;
+  targetFileGroupSize: number;
+  /** Step 1.3's tasks, in plan order: stored bytes, and the bytes a worker holds (gzip inflated). */
+  groups: Array<{ fingerprint: string; files: number; bytes: number; inMemory: number }>;
+  /** Peak memory of a worker on the largest group (see WORKER_MEMORY_PER_GROUP_BYTE). */
+  estimatedWorkerMemory: number;
+}
+
+/**
+ * Steps 0 and 1.1 without writing anything (`run --dry-run`): the files step 0 would list now, the groups
+ * step 1.1 would plan from them, and the memory a worker needs for the largest group.
+ */
+export async function previewSnapshotPlan(input: {
+  storage: Storage;
+  source: SnapshotSource;
+  targetFileGroupSize: number;
+}): Promise<SnapshotPlanPreview> {
+  const { files, details } = await listSnapshotFiles(input.storage, input.source);
+  const gzipExpansion = await measureGzipExpansion(input.storage, files);
+  const groups = planSnapshotFileGroups({ files }, input.targetFileGroupSize, { gzipExpansion }).map((g) => ({
+    fingerprint: g.fingerprint,
+    files: g.files.length,
+    bytes: g.size,
+    inMemory: Math.round(
+      g.files.reduce((sum, f) => sum + (isGzipName(f.uri) ? f.size * gzipExpansion : f.size), 0),
+    ),
+  }));
+  const summary = summarizeFiles(files);
+  const largest = Math.max(0, ...groups.map((g) => g.inMemory));
+  return {
+    manifest: {
+      files: files.length,
+      bytes: summary.size,
+      rows: summary.nRecord,
+      fingerprint: summary.fingerprint,
+      details,
+    },
+    gzipExpansion,
+    targetFileGroupSize: input.targetFileGroupSize,
+    groups,
+    estimatedWorkerMemory: Math.round(largest * WORKER_MEMORY_PER_GROUP_BYTE + WORKER_BASE_MEMORY),
+  };
 }
 
 /**

@@ -56,11 +56,20 @@ function oneLine(stderr: string) {
 }
 
 describe("config checks at parse time", () => {
-  it("an invalid include regex is a configuration error naming the field (exit 2), before any step", async () => {
+  it("an invalid includeRegex is a configuration error naming the field (exit 2), before any step", async () => {
+    const { cli } = projectDir({ snapshot: { uri: "./snapshot/", includeRegex: "part-(\\d+" } });
+    const result = await cli("run");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("snapshot.includeRegex: not a valid regular expression");
+    oneLine(result.stderr);
+  });
+
+  it("include takes globs: a regular expression there (as include held before) is refused, pointing at includeRegex", async () => {
     const { cli } = projectDir({ snapshot: { uri: "./snapshot/", include: "part-(\\d+" } });
     const result = await cli("run");
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("snapshot.include: not a valid regular expression");
+    expect(result.stderr).toContain("snapshot.include: takes globs");
+    expect(result.stderr).toContain("put it in snapshot.includeRegex instead");
     oneLine(result.stderr);
   });
 
@@ -290,7 +299,7 @@ describe("a changed config is refused until the project is reset", () => {
     expect((await cli("run")).code).toBe(0);
     expect(lakeIds()).toHaveLength(150);
 
-    edit({ snapshot: { uri: "./snapshot/", include: "^a\\." } });
+    edit({ snapshot: { uri: "./snapshot/", include: "a.*" } });
     const refused = await cli("run");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("in: snapshot.include.");

@@ -1,4 +1,5 @@
 import type { Command } from "@commander-js/extra-typings";
+import { register as completion } from "./completion.js";
 import { register as demo } from "./demo.js";
 import { register as populate } from "./populate.js";
 import { register as project } from "./project.js";
@@ -18,4 +19,5 @@ export const commands: Array<(program: Command) => void> = [
   tracker,
   sfn,
   table,
+  completion,
 ];

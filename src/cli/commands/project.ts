@@ -15,7 +15,7 @@ import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
-import { wholeNumber } from "../options.js";
+import { configOption, wholeNumber } from "../options.js";
 import { print, withProject } from "../session.js";
 import { shownError } from "../task-errors.js";
 
@@ -48,8 +48,6 @@ function parseStep(name: string): StepId {
   return step as StepId;
 }
 
-const configOption = () =>
-  new Option("-c, --config <file>", "project config file (JSON with comments)").makeOptionMandatory();
 const stateDirOption = () =>
   new Option(
     "--state-dir <dir>",
@@ -85,6 +83,58 @@ function describeCommit(c: LakeCommitResult): string {
   return c.committed
     ? `commit: Delta version ${c.version}: +${c.filesAdded} files (${c.rowsAdded} rows), -${c.filesRemoved} files (${c.rowsRemoved} rows)`
     : `commit: already in the table at Delta version ${c.version} (nothing written)`;
+}
+
+/**
+ * `run --dry-run`: steps 0 and 1.1 computed from the snapshot as it is now, nothing written. No tracker is
+ * opened (not even the embedded one's state folder) and nothing is put in staging or the lake.
+ */
+async function printPlan(options: { config: string; workers: number; json?: true }): Promise<number> {
+  const [{ loadConfigFile }, { openStorage }, { previewSnapshotPlan }, { default: bytes }] =
+    await Promise.all([
+      import("../config-file.js"),
+      import("../../runtime.js"),
+      import("../../steps/step-1-1-plan-snapshot-to-staging.js"),
+      import("bytes"),
+    ]);
+  const { config } = await loadConfigFile(options.config);
+  const plan = await previewSnapshotPlan({
+    storage: openStorage(config),
+    source: config.snapshot,
+    targetFileGroupSize: config.targetFileGroupSize,
+  });
+  const size = (n: number) => bytes.format(n, { unitSeparator: " " }) ?? String(n);
+  const result = {
+    dryRun: true,
+    projectId: config.projectId,
+    ...plan,
+    workers: options.workers,
+    estimatedMemory: plan.estimatedWorkerMemory * options.workers,
+  };
+  print(Boolean(options.json), result, () => {
+    const { manifest, groups } = plan;
+    const source = typeof manifest.details.source === "string" ? ` from ${manifest.details.source}` : "";
+    const gzip =
+      plan.gzipExpansion === 1
+        ? ""
+        : ` (gzip files weigh ${plan.gzipExpansion.toFixed(1)}x their stored size)`;
+    const shown = groups.slice(0, 20);
+    return [
+      `dry run of project ${config.projectId}: nothing was written (no manifest, no tasks, no staging or lake files)`,
+      `step 0 manifest: ${manifest.files} files, ${size(manifest.bytes)}${manifest.rows === null ? "" : `, ${manifest.rows} rows`}${source} (fingerprint ${manifest.fingerprint})`,
+      `step 1.1 plan: ${groups.length} group(s) of about ${size(plan.targetFileGroupSize)} in memory${gzip}, one step-1.3 task each:`,
+      ...shown.map(
+        (g) =>
+          `  ${g.fingerprint.slice(0, 16)}  ${String(g.files).padStart(5)} files  ${size(g.bytes).padStart(10)} stored  ${size(g.inMemory).padStart(10)} in memory`,
+      ),
+      ...(groups.length > shown.length
+        ? [`  ... and ${groups.length - shown.length} more (--json lists them all)`]
+        : []),
+      `estimated memory per worker: ${size(plan.estimatedWorkerMemory)} (the largest group x6.5, plus 200 MB); ${options.workers} worker(s) in this process: ${size(result.estimatedMemory)}`,
+      `then: staging in ${config.stagingUri}, compacted into files of about ${size(config.targetParquetFileSize)} in ${config.datalakeUri}`,
+    ].join("\n");
+  });
+  return ExitCode.ok;
 }
 
 /** Validation failures are results, not crashes: print them, exit 1. */
@@ -153,34 +203,46 @@ export function register(program: Command): void {
       }),
     );
 
+  const runAll = async (options: {
+    config: string;
+    stateDir?: string;
+    workers: number;
+    force?: true;
+    json?: true;
+  }) =>
+    withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
+      const outcome = await reportingValidation(Boolean(options.json), () =>
+        project.runAll({
+          workers: options.workers,
+          force: Boolean(options.force),
+          ...(onProgress ? { onProgress } : {}),
+        }),
+      );
+      if (typeof outcome === "number") return outcome;
+      print(Boolean(options.json), outcome, () => describeRun(outcome));
+      return ExitCode.ok;
+    });
+
   for (const [name, description] of [
     ["run", "run every step with a local worker pool"],
     ["worker", "claim and run tasks of this project until none is left (run one per machine)"],
   ] as const) {
-    program
+    const command = program
       .command(name)
       .description(description)
       .addOption(configOption())
       .addOption(stateDirOption())
       .option("-w, --workers <n>", "tasks at a time in this process", wholeNumber(1, 64), 2)
       .option("--force", "plan compaction even if some snapshot groups failed")
-      .option("--json", "print the summary as JSON on stdout")
-      .action(
-        action(async (options) => {
-          return withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
-            const outcome = await reportingValidation(Boolean(options.json), () =>
-              project.runAll({
-                workers: options.workers,
-                force: Boolean(options.force),
-                ...(onProgress ? { onProgress } : {}),
-              }),
-            );
-            if (typeof outcome === "number") return outcome;
-            print(Boolean(options.json), outcome, () => describeRun(outcome));
-            return ExitCode.ok;
-          });
-        }),
-      );
+      .option("--json", "print the summary as JSON on stdout");
+    if (name === "worker") command.action(action(runAll));
+    else
+      command
+        .option(
+          "--dry-run",
+          "print the plan (the snapshot's files, the groups, the memory a worker needs) and touch nothing",
+        )
+        .action(action(async (options) => (options.dryRun ? printPlan(options) : runAll(options))));
   }
 
   program

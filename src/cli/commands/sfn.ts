@@ -8,7 +8,7 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
-import { wholeNumber } from "../options.js";
+import { configOption, wholeNumber } from "../options.js";
 
 export function register(program: Command): void {
   program
@@ -16,12 +16,7 @@ export function register(program: Command): void {
     .description(
       "Print the Step Functions state machine (ASL JSON) that runs a project on the snaplake Lambda",
     )
-    .addOption(
-      new Option(
-        "-c, --config <file>",
-        "project config file (the one the Lambda reads)",
-      ).makeOptionMandatory(),
-    )
+    .addOption(configOption("project config file (the one the Lambda reads)"))
     .addOption(new Option("--lambda-arn <arn>", "ARN of the snaplake Lambda function").makeOptionMandatory())
     .option(
       "--max-concurrency <n>",
