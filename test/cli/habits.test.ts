@@ -181,7 +181,7 @@ complete -p snaplake`;
     writeFileSync(script, printed.stdout);
 
     const top = complete(script, "snaplake ");
-    expect(top).toEqual(expect.arrayContaining(["run", "status", "table", "completion"]));
+    expect(top).toEqual(expect.arrayContaining(["run", "status", "preview", "query", "table", "completion"]));
     expect(top.at(-1)).toBe("complete -o default -F _snaplake snaplake");
     expect(complete(script, "snaplake re").slice(0, -1).sort()).toEqual(["reset", "retry"]);
     const runOptions = complete(script, "snaplake run --");
@@ -190,7 +190,7 @@ complete -p snaplake`;
     expect(complete(script, "snaplake table ").slice(0, -1).sort()).toEqual(["files", "history"]);
     expect(complete(script, "snaplake table files --")).toContain("--version");
     // After --config: nothing offered, so bash completes file names (-o default).
-    expect(complete(script, "snaplake run --config ").slice(0, -1)).toEqual([""]);
+    expect(complete(script, "snaplake run --config ")).toEqual(["complete -o default -F _snaplake snaplake"]);
   });
 
   it("zsh: the script loads bashcompinit and the same function; an unknown shell is a usage error", async () => {

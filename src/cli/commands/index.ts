@@ -1,6 +1,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { register as completion } from "./completion.js";
 import { register as demo } from "./demo.js";
+import { register as lake } from "./lake.js";
 import { register as populate } from "./populate.js";
 import { register as project } from "./project.js";
 import { register as runs } from "./runs.js";
@@ -19,5 +20,6 @@ export const commands: Array<(program: Command) => void> = [
   tracker,
   sfn,
   table,
+  lake,
   completion,
 ];

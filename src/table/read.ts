@@ -1,0 +1,112 @@
+/**
+ * Reading a lake back, for people looking into it (`snaplake preview`, `snaplake query`): its data files
+ * with their partition values, through the storage layer (local folders and S3 alike), as polars frames.
+ * A hive lake is every Parquet file under its root; a Delta table is the active files of its latest version,
+ * from the log (files step 2.3 wrote but step 4 has not committed are not the table's yet).
+ * Partition columns come from the folder names (Hive) or the log's partitionValues (Delta), as strings, as
+ * polars and Spark read them without a schema; a null partition (`__HIVE_DEFAULT_PARTITION__`) is null.
+ */
+import pl from "nodejs-polars";
+import { ConfigError } from "../errors.js";
+import { decodeHivePath, type PartitionValues } from "../models/hive.js";
+import type { Storage } from "../storage/types.js";
+import { asFolder, normalizeUri, relativeKey } from "../storage/uri.js";
+import { openDeltaTable } from "./delta/table.js";
+
+export interface LakeDataFile {
+  uri: string;
+  partition: PartitionValues;
+}
+
+export interface LakeListing {
+  format: "hive" | "delta";
+  /** The Delta version read, null for a hive lake. */
+  version: number | null;
+  files: LakeDataFile[];
+}
+
+/** Hidden and Hadoop/Delta bookkeeping paths (`_delta_log/`, `.tmp`, `_SUCCESS`) hold no lake rows. */
+function isLakeDataFile(key: string): boolean {
+  return (
+    key.endsWith(".parquet") && key.split("/").every((part) => !part.startsWith("_") && !part.startsWith("."))
+  );
+}
+
+export async function listLakeFiles(
+  storage: Storage,
+  lakeUri: string,
+  format: "hive" | "delta",
+): Promise<LakeListing> {
+  if (format === "delta") {
+    const table = await openDeltaTable(storage, lakeUri);
+    return {
+      format,
+      version: table.version,
+      files: table.files.map((file) => ({ uri: file.uri, partition: file.partitionValues })),
+    };
+  }
+  const folder = asFolder(normalizeUri(lakeUri));
+  const files: LakeDataFile[] = [];
+  for await (const object of storage.list(folder)) {
+    const key = relativeKey(folder, object.uri);
+    if (isLakeDataFile(key)) files.push({ uri: object.uri, partition: decodeHivePath(key) });
+  }
+  files.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  return { format, version: null, files };
+}
+
+/**
+ * Parses `k=v` filters (`--partition year=2024`); `k=` or `k=__HIVE_DEFAULT_PARTITION__` is the null
+ * partition. A key that is not a partition column is refused, naming the columns there are.
+ */
+export function parsePartitionFilters(
+  filters: readonly string[],
+  partitionKeys: readonly string[],
+): PartitionValues {
+  const wanted: PartitionValues = {};
+  for (const filter of filters) {
+    const eq = filter.indexOf("=");
+    const key = eq > 0 ? filter.slice(0, eq) : "";
+    if (!key || !partitionKeys.includes(key))
+      throw new ConfigError("--partition", [
+        `"${filter}" is not k=v with k one of the partition keys (${partitionKeys.join(", ") || "none"})`,
+      ]);
+    const value = filter.slice(eq + 1);
+    wanted[key] = value === "" ? null : (decodeHivePath(`${key}=${value}`)[key] ?? null);
+  }
+  return wanted;
+}
+
+export function inPartition(file: LakeDataFile, wanted: PartitionValues): boolean {
+  return Object.entries(wanted).every(([key, value]) => (file.partition[key] ?? null) === value);
+}
+
+/** One lake file as a frame, with its partition values as string columns (unless the file holds them). */
+export async function readLakeFile(storage: Storage, file: LakeDataFile): Promise<pl.DataFrame> {
+  const frame = pl.readParquet(await storage.get(file.uri));
+  const missing = Object.entries(file.partition).filter(([key]) => !frame.columns.includes(key));
+  if (missing.length === 0) return frame;
+  return frame.withColumns(...missing.map(([key, value]) => pl.lit(value).cast(pl.String).alias(key)));
+}
+
+/**
+ * The lake files' rows as one frame, files read in order until `limit` rows (every row without a limit).
+ * Files whose columns differ (a column added in a later run) are aligned by name, missing columns null.
+ */
+export async function readLakeFrame(
+  storage: Storage,
+  files: readonly LakeDataFile[],
+  options: { limit?: number } = {},
+): Promise<pl.DataFrame> {
+  const frames: pl.DataFrame[] = [];
+  let rows = 0;
+  for (const file of files) {
+    if (options.limit !== undefined && rows >= options.limit) break;
+    const frame = await readLakeFile(storage, file);
+    frames.push(frame);
+    rows += frame.height;
+  }
+  if (frames.length === 0) return pl.DataFrame({});
+  const all = frames.length === 1 ? frames[0]! : pl.concat(frames, { how: "diagonalRelaxed" });
+  return options.limit === undefined ? all : all.head(options.limit);
+}
