@@ -58,7 +58,8 @@ export interface ConfiguredProjectDefinition {
 export function parseConfiguredProject(input: unknown, source = "config"): ConfiguredProjectDefinition {
   const file = fileConfigSchema.safeParse(input);
   if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
-  const { reader, derivedColumns, ...rest } = file.data;
+  // "$schema" points editors at snaplake.schema.json; it is no setting.
+  const { reader, derivedColumns, $schema: _schema, ...rest } = file.data;
   const defaults = READER_FORMATS[reader.format].configDefaults;
   const withDefaults = defaults ? { ...defaults, ...rest } : rest;
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };

@@ -1,0 +1,49 @@
+/**
+ * snaplake.schema.json: generated from the zod schemas and committed. The committed file is what the
+ * generator writes now; it validates the config `snaplake init` writes (a JSON-schema validator, ajv, not
+ * zod) and refuses a misspelt field, as the parser does.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { parse } from "jsonc-parser";
+import { describe, expect, it } from "vitest";
+import { configJsonSchema } from "../../src/cli/config-schema.js";
+import { runBuiltCli } from "../support/cli.js";
+import { tempDir } from "../support/temp-dir.js";
+
+const schemaFile = fileURLToPath(new URL("../../snaplake.schema.json", import.meta.url));
+
+describe("snaplake.schema.json", () => {
+  it("is what the generator writes from the zod schemas (run scripts/write-config-schema.mjs after changing them)", () => {
+    expect(JSON.parse(readFileSync(schemaFile, "utf8"))).toEqual(configJsonSchema());
+  });
+
+  it("validates the config snaplake init writes, and refuses a misspelt field or a reader option of another format", async () => {
+    const dir = tempDir("snaplake-schema-");
+    expect((await runBuiltCli(["init"], dir)).code).toBe(0);
+    const config = parse(readFileSync(join(dir, "snaplake.config.jsonc"), "utf8"));
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(
+      JSON.parse(readFileSync(schemaFile, "utf8")),
+    );
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    // Pointing an editor at the schema is allowed, by the schema and by snaplake.
+    const withSchema = { $schema: "./node_modules/snaplake/snaplake.schema.json", ...config };
+    expect(validate(withSchema)).toBe(true);
+    writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(withSchema));
+    const status = await runBuiltCli(["status", "--json"], dir);
+    expect(status.code, status.stderr).toBe(0);
+
+    const { partitionKeys, ...rest } = config;
+    expect(validate({ ...rest, partitonKeys: partitionKeys })).toBe(false);
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({
+        keyword: "additionalProperties",
+        params: { additionalProperty: "partitonKeys" },
+      }),
+    );
+    expect(validate({ ...config, reader: { format: "parquet", separator: ";" } })).toBe(false);
+    expect(validate({ ...config, reader: { format: "csv", separator: ";" } })).toBe(true);
+  });
+});
