@@ -108,10 +108,11 @@ export class StepFailedError extends SnaplakeError {
  * its verdict would be about no tasks at all, so it refuses instead of writing a FAILED result.
  */
 export class ProjectNotTrackedError extends SnaplakeError {
-  constructor(projectId: string) {
+  /** `purpose`: what the command wanted to do, e.g. "validate" or "report on". */
+  constructor(projectId: string, purpose = "validate") {
     super(
       "PROJECT_NOT_TRACKED",
-      `Project "${projectId}" has no finished step 0 (manifest) in this tracker, so there is nothing to validate; ` +
+      `Project "${projectId}" has no finished step 0 (manifest) in this tracker, so there is nothing to ${purpose}; ` +
         "nothing was written. Run the project first, or use the tracker that ran it (the embedded state beside " +
         "the config file or --state-dir, or tracker.tableName).",
     );

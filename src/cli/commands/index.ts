@@ -2,6 +2,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { register as demo } from "./demo.js";
 import { register as populate } from "./populate.js";
 import { register as project } from "./project.js";
+import { register as report } from "./report.js";
 import { register as runs } from "./runs.js";
 import { register as sfn } from "./sfn.js";
 import { register as snowplow } from "./snowplow.js";
@@ -18,4 +19,5 @@ export const commands: Array<(program: Command) => void> = [
   tracker,
   sfn,
   table,
+  report,
 ];

@@ -49,14 +49,14 @@ function parseStep(name: string): StepId {
   return step as StepId;
 }
 
-const configOption = () =>
+export const configOption = () =>
   new Option("-c, --config <file>", "project config file (JSON with comments)").makeOptionMandatory();
 const logFormatOption = () =>
   new Option(
     "--log-format <format>",
     "logs on stderr: human (default on a terminal) or json (elsewhere)",
   ).choices(LOG_FORMATS);
-const stateDirOption = () =>
+export const stateDirOption = () =>
   new Option(
     "--state-dir <dir>",
     "folder of the embedded tracker (default .snaplake beside the config file)",
