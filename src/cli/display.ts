@@ -206,7 +206,7 @@ function finishedLine(record: StepRecord): string {
     parts.push(`${record.finished}/${record.tasks} tasks${failed}${before}`);
   }
   if (record.rows > 0) parts.push(`${count(record.rows)} rows`);
-  if (record.files !== undefined) parts.push(`${count(record.files)} files`);
+  if (record.files !== undefined) parts.push(`${count(record.files)} file${record.files === 1 ? "" : "s"}`);
   return parts.join("  ");
 }
 

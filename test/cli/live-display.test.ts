@@ -106,6 +106,31 @@ describe("snaplake run's terminal display", () => {
     expect(screen).not.toMatch(/"msg":/);
   }, 120_000);
 
+  it("on a terminal: a failed task's warning is written above the live view in human form, not as JSON", async () => {
+    const dir = tempDir("snaplake-display-");
+    mkdirSync(join(dir, "snap"));
+    writeFileSync(join(dir, "snap", "a.csv"), "id,day\n1,2023-12-31\n");
+    const config = {
+      projectId: uniqueName("display-fail"),
+      snapshot: { uri: "./snap/" },
+      reader: { format: "csv" },
+      derivedColumns: [{ name: "year", from: "day", format: "%Y" }],
+      partitionKeys: ["year"],
+      stagingUri: "./staging/",
+      datalakeUri: "./lake/",
+    };
+    writeFileSync(join(dir, "snaplake.config.json"), JSON.stringify(config));
+    const ran = await onTerminal(dir, ["run", "--config", "snaplake.config.json"]);
+    const screen = plain(ran.stdout);
+    expect(ran.code, screen).toBe(1);
+    expect(screen).toMatch(
+      /^warn {2}task failed for good \(step=1\.3-snapshot-to-staging, taskId=[0-9a-f]{32}, status=ignored, attempt=1\): DerivedColumnError \[DERIVED_COLUMN_FAILED\]: Derived column "year" failed/m,
+    );
+    expect(screen).toMatch(/✖ 1\.3 process snapshot groups +\d+\.\ds {2}1\/1 tasks, 1 failed/);
+    expect(screen).not.toMatch(JSON_LOG_LINE);
+    expect(screen).not.toMatch(/"msg":/);
+  }, 120_000);
+
   it("with stderr on a pipe: JSON log lines and no live view", async () => {
     const dir = projectDir();
     const ran = await collect(process.execPath, [BIN, "run", "--config", "snaplake.config.json"], dir);
