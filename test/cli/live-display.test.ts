@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { builtFile } from "../support/cli.js";
+import { builtFile, runBuiltCli } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -133,7 +133,7 @@ describe("snaplake run's terminal display", () => {
 
   it("with stderr on a pipe: JSON log lines and no live view", async () => {
     const dir = projectDir();
-    const ran = await collect(process.execPath, [BIN, "run", "--config", "snaplake.config.json"], dir);
+    const ran = await runBuiltCli(["run", "--config", "snaplake.config.json"], dir, { CI: undefined });
     expect(ran.code, ran.stderr).toBe(0);
     const lines = ran.stderr.trim().split("\n");
     const logs = lines.filter((line) => !line.startsWith("snaplake: tracker: ")).map((l) => JSON.parse(l));

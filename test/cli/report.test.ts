@@ -5,36 +5,17 @@
  * `Chart.getChart(canvas).data` and compared with the validation result, the lake folder and the bad-row files.
  * SNAPLAKE_UPDATE_SCREENSHOT=1 also writes the screenshot to docs/report.png.
  */
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { describe, expect, it } from "vitest";
 import { writeEnrichedArchive } from "../../src/snowplow/generator.js";
-import { builtFile } from "../support/cli.js";
+import { runBuiltCli } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
-const BIN = builtFile("cli/main.js");
 const CHROMIUM = process.env.SNAPLAKE_CHROMIUM ?? "/usr/bin/chromium";
-
-function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, CI: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) => child.on("close", (code) => ok({ code, stdout, stderr })));
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
@@ -71,12 +52,15 @@ describe("snaplake report", () => {
       targetParquetFileSize: "64KB",
     };
     writeFileSync(join(dir, "snaplake.config.json"), JSON.stringify(config));
-    const ran = await cli(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const ran = await runBuiltCli(["run", "--config", "snaplake.config.json", "--json"], dir);
     expect(ran.code, ran.stderr).toBe(0);
     const summary = JSON.parse(ran.stdout);
     const validation = summary.validation;
 
-    const reported = await cli(["report", "--config", "snaplake.config.json", "--out", "run.html"], dir);
+    const reported = await runBuiltCli(
+      ["report", "--config", "snaplake.config.json", "--out", "run.html"],
+      dir,
+    );
     expect(reported.code, reported.stderr).toBe(0);
     expect(reported.stdout).toMatch(
       /^wrote run\.html: \d+ tasks, \d+ partitions, \d+ lake files, validation passed$/m,
