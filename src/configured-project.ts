@@ -89,6 +89,8 @@ export class FileFormatProject extends Project {
     return this.derived.map((d) => ({
       name: d.name,
       expr: d.format ? pl.col(d.from).dt.strftime(d.format) : pl.col(d.from).cast(pl.Utf8),
+      // As the config file declares it: polars' text of a strftime leaves the format out.
+      declaration: `derivedColumns: ${JSON.stringify(d)}`,
     }));
   }
 

@@ -35,7 +35,9 @@ function withoutStacks(value: unknown, depth: number): unknown {
   );
 }
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: { write(line: string): void } } = {},
+): Logger {
   const level = options.level ?? process.env.SNAPLAKE_LOG_LEVEL ?? "info";
   return pino(
     {
@@ -44,7 +46,7 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       ...(DEBUG_LEVELS.has(level) || debugEnabled() ? {} : { serializers: { err: errorWithoutStack } }),
     },
-    pino.destination({ fd: 2, sync: true }),
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
 

@@ -37,8 +37,10 @@ import {
   ALL_STEPS,
   type GroupStep,
   type PartitionGroupTaskInput,
+  type PartitionGroupTaskOutput,
   SINGLE_TASK_ID,
   type SnapshotGroupTaskInput,
+  type SnapshotGroupTaskOutput,
   Step,
   type StepId,
 } from "./models/steps.js";
@@ -106,10 +108,11 @@ export class StepFailedError extends SnaplakeError {
  * its verdict would be about no tasks at all, so it refuses instead of writing a FAILED result.
  */
 export class ProjectNotTrackedError extends SnaplakeError {
-  constructor(projectId: string) {
+  /** `purpose`: what the command wanted to do, e.g. "validate" or "report on". */
+  constructor(projectId: string, purpose = "validate") {
     super(
       "PROJECT_NOT_TRACKED",
-      `Project "${projectId}" has no finished step 0 (manifest) in this tracker, so there is nothing to validate; ` +
+      `Project "${projectId}" has no finished step 0 (manifest) in this tracker, so there is nothing to ${purpose}; ` +
         "nothing was written. Run the project first, or use the tracker that ran it (the embedded state beside " +
         "the config file or --state-dir, or tracker.tableName).",
     );
@@ -139,7 +142,28 @@ export interface ProgressEvent {
   /** Tasks no longer worked on: succeeded plus failed. */
   finished: number;
   total: number;
+  /** Rows this task read (when it succeeded). */
+  rows?: number;
+  /** Bytes of input this task covered: its snapshot files' size (1.3) or estimated staging bytes (2.3). */
+  bytes?: number;
 }
+
+/**
+ * What a live display needs beyond finished tasks: when a step starts and ends (with its size), and which
+ * task each worker took up. Reported by `runAll` (every step) and `drain` (its group step).
+ */
+export type ActivityEvent =
+  | {
+      type: "step-started";
+      step: StepId;
+      /** Group steps: every task of the step, those done before this run, and their input bytes. */
+      tasks?: number;
+      tasksDone?: number;
+      bytes?: number;
+      bytesDone?: number;
+    }
+  | { type: "step-finished"; step: StepId; ok: boolean; rows?: number; files?: number }
+  | { type: "task-started"; step: GroupStep; taskId: string; label: string; bytes: number };
 
 export interface RunOptions {
   /** Tasks run at once in this process. Default 2. */
@@ -147,6 +171,7 @@ export interface RunOptions {
   /** Plan compaction even when some step-1.3 tasks did not succeed. */
   force?: boolean;
   onProgress?: (event: ProgressEvent) => void;
+  onActivity?: (event: ActivityEvent) => void;
 }
 
 export interface RunSummary {
@@ -460,13 +485,27 @@ export abstract class Project {
    * `force`, and with `ValidationFailedError` when the lake doesn't add up.
    */
   async runAll(options: RunOptions = {}): Promise<RunSummary> {
-    await this.step1_1PlanSnapshotToStaging(); // builds the manifest first (step 0)
-    const manifest = await this.manifest();
+    const manifest = await this.reportedStep(options, Step.manifest, async () => {
+      await this.step0BuildManifest();
+      const manifest = await this.manifest();
+      return { value: manifest, files: manifest.files.length };
+    });
+    await this.reportedStep(options, Step.planSnapshotToStaging, async () => ({
+      value: await this.step1_1PlanSnapshotToStaging(),
+    }));
     await this.drain(Step.snapshotToStaging, options);
-    await this.step2_1PlanStagingToDatalake({ force: options.force ?? false });
+    await this.reportedStep(options, Step.planStagingToDatalake, async () => ({
+      value: await this.step2_1PlanStagingToDatalake({ force: options.force ?? false }),
+    }));
     await this.drain(Step.stagingToDatalake, options);
-    const validation = await this.step3ValidateDatalake();
-    const commit = await this.step4Commit();
+    const validation = await this.reportedStep(options, Step.validate, async () => {
+      const validation = await this.step3ValidateDatalake();
+      return { value: validation, rows: validation.lake.rows, files: validation.lake.files };
+    });
+    const commit = await this.reportedStep(options, Step.commit, async () => {
+      const commit = await this.step4Commit();
+      return { value: commit, files: commit.filesAdded };
+    });
     return {
       manifest: { files: manifest.files.length, bytes: manifest.size, fingerprint: manifest.fingerprint },
       snapshotGroups: await this.tracker.counts(this.projectId, Step.snapshotToStaging),
@@ -474,6 +513,29 @@ export abstract class Project {
       validation,
       commit,
     };
+  }
+
+  /** Runs a single-task step of `runAll`, telling `onActivity` when it starts and ends. */
+  private async reportedStep<T>(
+    options: RunOptions,
+    step: StepId,
+    fn: () => Promise<{ value: T; rows?: number; files?: number }>,
+  ): Promise<T> {
+    options.onActivity?.({ type: "step-started", step });
+    try {
+      const { value, rows, files } = await fn();
+      options.onActivity?.({
+        type: "step-finished",
+        step,
+        ok: true,
+        ...(rows === undefined ? {} : { rows }),
+        ...(files === undefined ? {} : { files }),
+      });
+      return value;
+    } catch (error) {
+      options.onActivity?.({ type: "step-finished", step, ok: false });
+      throw error;
+    }
   }
 
   /** One task by step and id: the unit an external orchestrator (one Lambda invocation) runs. */
@@ -620,18 +682,39 @@ export abstract class Project {
    * Runs the tasks of a group step until none is left, `workers` at a time; tasks that failed with a
    * retryable error are retried (after the tracker's backoff) while they have attempts left.
    */
-  async drain(step: GroupStep, options: Pick<RunOptions, "workers" | "onProgress"> = {}): Promise<void> {
+  async drain(
+    step: GroupStep,
+    options: Pick<RunOptions, "workers" | "onProgress" | "onActivity"> = {},
+  ): Promise<void> {
     await this.checkSettings();
     const limit = pLimit(Math.max(1, options.workers ?? 2));
     const counts = await this.tracker.counts(this.projectId, step);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     let succeeded = counts.succeeded;
     let failed = counts.ignored;
+    let rows = 0;
+    let files = 0;
+    if (options.onActivity) {
+      const tasks = await this.tracker.list(this.projectId, step);
+      const done = tasks.filter((t) => t.status === "succeeded" || t.status === "ignored");
+      const sum = (list: Task[]) => list.reduce((n, t) => n + taskBytes(t.input), 0);
+      options.onActivity({
+        type: "step-started",
+        step,
+        tasks: total,
+        tasksDone: done.length,
+        bytes: sum(tasks),
+        bytesDone: sum(done),
+      });
+    }
     for (;;) {
       const todo = await this.tracker.todo(this.projectId, step);
       if (todo.length === 0) {
         const counts = await this.tracker.counts(this.projectId, step);
-        if (counts.in_progress === 0) return;
+        if (counts.in_progress === 0) {
+          options.onActivity?.({ type: "step-finished", step, ok: counts.ignored === 0, rows, files });
+          return;
+        }
         // Another process holds tasks: wait for them, or for their leases to expire.
         for (const held of await this.tracker.list(this.projectId, step, { statuses: ["in_progress"] }))
           this.reportWaiting(held);
@@ -641,10 +724,19 @@ export abstract class Project {
       await Promise.all(
         todo.map((task) =>
           limit(async () => {
+            const bytes = taskBytes(task.input);
+            options.onActivity?.({
+              type: "task-started",
+              step,
+              taskId: task.taskId,
+              label: taskLabel(task.input, task.taskId),
+              bytes,
+            });
             const result =
               step === Step.snapshotToStaging
                 ? await this.step1_3ProcessSnapshotGroup(task.taskId)
                 : await this.step2_3CompactPartitionGroup(task.taskId);
+            let taskRows: number | undefined;
             if (result.outcome === "failed") {
               const { task: t, error } = result;
               const final = t.status === "ignored";
@@ -655,6 +747,12 @@ export abstract class Project {
               );
             } else if (result.outcome === "succeeded") {
               succeeded++;
+              const output = result.task.output as Partial<
+                SnapshotGroupTaskOutput & PartitionGroupTaskOutput
+              >;
+              taskRows = output.rowsRead ?? 0;
+              rows += taskRows;
+              files += output.stagingFiles ?? output.lakeFiles?.length ?? 0;
               this.logger.info({ step, taskId: task.taskId }, "task succeeded");
             }
             options.onProgress?.({
@@ -665,6 +763,8 @@ export abstract class Project {
               failed,
               finished: succeeded + failed,
               total,
+              ...(taskRows === undefined ? {} : { rows: taskRows }),
+              bytes,
             });
           }),
         ),
@@ -724,4 +824,18 @@ export abstract class Project {
       await sleep(this.pollMs);
     }
   }
+}
+
+/** Input bytes of a group step's task: its files' size (1.3) or the estimated staging bytes (2.3). */
+function taskBytes(input: TaskData): number {
+  const { size, estimatedBytes } = input as Partial<SnapshotGroupTaskInput & PartitionGroupTaskInput>;
+  return size ?? estimatedBytes ?? 0;
+}
+
+/** How a display names a group step's task: the partition it compacts, or the files it reads. */
+function taskLabel(input: TaskData, taskId: string): string {
+  const { partition, files } = input as Partial<SnapshotGroupTaskInput & PartitionGroupTaskInput>;
+  const id = taskId.slice(0, 8);
+  if (partition !== undefined) return `${partition || "(unpartitioned)"} [${id}]`;
+  return `group ${id}${files === undefined ? "" : ` (${files} file${files === 1 ? "" : "s"})`}`;
 }

@@ -21,8 +21,11 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // folders or buckets in "allowedRoots": [...]. A manifest in S3 may never name a local path.
   "snapshot": { "uri": "./snapshot/", "include": "*.parquet" },
 
-  // How to read the snapshot's files: parquet | csv | ndjson | snowplow-enriched | dynamodb-export.
-  // csv takes "separator" and "hasHeader"; snowplow-enriched "shred", "dedupe" and "eventManifestTable";
+  // How to read the snapshot's files: parquet | csv | ndjson | auto | snowplow-enriched | dynamodb-export.
+  // auto picks parquet, csv, tsv or ndjson per file by its extension (each maybe .gz).
+  // csv (and auto) take "separator", "hasHeader", "schema" (column types, e.g. { "amount": "Float64",
+  // "day": "Date" }), "tryParseDates" and "dateFormat" (e.g. "%d/%m/%Y", for the Date/Datetime columns of
+  // "schema"); snowplow-enriched "shred", "dedupe" and "eventManifestTable";
   // dynamodb-export: { "format": "dynamodb-export",
   //   "nested": "struct" | "json",      (maps and lists as struct/list columns, or as JSON text)
   //   "mixedTypes": "error" | "json",   (an attribute of two types fails, or becomes JSON text)

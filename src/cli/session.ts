@@ -1,83 +1,93 @@
 /**
  * What every project command needs: the config file read, the runtime (storage + tracker) opened, the
- * project built, logs to stderr, progress bars on a TTY, and everything closed afterwards.
+ * project built, logs to stderr (human on a TTY, JSON lines elsewhere), a live view on a TTY, and
+ * everything closed afterwards.
  * The embedded tracker's state sits beside the config file (like the config's relative paths), so every
  * command sees the same project from any current directory; the tracker in use is named on stderr.
  * The project and its runtime (polars, the AWS SDK) are imported only when a session opens, so commands
  * can import this module without slowing down the CLI's start (`snaplake --help`).
  */
 import { dirname, join, resolve } from "node:path";
-import type { SingleBar } from "cli-progress";
 import type { ProjectConfig } from "../config.js";
 import { type EndpointSetting, explainConnectionError } from "../errors.js";
-import type { ProgressEvent, Project } from "../project.js";
+import type { Project, RunOptions } from "../project.js";
+import type { RunDisplay } from "./display.js";
+
+/** How logs are written on stderr: for people, or one JSON object a line (pino's) for machines. */
+export type LogFormat = "human" | "json";
+export const LOG_FORMATS: readonly LogFormat[] = ["human", "json"];
 
 export interface SessionOptions {
   config: string;
   /** The embedded tracker's folder; default `.snaplake` beside the config file. */
   stateDir?: string;
-  /** Human progress bars instead of info logs (only when stderr is a TTY). */
+  /** A live view of the run (only when stderr is a TTY and logs are for people). */
   progress?: boolean;
+  /** Default: human on a TTY, JSON elsewhere. */
+  logFormat?: LogFormat;
 }
 
 export interface Session {
   project: Project;
-  onProgress: ((event: ProgressEvent) => void) | undefined;
+  /** Spread into `runAll` / `drain`: the live view's callbacks, when there is one. */
+  runOptions: Pick<RunOptions, "onProgress" | "onActivity">;
+  /** The live view, when there is one: its records make the end-of-run table. */
+  display: RunDisplay | undefined;
 }
 
 export async function withProject<T>(
   options: SessionOptions,
   fn: (session: Session) => Promise<T>,
 ): Promise<T> {
-  const [
-    { MultiBar, Presets },
-    { createConfiguredProject },
-    { createLogger },
-    { openRuntime },
-    { loadConfigFile },
-  ] = await Promise.all([
-    import("cli-progress"),
-    import("../configured-project.js"),
-    import("../logging.js"),
-    import("../runtime.js"),
-    import("./config-file.js"),
-  ]);
-  const bars =
-    options.progress && process.stderr.isTTY && !process.env.CI
-      ? new MultiBar(
-          { stream: process.stderr, hideCursor: true, format: " {step} [{bar}] {value}/{total}{failed}" },
-          Presets.shades_classic,
-        )
+  const logFormat = options.logFormat ?? (process.stderr.isTTY ? "human" : "json");
+  const { RunDisplay, humanLogLine } = await import("./display.js");
+  // Shown before polars and the AWS SDK load (a second or two), so the terminal is never silent.
+  const display =
+    options.progress && logFormat === "human" && process.stderr.isTTY && !process.env.CI
+      ? new RunDisplay(process.stderr, `opening ${options.config} ...`)
       : undefined;
-  // With bars on screen, only warnings are logged, so lines don't tear the bars apart.
-  const logger = createLogger(bars ? { level: "warn" } : {});
-  const definition = await loadConfigFile(options.config);
-  const runtime = await openRuntime(definition.config, {
-    stateDir: options.stateDir ?? defaultStateDir(options.config),
-    logger,
-  });
-  process.stderr.write(`snaplake: tracker: ${runtime.trackerDescription}\n`);
-  const perStep = new Map<string, SingleBar>();
-  const onProgress = bars
-    ? (event: ProgressEvent) => {
-        let bar = perStep.get(event.step);
-        if (!bar) {
-          bar = bars.create(event.total, 0, { step: event.step.padEnd(26), failed: "" });
-          perStep.set(event.step, bar);
-        }
-        bar.setTotal(event.total);
-        // The bar fills with succeeded tasks only: a task that failed for good leaves it short, and says so.
-        const failed = event.failed > 0 ? `, ${event.failed} failed` : "";
-        bar.update(event.succeeded, { step: event.step.padEnd(26), failed });
-      }
-    : undefined;
   try {
-    return await fn({ project: createConfiguredProject(definition, runtime), onProgress });
-  } catch (error) {
-    throw explainConnectionError(error, configuredEndpoints(definition.config, options.config)) ?? error;
+    const [{ createConfiguredProject }, { createLogger }, { openRuntime }, { loadConfigFile }] =
+      await Promise.all([
+        import("../configured-project.js"),
+        import("../logging.js"),
+        import("../runtime.js"),
+        import("./config-file.js"),
+      ]);
+    // The live view shows progress, so only warnings and errors are logged above it unless asked for more.
+    const logger = display
+      ? createLogger({ level: process.env.SNAPLAKE_LOG_LEVEL ?? "warn", destination: display.logSink })
+      : logFormat === "human"
+        ? createLogger({
+            destination: {
+              write: (chunk) => {
+                for (const json of chunk.split("\n"))
+                  if (json.trim()) process.stderr.write(`${humanLogLine(json)}\n`);
+              },
+            },
+          })
+        : createLogger();
+    const definition = await loadConfigFile(options.config);
+    display?.setStatus(`opening the tracker and storage of ${definition.config.projectId} ...`);
+    const runtime = await openRuntime(definition.config, {
+      stateDir: options.stateDir ?? defaultStateDir(options.config),
+      logger,
+    });
+    const trackerLine = `snaplake: tracker: ${runtime.trackerDescription}`;
+    if (display) display.line(trackerLine);
+    else process.stderr.write(`${trackerLine}\n`);
+    display?.setStatus("starting ...");
+    const runOptions = display ? { onProgress: display.onProgress, onActivity: display.onActivity } : {};
+    try {
+      return await fn({ project: createConfiguredProject(definition, runtime), runOptions, display });
+    } catch (error) {
+      throw explainConnectionError(error, configuredEndpoints(definition.config, options.config)) ?? error;
+    } finally {
+      display?.stop();
+      await runtime.close();
+    }
   } finally {
-    bars?.stop();
-    await runtime.close();
+    display?.stop();
   }
 }
 

@@ -3,7 +3,6 @@
  * object's other fields, parsed with zod) and what reads a snapshot file group. Adding a format is one entry
  * here and its own file; `configured-project.ts` only assembles.
  */
-import pl from "nodejs-polars";
 import { z } from "zod";
 import type { ProjectConfigInput } from "../config.js";
 import type { Project, ProjectDependencies } from "../project.js";
@@ -12,6 +11,7 @@ import { EventManifest } from "../snowplow/event-manifest.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../snowplow/project.js";
 import type { BatchReadSnapshotDataFile } from "../steps/step-1-3-process-snapshot-group.js";
 import { dynamoDbExportReader, dynamoDbExportReaderOptionsSchema } from "./dynamodb-export.js";
+import { csvOptionsSchema, decodeAuto, decodeCsv, decodeNdjson, decodeParquet, eachFile } from "./files.js";
 
 /** A format reads either with a reader function (in a plain configured project) or with a ready project. */
 export type ReaderFormat<Options extends z.ZodObject = z.ZodObject> = {
@@ -33,39 +33,19 @@ export type ReaderFormat<Options extends z.ZodObject = z.ZodObject> = {
 
 const format = <Options extends z.ZodObject>(entry: ReaderFormat<Options>) => entry;
 
-/** True when the bytes hold nothing but whitespace (stops at the first other byte). */
-function isBlank(bytes: Buffer): boolean {
-  for (const byte of bytes)
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
-  return true;
-}
-
-/**
- * A reader decoding each file of the group on its own. An empty file (DynamoDB exports write them for empty
- * partitions) has no rows and no schema; polars refuses to infer one from nothing.
- */
-const eachFile =
-  (decode: (bytes: Buffer) => pl.DataFrame): BatchReadSnapshotDataFile =>
-  (_group, context) =>
-    context.readEach((bytes) => (isBlank(bytes) ? pl.DataFrame() : decode(bytes)));
-
 /** Every built-in format, by its `reader.format` name. */
 export const READER_FORMATS = {
   parquet: format({
     options: z.object({}).strict(),
-    reader: () => eachFile((bytes) => pl.readParquet(bytes)),
+    reader: () => eachFile(decodeParquet),
   }),
-  csv: format({
-    options: z
-      .object({ separator: z.string().length(1).default(","), hasHeader: z.boolean().default(true) })
-      .strict(),
-    reader: (options) =>
-      eachFile((bytes) => pl.readCSV(bytes, { sep: options.separator, hasHeader: options.hasHeader })),
-  }),
+  csv: format({ options: csvOptionsSchema, reader: (options) => eachFile(decodeCsv(options)) }),
   ndjson: format({
     options: z.object({}).strict(),
-    reader: () => eachFile((bytes) => pl.readJSON(bytes, { format: "lines" })),
+    reader: () => eachFile(decodeNdjson),
   }),
+  /** Per file by its extension: .parquet, .csv (the CSV options apply), .tsv, .ndjson/.jsonl, each maybe .gz. */
+  auto: format({ options: csvOptionsSchema, reader: (options) => eachFile(decodeAuto(options)) }),
   "dynamodb-export": format({
     options: dynamoDbExportReaderOptionsSchema,
     reader: (options) => dynamoDbExportReader(options),

@@ -34,6 +34,8 @@ import type { Storage } from "../storage/types.js";
 export interface DerivedColumn {
   name: string;
   expr: pl.Expr;
+  /** How the column was declared, named when it fails (default: polars' text of `expr`). */
+  declaration?: string;
 }
 
 /** A row the reader rejected, kept with its reason (written as one JSON line). */
@@ -169,10 +171,16 @@ function isReadResult(value: FrameLike | SnapshotReadResult): value is SnapshotR
 /** A derived column's expression fails on the data (unknown column, wrong type): the same on every attempt. */
 export class DerivedColumnError extends SnaplakeError {
   readonly column: string;
-  constructor(column: string, cause: unknown) {
+  constructor(column: string, cause: unknown, declaration?: string) {
     // polars appends its query plan on later lines; the first line says what is wrong.
-    const reason = ((cause as Error)?.message ?? String(cause)).split("\n")[0];
-    super("DERIVED_COLUMN_FAILED", `Derived column "${column}" failed: ${reason}`, { cause });
+    const reason = ((cause as Error)?.message ?? String(cause)).split("\n")[0] ?? "";
+    // A date format applied to text (a CSV date column polars left as a string) says only "dtype `str`".
+    const hint = /not supported for dtype `str`/.test(reason)
+      ? ". Its source column is text, not a date: parse it first (CSV: reader.tryParseDates, or reader.schema " +
+        'declaring the column "Date" or "Datetime(us)" with reader.dateFormat), or cast it in your reader'
+      : "";
+    const shown = declaration ? ` (declared as ${declaration})` : "";
+    super("DERIVED_COLUMN_FAILED", `Derived column "${column}" failed: ${reason}${shown}${hint}`, { cause });
     this.column = column;
   }
 }
@@ -183,7 +191,7 @@ export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly Deriv
     try {
       return acc.withColumns(column.expr.alias(column.name));
     } catch (error) {
-      throw new DerivedColumnError(column.name, error);
+      throw new DerivedColumnError(column.name, error, column.declaration ?? String(column.expr));
     }
   }, frame);
 }

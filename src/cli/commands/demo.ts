@@ -10,6 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { action } from "../action.js";
+import { describeRunTable } from "../display.js";
 import { ExitCode } from "../exit-codes.js";
 import { withProject } from "../session.js";
 
@@ -53,8 +54,10 @@ export function register(program: Command): void {
         }
         return withProject(
           { config: configPath, stateDir: join(dir, "state"), progress: true },
-          async ({ project }) => {
-            const summary = await project.runAll({ workers: 2 });
+          async ({ project, runOptions, display }) => {
+            const summary = await project.runAll({ workers: 2, ...runOptions });
+            display?.stop();
+            if (display) process.stdout.write(`\n${describeRunTable(display.records(), summary)}\n`);
             const v = summary.validation;
             const out = process.stdout;
             out.write(`\nsnaplake demo: ${v.ok ? "the lake validates" : "VALIDATION FAILED"}\n`);

@@ -4,6 +4,7 @@ import { register as demo } from "./demo.js";
 import { register as lake } from "./lake.js";
 import { register as populate } from "./populate.js";
 import { register as project } from "./project.js";
+import { register as report } from "./report.js";
 import { register as runs } from "./runs.js";
 import { register as sfn } from "./sfn.js";
 import { register as snowplow } from "./snowplow.js";
@@ -21,5 +22,6 @@ export const commands: Array<(program: Command) => void> = [
   sfn,
   table,
   lake,
+  report,
   completion,
 ];

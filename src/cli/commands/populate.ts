@@ -34,31 +34,24 @@ function formatSummary(summary: PopulateSummary): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** A byte-based progress bar on stderr, only when stderr is a terminal. */
+/** A byte-based progress line on stderr (log-update, as the run's live view), only when stderr is a terminal. */
 async function progressBar(): Promise<
   { update: (p: PopulateProgress) => void; stop: () => void } | undefined
 > {
   if (!process.stderr.isTTY) return undefined;
-  const { default: cliProgress } = await import("cli-progress");
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format:
-        "{bar} {percentage}% | runs {runsDone}/{runsTotal} | {lines} lines | {written} written | {badLines} bad",
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
+  const { createLogUpdate } = await import("log-update");
+  const line = createLogUpdate(process.stderr);
+  const width = 30;
   return {
     update(p) {
-      if (!started) {
-        bar.start(Math.max(1, p.bytesTotal), 0);
-        started = true;
-      }
-      bar.update(p.bytesRead, { ...p });
+      const share = Math.min(1, p.bytesRead / Math.max(1, p.bytesTotal));
+      const filled = Math.round(share * width);
+      line(
+        `${"█".repeat(filled)}${"░".repeat(width - filled)} ${Math.round(share * 100)}% | runs ${p.runsDone}/${p.runsTotal} | ` +
+          `${p.lines} lines | ${p.written} written | ${p.badLines} bad`,
+      );
     },
-    stop: () => started && bar.stop(),
+    stop: () => line.done(),
   };
 }
 

@@ -13,10 +13,11 @@ import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
 import type { LakeCommitResult } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
+import { describeRunTable } from "../display.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
 import { configOption, wholeNumber } from "../options.js";
-import { print, withProject } from "../session.js";
+import { LOG_FORMATS, print, withProject } from "../session.js";
 import { shownError } from "../task-errors.js";
 
 /** Step names accepted on the command line: the numbers and readable names. */
@@ -48,7 +49,12 @@ function parseStep(name: string): StepId {
   return step as StepId;
 }
 
-const stateDirOption = () =>
+const logFormatOption = () =>
+  new Option(
+    "--log-format <format>",
+    "logs on stderr: human (default on a terminal) or json (elsewhere)",
+  ).choices(LOG_FORMATS);
+export const stateDirOption = () =>
   new Option(
     "--state-dir <dir>",
     "folder of the embedded tracker (default .snaplake beside the config file)",
@@ -206,20 +212,20 @@ export function register(program: Command): void {
   const runAll = async (options: {
     config: string;
     stateDir?: string;
+    logFormat?: (typeof LOG_FORMATS)[number];
     workers: number;
     force?: true;
     json?: true;
   }) =>
-    withProject({ ...options, progress: !options.json }, async ({ project, onProgress }) => {
+    withProject({ ...options, progress: !options.json }, async ({ project, runOptions, display }) => {
       const outcome = await reportingValidation(Boolean(options.json), () =>
-        project.runAll({
-          workers: options.workers,
-          force: Boolean(options.force),
-          ...(onProgress ? { onProgress } : {}),
-        }),
+        project.runAll({ workers: options.workers, force: Boolean(options.force), ...runOptions }),
       );
       if (typeof outcome === "number") return outcome;
-      print(Boolean(options.json), outcome, () => describeRun(outcome));
+      display?.stop();
+      print(Boolean(options.json), outcome, () =>
+        display ? describeRunTable(display.records(), outcome) : describeRun(outcome),
+      );
       return ExitCode.ok;
     });
 
@@ -232,6 +238,7 @@ export function register(program: Command): void {
       .description(description)
       .addOption(configOption())
       .addOption(stateDirOption())
+      .addOption(logFormatOption())
       .option("-w, --workers <n>", "tasks at a time in this process", wholeNumber(1, 64), 2)
       .option("--force", "plan compaction even if some snapshot groups failed")
       .option("--json", "print the summary as JSON on stdout");
@@ -253,6 +260,7 @@ export function register(program: Command): void {
     .argument("<name>", "the step")
     .addOption(configOption())
     .addOption(stateDirOption())
+    .addOption(logFormatOption())
     .option("-t, --task <id>", "for 1.3 / 2.3: only this task (default: every task still to do)")
     .option("-w, --workers <n>", "for 1.3 / 2.3: tasks at a time", wholeNumber(1, 64), 2)
     .option("--force", "for 2.1: plan even if some snapshot groups failed")
@@ -261,7 +269,7 @@ export function register(program: Command): void {
       action(async (name, options) => {
         const step = parseStep(name);
         const json = Boolean(options.json);
-        return withProject({ ...options, progress: !json }, async ({ project, onProgress }) => {
+        return withProject({ ...options, progress: !json }, async ({ project, runOptions }) => {
           if (name === "1.2" || name === "2.2") {
             const todo =
               step === Step.snapshotToStaging
@@ -289,7 +297,7 @@ export function register(program: Command): void {
               print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
               return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
             }
-            await project.drain(step, { workers: options.workers, ...(onProgress ? { onProgress } : {}) });
+            await project.drain(step, { workers: options.workers, ...runOptions });
             const counts = await project.tracker.counts(project.projectId, step);
             print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
             return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
