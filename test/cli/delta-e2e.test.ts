@@ -381,6 +381,64 @@ describe("Delta tables across runs, through the CLI", () => {
   }, 120_000);
 });
 
+describe("the table settings of a project that ran", () => {
+  const edit = (lake: Lake, file: string, table: Record<string, unknown>) => {
+    const config = JSON.parse(readFileSync(join(lake.dir, file), "utf8"));
+    writeFileSync(join(lake.dir, file), JSON.stringify({ ...config, table }));
+  };
+  const oneLine = (stderr: string) => {
+    const lines = stderrLines(stderr).filter((line) => !line.startsWith("{"));
+    expect(lines, stderr).toHaveLength(1);
+    return lines[0]!;
+  };
+
+  it("a changed mode is CONFIG_CHANGED; reset from 2.3 would delete committed files and is refused; from 4 the table keeps its one commit", async () => {
+    const lake = await localLake();
+    const nightly = await ordersRun(lake, "nightly", 41, APPEND);
+    await runAll(lake, nightly.file);
+    const committed = replay(lake);
+
+    edit(lake, nightly.file, { format: "delta", mode: "overwrite" });
+    const changed = await run(["run", "--config", nightly.file], lake.dir, lake.env);
+    expect(changed.code).toBe(2);
+    expect(oneLine(changed.stderr)).toMatch(/in: table\.mode\..*--from-step 4-commit/);
+
+    const refused = await run(["reset", "--config", nightly.file, "--from-step", "2.3", "--yes"], lake.dir);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toContain(`"${nightly.projectId}" is committed to the Delta table`);
+    expect(oneLine(refused.stderr)).toContain("as version 0");
+    expect(checkFiles(localTable(lake), replay(lake))).toBe(nightly.rows); // every file still there
+
+    const reset = await run(["reset", "--config", nightly.file, "--from-step", "4", "--yes"], lake.dir);
+    expect(reset.code, reset.stderr).toBe(0);
+    const again = await runAll(lake, nightly.file);
+    expect(again.commit).toMatchObject({ format: "delta", version: 0, committed: false });
+    expect(replay(lake)).toEqual(committed);
+  }, 120_000);
+
+  it("a hive run switched to delta: reset from step 4 commits the run's files as the table's first version", async () => {
+    const lake = await localLake();
+    const hive = await ordersRun(lake, "hive", 51, {});
+    const summary = await runAll(lake, hive.file);
+    expect(summary.commit).toMatchObject({ format: "hive", committed: false });
+
+    edit(lake, hive.file, APPEND);
+    const changed = await run(["step", "4", "--config", hive.file], lake.dir, lake.env);
+    expect(changed.code).toBe(2);
+    expect(oneLine(changed.stderr)).toMatch(/in: table\.format, table\.mode|in: table\.format/);
+    expect((await run(["reset", "--config", hive.file, "--from-step", "4", "--yes"], lake.dir)).code).toBe(0);
+
+    const committed = await runAll(lake, hive.file);
+    expect(committed.commit).toMatchObject({
+      format: "delta",
+      version: 0,
+      committed: true,
+      rowsAdded: hive.rows,
+    });
+    expect(checkFiles(localTable(lake), replay(lake))).toBe(hive.rows);
+  }, 120_000);
+});
+
 /** Copies every object under an S3 prefix into a local folder, keys as relative paths. */
 async function download(prefix: string, folder: string) {
   const storage = createStorage({ s3: testS3Client() });
