@@ -300,6 +300,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Run step 3 (validate) and fix what it reports; step 4 commits only a validated run.",
   },
+  RUN_COMMITTED: {
+    errorClass: "RunCommittedError",
+    retryable: false,
+    action:
+      "Reset from step 3 or 4 only (the table keeps its version), or run the changed data as a new projectId.",
+  },
   RUN_INCOMPLETE: {
     errorClass: "RunIncompleteError",
     retryable: false,

@@ -130,6 +130,19 @@ export class NotValidatedError extends SnaplakeError {
   }
 }
 
+/** A reset would delete or rewrite the data files of a run that a Delta table version already holds. */
+export class RunCommittedError extends SnaplakeError {
+  constructor(projectId: string, tableUri: string, version: number, fromStep: StepId) {
+    super(
+      "RUN_COMMITTED",
+      `Project "${projectId}" is committed to the Delta table ${tableUri} as version ${version}: resetting from step ${fromStep} ` +
+        "would delete or rewrite the data files that version references, and no reset un-commits a table version. " +
+        "Reset from step 3 or 4 (validation and step 4 run again; the table keeps its version), or run " +
+        "the changed data as a new projectId (table.mode overwrite or replacePartitions replaces its rows).",
+    );
+  }
+}
+
 /** Reported after each task of a group step, for progress bars. */
 export interface ProgressEvent {
   step: GroupStep;
@@ -460,6 +473,8 @@ export abstract class Project {
    * gets no second one.
    */
   async step4Commit(): Promise<LakeCommitResult> {
+    // Also when step 4 already ran: a changed table setting is refused, not answered with the old result.
+    await this.checkSettings();
     return this.runSingleStep(
       Step.commit,
       () =>
@@ -470,7 +485,6 @@ export abstract class Project {
           partitionKeys: this.config.partitionKeys,
         }),
       async () => {
-        await this.checkSettings();
         const validation = await this.tracker.get(this.projectId, Step.validate, SINGLE_TASK_ID);
         if (validation?.status !== "succeeded") throw new NotValidatedError(this.projectId);
       },
@@ -614,6 +628,12 @@ export abstract class Project {
     const changed = recorded ? changedSettings(recorded.settings, this.settings()) : [];
     if (changed.length > 0 && !resets(firstStepOf(changed)))
       throw new ConfigChangedError(this.projectId, changed, recordUri);
+    // A committed Delta version references the run's lake files, which a reset from 2.3 or earlier deletes.
+    if (resets(Step.stagingToDatalake)) {
+      const version = await this.lakeTable.committedVersion(this.projectId);
+      if (version !== null)
+        throw new RunCommittedError(this.projectId, this.config.datalakeUri, version, fromStep);
+    }
 
     let tasks = 0;
     let files = 0;
@@ -630,9 +650,13 @@ export abstract class Project {
       tasks += await this.tracker.deleteTasks(this.projectId, step);
     };
     const { locations } = this;
-    // Later steps first, so an interrupted reset leaves a project that the next reset finishes.
-    await remove(Step.validate);
-    await this.storage.delete([locations.validationResult]);
+    // Later steps first, so an interrupted reset leaves a project that the next reset finishes. Step 4 runs
+    // again: a table that holds the project's commit recognises it (txn) and commits nothing.
+    await remove(Step.commit);
+    if (resets(Step.validate)) {
+      await remove(Step.validate);
+      await this.storage.delete([locations.validationResult]);
+    }
     if (resets(Step.stagingToDatalake)) await deleteUnder(locations.todoLists);
     if (fromStep === Step.stagingToDatalake) await restart(Step.stagingToDatalake);
     else if (resets(Step.planStagingToDatalake)) {

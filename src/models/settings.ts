@@ -6,7 +6,8 @@
  *
  * Not recorded, because changing them changes no step's output: `projectId` (the project itself),
  * `stagingUri`/`datalakeUri` (where, not what), `countColumn` (validation always runs afresh), `tracker`
- * and `aws` (how the work is shared).
+ * and `aws` (how the work is shared), `table.logStore` (how a Delta commit is made exclusive, not what it
+ * holds). `table` records its `format` and `mode`, which shape step 4's commit.
  */
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
@@ -26,9 +27,26 @@ export const RECORDED_SETTINGS = {
   sortBy: Step.stagingToDatalake,
   compression: Step.stagingToDatalake,
   rowGroupSize: Step.stagingToDatalake,
+  table: Step.commit,
 } as const satisfies Record<string, StepId>;
 
 export type SettingName = keyof typeof RECORDED_SETTINGS;
+
+/** The part of a setting that is recorded, when not all of it shapes what the steps produce. */
+const RECORDED_PART: Partial<Record<SettingName, (value: unknown) => unknown>> = {
+  table: (value) => {
+    const { format, mode } = (value ?? {}) as Record<string, unknown>;
+    return { format, mode };
+  },
+};
+
+/**
+ * The value a setting had in records written before it was recorded: such a project ran with it (a hive
+ * lake, before the table setting existed), so that value is no change.
+ */
+const VALUE_BEFORE_RECORDED: Partial<Record<SettingName, unknown>> = {
+  table: { format: "hive", mode: "append" },
+};
 export type ProjectSettings = Record<SettingName, unknown>;
 
 export const recordedSettingsSchema = z.object({
@@ -62,7 +80,8 @@ export function projectSettings(
   const settings = {} as ProjectSettings;
   for (const name of Object.keys(RECORDED_SETTINGS) as SettingName[]) {
     const value = name in extra ? extra[name] : (config as Record<string, unknown>)[name];
-    settings[name] = JSON.parse(canonical(value));
+    const part = RECORDED_PART[name];
+    settings[name] = JSON.parse(canonical(part ? part(value) : value));
   }
   return settings;
 }
@@ -84,7 +103,7 @@ export function changedSettings(recorded: Record<string, unknown>, current: Proj
     } else changed.push(path);
   };
   for (const name of Object.keys(RECORDED_SETTINGS) as SettingName[])
-    walk(name, recorded[name], current[name]);
+    walk(name, name in recorded ? recorded[name] : VALUE_BEFORE_RECORDED[name], current[name]);
   return changed;
 }
 

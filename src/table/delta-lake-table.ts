@@ -2,8 +2,9 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { TableSettings } from "../config.js";
 import type { Storage } from "../storage/types.js";
-import { commitToDeltaTable, type DeltaWriteMode } from "./delta/commit.js";
-import { DeltaInputError } from "./delta/errors.js";
+import { commitToDeltaTable, type DeltaWriteMode, tableRoot } from "./delta/commit.js";
+import { DeltaInputError, DeltaTableNotFoundError } from "./delta/errors.js";
+import { loadSnapshot } from "./delta/log.js";
 import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";
 import type { LakeCommitResult, LakeRun, LakeTable } from "./types.js";
 
@@ -35,6 +36,18 @@ export class DeltaLakeTable implements LakeTable {
       ...rest,
       ...(checkpointError ? { checkpointError: checkpointError.message } : {}),
     };
+  }
+
+  async committedVersion(projectId: string): Promise<number | null> {
+    try {
+      const snapshot = await loadSnapshot(this.storage, tableRoot(this.tableUri), {
+        ...(this.logStore ? { logStore: this.logStore } : {}),
+      });
+      return snapshot.txns.get(projectId)?.version ?? null;
+    } catch (error) {
+      if (error instanceof DeltaTableNotFoundError) return null;
+      throw error;
+    }
   }
 }
 

@@ -15,4 +15,8 @@ export class HiveLakeTable implements LakeTable {
       rowsRemoved: 0,
     };
   }
+
+  async committedVersion(): Promise<null> {
+    return null;
+  }
 }

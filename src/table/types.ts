@@ -31,4 +31,6 @@ export interface LakeCommitResult extends Record<string, unknown> {
 export interface LakeTable {
   readonly format: TableSettings["format"];
   commit(run: LakeRun): Promise<LakeCommitResult>;
+  /** The table version holding this project's commit, or null (none yet, or a hive lake: nothing to commit). */
+  committedVersion(projectId: string): Promise<number | null>;
 }

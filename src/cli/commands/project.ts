@@ -382,7 +382,11 @@ export function register(program: Command): void {
     )
     .addOption(configOption())
     .addOption(stateDirOption())
-    .option("--from-step <name>", "the first step to do again (0, 1.1, 1.3, 2.1, 2.3, 3 or a step name)", "0")
+    .option(
+      "--from-step <name>",
+      "the first step to do again (0, 1.1, 1.3, 2.1, 2.3, 3, 4 or a step name)",
+      "0",
+    )
     .option("-y, --yes", "do not ask for confirmation (needed when stdin is not a terminal)")
     .option("--json", "print the result as JSON on stdout")
     .action(

@@ -253,7 +253,13 @@ async function runCommit(
       const ours = winner.actions.find((action) => "txn" in action && action.txn.appId === context.projectId);
       if (ours) return alreadyCommitted(winner.version);
       const conflict = conflictOf(operation, winner.actions, built.partitions, context.partitionColumns);
-      if (conflict) throw new DeltaConflictError(tableUri, readVersion, winner.version, conflict);
+      if (conflict) {
+        const theirs = winner.actions.find((action) => "txn" in action);
+        throw new DeltaConflictError(tableUri, readVersion, winner.version, conflict, {
+          ours: context.projectId,
+          ...(theirs && "txn" in theirs ? { theirs: theirs.txn.appId } : {}),
+        });
+      }
     }
     if (attempt >= maxAttempts) {
       throw new DeltaConflictError(

@@ -37,10 +37,14 @@ export class DeltaConflictError extends SnaplakeError {
     readonly readVersion: number,
     readonly conflictingVersion: number,
     reason: string,
+    /** The writers' txn appIds (projectIds), when known: this commit's and the one that won. */
+    writers: { ours?: string; theirs?: string } = {},
   ) {
+    const ours = writers.ours ? ` of ${writers.ours}` : "";
+    const theirs = writers.theirs ? ` (by ${writers.theirs})` : "";
     super(
       "DELTA_COMMIT_CONFLICT",
-      `Commit to Delta table ${tableUri} read version ${readVersion}, but version ${conflictingVersion}, ` +
+      `Commit${ours} to Delta table ${tableUri} read version ${readVersion}, but version ${conflictingVersion}${theirs}, ` +
         `committed meanwhile, ${reason}; nothing was committed. Re-run to commit against the new version.`,
     );
   }

@@ -12,15 +12,12 @@ import { randomUUID } from "node:crypto";
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
-  CreateTableCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  ResourceInUseException,
-  ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
+import { createTableAndWait } from "../../clients/dynamodb-table.js";
 import { ObjectExistsError } from "../../storage/errors.js";
 import type { Storage } from "../../storage/types.js";
 import { isS3Uri, joinUri } from "../../storage/uri.js";
@@ -271,32 +268,16 @@ function tablePathOf(tableUri: string): string {
  * completed entries.
  */
 export async function createDeltaLogTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: ATTR_TABLE_PATH, AttributeType: "S" },
-          { AttributeName: ATTR_FILE_NAME, AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: ATTR_TABLE_PATH, KeyType: "HASH" },
-          { AttributeName: ATTR_FILE_NAME, KeyType: "RANGE" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
-  for (let attempt = 0; attempt < 60; attempt++) {
-    try {
-      const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      if (out.Table?.TableStatus === "ACTIVE") return;
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new DeltaInputError(`DynamoDB table ${tableName} did not become ACTIVE within 30 seconds`);
+  await createTableAndWait(client, {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: ATTR_TABLE_PATH, AttributeType: "S" },
+      { AttributeName: ATTR_FILE_NAME, AttributeType: "S" },
+    ],
+    KeySchema: [
+      { AttributeName: ATTR_TABLE_PATH, KeyType: "HASH" },
+      { AttributeName: ATTR_FILE_NAME, KeyType: "RANGE" },
+    ],
+    BillingMode: "PAY_PER_REQUEST",
+  });
 }
