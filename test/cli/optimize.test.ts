@@ -9,23 +9,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pl from "nodejs-polars";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { ordersFrame } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { joinUri, relativeKey } from "../../src/storage/uri.js";
-import {
-  commitToDeltaTable,
-  createDeltaLogTable,
-  type DeltaLogStore,
-  DynamoDbLogStore,
-} from "../../src/table/delta/index.js";
+import { createDeltaLogTable, type DeltaLogStore, DynamoDbLogStore } from "../../src/table/delta/index.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { runBuiltCli, startBuiltCli } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
+import { appendOrdersBatch, ordersBatch, STATUSES } from "../support/delta-appends.js";
 import { tempDir } from "../support/temp-dir.js";
 import { checkFiles, type ReplayedTable, replayLog } from "../table/delta/independent-reader.js";
-
-const STATUSES = ["cancelled", "delivered", "paid", "placed", "shipped"];
 
 const cleanups: Array<() => void> = [];
 afterAll(() => {
@@ -83,25 +76,8 @@ async function s3Place(): Promise<Place> {
   };
 }
 
-/** One writer's append: an orders batch, one file per status partition (the partition column in the path only). */
 async function appendBatch(place: Place, seed: number): Promise<void> {
-  const frame = ordersFrame({ rows: 1500, files: 1, seed }).sort(["order_time", "order_id"]);
-  const files: string[] = [];
-  for (const status of STATUSES) {
-    const part = frame.filter(pl.col("status").eq(pl.lit(status))).drop("status");
-    const uri = joinUri(place.lake, `status=${status}/part-append-${seed}.parquet`);
-    await place.storage.put(uri, part.writeParquet({ compression: "zstd" }));
-    files.push(uri);
-  }
-  await commitToDeltaTable({
-    storage: place.storage,
-    tableUri: place.lake,
-    projectId: `append-${seed}`,
-    mode: "append",
-    files,
-    partitionColumns: ["status"],
-    ...(place.logStore ? { logStore: place.logStore.store } : {}),
-  });
+  await appendOrdersBatch(place.storage, place.lake, seed, place.logStore?.store);
 }
 
 /** The table's folder on disk: the lake itself, or for S3 a fresh local copy of every object under it. */
@@ -282,7 +258,7 @@ describe("optimize against concurrent writers", () => {
     expect(table.version).toBe(seeds.length); // every append and the optimize
     const optimizes = table.commits.filter((c) => c.some((a) => a.commitInfo?.operation === "OPTIMIZE"));
     expect(optimizes).toHaveLength(1);
-    const expected = pl.concat(seeds.map((seed) => ordersFrame({ rows: 1500, files: 1, seed })));
+    const expected = pl.concat(seeds.map(ordersBatch));
     expect(checkFiles(dir, table)).toBe(expected.height);
     expect(
       sortedRows(dir, table).frameEqual(
