@@ -478,14 +478,16 @@ export abstract class Project {
    * Optimize: bin-packs the small files of each partition of the whole table (every run's files, not only
    * this project's) into files of about `targetFileSize` (default targetParquetFileSize), in one commit
    * that changes no data. Tracked: the plan (its read version and groups) is recorded before anything is
-   * written, and a plan an interrupted run left unfinished is carried out first, so a retry never
-   * rewrites twice. Safe against concurrent appends; a plan whose inputs another commit removed is
+   * written, and a plan an interrupted or failed run left unfinished is carried out first, so a retry
+   * never rewrites twice. Safe against concurrent appends; a plan whose inputs another commit removed is
    * superseded and made again.
    */
   async optimize(options: { targetFileSize?: number } = {}): Promise<OptimizeSummary> {
     const plans: OptimizeSummary["plans"] = [];
+    // Asking again is the retry: plans that failed for good go back to pending with fresh attempts.
+    await this.tracker.reset(this.projectId, OPTIMIZE_STEP);
     const unfinished = (await this.tracker.list(this.projectId, OPTIMIZE_STEP))
-      .filter((task) => task.status !== "succeeded" && task.status !== "ignored")
+      .filter((task) => task.status !== "succeeded")
       .map((task) => task.taskId)
       .sort();
     for (const taskId of unfinished) plans.push(await this.runOptimizePlan(taskId));
