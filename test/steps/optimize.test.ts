@@ -10,15 +10,17 @@ import { rewriteOptimizeGroup } from "../../src/steps/optimize.js";
 import { openDeltaTable } from "../../src/table/delta/index.js";
 import { appendOrdersBatch, ordersBatch } from "../support/delta-appends.js";
 import {
-  createTestContext,
   type ParquetProject,
   parquetProject,
   type TestContext,
+  testContexts,
 } from "../support/orders-project.js";
 import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
 
+const newContext = testContexts();
+
 async function tableOfAppends(appends: number) {
-  const context = await createTestContext("local");
+  const context = await newContext();
   const lake = `${context.root}lake`;
   for (let seed = 1; seed <= appends; seed++) await appendOrdersBatch(context.storage, lake, seed);
   const largest = Math.max(...(await openDeltaTable(context.storage, lake)).files.map((f) => f.size));
@@ -112,7 +114,7 @@ describe("optimize commits", () => {
   });
 
   it("a hive lake refuses optimize and vacuum, changing nothing", async () => {
-    const context = await createTestContext("local");
+    const context = await newContext();
     const project = parquetProject(context, { table: { format: "hive", mode: "append" } });
     await expect(project.optimize()).rejects.toMatchObject({ code: "TABLE_OPERATION_UNSUPPORTED" });
     await expect(project.vacuum({ retainMs: 0, dryRun: true })).rejects.toMatchObject({
