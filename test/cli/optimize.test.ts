@@ -5,16 +5,16 @@
  * removes exactly the files no version references. Every check reads the table with the log reader
  * written from the protocol text (a local copy of the table, for S3).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pl from "nodejs-polars";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { joinUri, relativeKey } from "../../src/storage/uri.js";
 import { createDeltaLogTable, type DeltaLogStore, DynamoDbLogStore } from "../../src/table/delta/index.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli, startBuiltCli } from "../support/cli.js";
+import { runBuiltCli, snaplake, startBuiltCli, stderrLines } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 import { appendOrdersBatch, ordersBatch, STATUSES } from "../support/delta-appends.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -111,10 +111,16 @@ function byPartition(table: ReplayedTable): Map<string, Array<{ path: string; si
   return partitions;
 }
 
-async function writeConfig(place: Place, targetParquetFileSize: number): Promise<string> {
+/** A maintenance project's config over the place's table; the tracker is a dynalite table, or the embedded one. */
+async function writeConfig(
+  place: Place,
+  targetParquetFileSize: number,
+  tracker: "table" | "embedded" = "table",
+): Promise<{ file: string; projectId: string }> {
   const tableName = uniqueName("optimize-tasks");
   const dynalite = inject("servers").dynalite;
-  await new DynamoTracker({ client: testDynamoClient(dynalite), tableName }).createTable();
+  if (tracker === "table")
+    await new DynamoTracker({ client: testDynamoClient(dynalite), tableName }).createTable();
   const config = {
     projectId: uniqueName("maintenance"),
     snapshot: { uri: "./unused-snapshot/" },
@@ -129,12 +135,12 @@ async function writeConfig(place: Place, targetParquetFileSize: number): Promise
       mode: "append",
       ...(place.logStore ? { logStore: place.logStore.config } : {}),
     },
-    tracker: { tableName, leaseSeconds: 60, maxAttempts: 2 },
-    aws: { ...place.aws, dynamodbEndpoint: dynalite },
+    tracker: { ...(tracker === "table" ? { tableName } : {}), leaseSeconds: 60, maxAttempts: 2 },
+    aws: { ...place.aws, ...(tracker === "table" ? { dynamodbEndpoint: dynalite } : {}) },
   };
   const file = join(place.dir, "maintenance.json");
   writeFileSync(file, JSON.stringify(config));
-  return file;
+  return { file, projectId: config.projectId };
 }
 
 describe.each([
@@ -151,7 +157,7 @@ describe.each([
     const largest = Math.max(...[...before.files.values()].map((add) => add.size as number));
     // Every file is well under the target (3/4 of it), so every file is packed.
     const target = Math.ceil(largest * 3.4);
-    const config = await writeConfig(place, target);
+    const { file: config } = await writeConfig(place, target);
 
     const optimized = await runBuiltCli(["optimize", "--config", config, "--json"], place.dir, place.env);
     expect(optimized.code, optimized.stderr).toBe(0);
@@ -240,7 +246,7 @@ describe("optimize against concurrent writers", () => {
     const seeds = [1, 2, 3, 4, 5, 6];
     for (const seed of seeds) await appendBatch(place, seed);
     const largest = Math.max(...[...replayLog(dir).files.values()].map((add) => add.size as number));
-    const config = await writeConfig(place, Math.ceil(largest * 3.4));
+    const { file: config } = await writeConfig(place, Math.ceil(largest * 3.4));
     const optimize = startBuiltCli(["optimize", "--config", config, "--json"], place.dir, place.env);
     // Appends keep landing while optimize starts, plans, rewrites and commits.
     let finished = false;
@@ -267,5 +273,52 @@ describe("optimize against concurrent writers", () => {
           .sort(["order_id", "order_time", "updated_at", "customer_id", "amount", "status"]),
       ),
     ).toBe(true);
+  });
+
+  it("optimize SIGKILLed once its plan is recorded, then run again: one OPTIMIZE commit, the same rows", async () => {
+    const place = localPlace();
+    const dir = place.lakeDir!;
+    for (let seed = 1; seed <= 8; seed++) await appendBatch(place, seed);
+    const before = replayLog(dir);
+    const beforeRows = sortedRows(dir, before);
+    const largest = Math.max(...[...before.files.values()].map((add) => add.size as number));
+    // The embedded tracker: a task held by a process that is gone is taken over at once.
+    const { file, projectId } = await writeConfig(place, Math.ceil(largest * 3.4), "embedded");
+    const plans = join(place.dir, "staging", projectId, "manifests", "optimize");
+    const killed = startBuiltCli(["optimize", "--config", file], place.dir);
+    await vi.waitFor(() => expect(existsSync(plans) && readdirSync(plans).length > 0).toBe(true), {
+      timeout: 60_000,
+      interval: 5,
+    });
+    killed.child.kill("SIGKILL");
+    expect((await killed.done).signal).toBe("SIGKILL");
+
+    const again = await runBuiltCli(["optimize", "--config", file, "--json"], place.dir);
+    expect(again.code, again.stderr).toBe(0);
+    const table = replayLog(dir);
+    expect(table.version).toBe(8); // versions 0-7 the appends, 8 the one rewrite
+    const optimizes = table.commits.filter((c) => c.some((a) => a.commitInfo?.operation === "OPTIMIZE"));
+    expect(optimizes).toHaveLength(1);
+    expect(checkFiles(dir, table)).toBe(beforeRows.height);
+    expect(sortedRows(dir, table).frameEqual(beforeRows)).toBe(true);
+    // The plan the killed process recorded is the one carried out.
+    expect(JSON.parse(again.stdout).plans.map((p: { taskId: string }) => `${p.taskId}.json`)).toEqual(
+      readdirSync(plans),
+    );
+  });
+});
+
+describe("vacuum's arguments", () => {
+  it("takes the table's URI or --config, exactly one of them (exit 2 naming both otherwise)", async () => {
+    for (const args of [
+      ["vacuum", "--retain", "1d"],
+      ["vacuum", "lake", "--config", "x.json", "--retain", "1d"],
+    ]) {
+      const result = await snaplake(args);
+      expect(result.code).toBe(2);
+      expect(stderrLines(result.stderr).join("\n")).toContain(
+        "give either the table's <uri> or --config <file>",
+      );
+    }
   });
 });
