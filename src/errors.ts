@@ -351,6 +351,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Cast the named column to the table's type in your reader, or write to a new table.",
   },
+  TABLE_OPERATION_UNSUPPORTED: {
+    errorClass: "TableOperationUnsupportedError",
+    retryable: false,
+    action: 'Set table.format to "delta" for a table that optimize and vacuum can maintain.',
+  },
   DELTA_INPUT_INVALID: {
     errorClass: "DeltaInputError",
     retryable: false,
@@ -401,6 +406,17 @@ export class SnaplakeError extends Error {
     this.code = code;
     const { retryable } = ERROR_CATALOGUE[code] as ErrorCatalogueEntry;
     this.retryable = retryable === "cause" ? isRetryable(options?.cause) : retryable;
+  }
+}
+
+/** optimize or vacuum on a table format that cannot do it safely (a hive lake has no commits). */
+export class TableOperationUnsupportedError extends SnaplakeError {
+  constructor(operation: string, format: string) {
+    super(
+      "TABLE_OPERATION_UNSUPPORTED",
+      `${operation} needs a table with commits (table.format "delta"); this lake's format is "${format}", ` +
+        "whose readers would see a rewrite's old and new files at once. Nothing was changed.",
+    );
   }
 }
 

@@ -28,6 +28,7 @@ export * from "./samples/orders.js";
 // Snowplow: enriched events, run manifests, the event manifest, the ready project.
 export * from "./snowplow/index.js";
 export * from "./snowplow/project.js";
+export * from "./steps/optimize.js";
 export * from "./steps/step-0-build-manifest.js";
 export * from "./steps/step-1-1-plan-snapshot-to-staging.js";
 export * from "./steps/step-1-3-process-snapshot-group.js";

@@ -44,6 +44,7 @@ import {
   Step,
   type StepId,
 } from "./models/steps.js";
+import { OPTIMIZE_STEP, optimizePlanSchema, rewriteOptimizeGroup } from "./steps/optimize.js";
 import { buildSnapshotManifest } from "./steps/step-0-build-manifest.js";
 import { type PlanResult, planSnapshotToStaging } from "./steps/step-1-1-plan-snapshot-to-staging.js";
 import {
@@ -67,12 +68,19 @@ import { commitRun } from "./steps/step-4-commit.js";
 import { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
 import { ObjectNotFoundError } from "./storage/errors.js";
 import type { Storage } from "./storage/types.js";
-import { type LakeCommitResult, type LakeTable, openLakeTable } from "./table/index.js";
+import {
+  type LakeCommitResult,
+  type LakeTable,
+  type OptimizeCommitResult,
+  openLakeTable,
+  type VacuumResult,
+} from "./table/index.js";
 import {
   type RunTaskResult,
   type StatusCounts,
   TASK_STATUSES,
   type Task,
+  type TaskContext,
   type TaskData,
   type TaskTracker,
 } from "./tracker/types.js";
@@ -185,6 +193,18 @@ export interface RunOptions {
   force?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   onActivity?: (event: ActivityEvent) => void;
+}
+
+export interface OptimizeSummary {
+  /** The plans carried out: one resumed from an interrupted run (if any), then one made now. */
+  plans: Array<{
+    taskId: string;
+    readVersion: number;
+    groups: number;
+    filesRewritten: number;
+    bytesRewritten: number;
+    commit: OptimizeCommitResult;
+  }>;
 }
 
 export interface RunSummary {
@@ -489,6 +509,74 @@ export abstract class Project {
         if (validation?.status !== "succeeded") throw new NotValidatedError(this.projectId);
       },
     );
+  }
+
+  // --- maintenance across runs --------------------------------------------------------------------------
+
+  /**
+   * Optimize: bin-packs the small files of each partition of the whole table (every run's files, not only
+   * this project's) into files of about `targetFileSize` (default targetParquetFileSize), in one commit
+   * that changes no data. Tracked: the plan (its read version and groups) is recorded before anything is
+   * written, and a plan an interrupted or failed run left unfinished is carried out first, so a retry
+   * never rewrites twice. Safe against concurrent appends; a plan whose inputs another commit removed is
+   * superseded and made again.
+   */
+  async optimize(options: { targetFileSize?: number } = {}): Promise<OptimizeSummary> {
+    const plans: OptimizeSummary["plans"] = [];
+    // Asking again is the retry: plans that failed for good go back to pending with fresh attempts.
+    await this.tracker.reset(this.projectId, OPTIMIZE_STEP);
+    const unfinished = (await this.tracker.list(this.projectId, OPTIMIZE_STEP))
+      .filter((task) => task.status !== "succeeded")
+      .map((task) => task.taskId)
+      .sort();
+    for (const taskId of unfinished) plans.push(await this.runOptimizePlan(taskId));
+    for (;;) {
+      const plan = await this.lakeTable.planOptimize({
+        targetFileSize: options.targetFileSize ?? this.config.targetParquetFileSize,
+      });
+      if (plan.groups.length === 0) return { plans };
+      const taskId = `v${plan.readVersion}-${plan.id.slice(0, 16)}`;
+      await writeJson(this.storage, this.locations.optimizePlan(taskId), plan);
+      const done = await this.runOptimizePlan(taskId);
+      plans.push(done);
+      if (!done.commit.superseded) return { plans };
+    }
+  }
+
+  private async runOptimizePlan(taskId: string): Promise<OptimizeSummary["plans"][number]> {
+    const planUri = this.locations.optimizePlan(taskId);
+    return this.runSingleStep(
+      OPTIMIZE_STEP,
+      async ({ signal }) => {
+        const plan = await readJson(this.storage, planUri, optimizePlanSchema);
+        let bytesRewritten = 0;
+        for (const group of plan.groups) {
+          await rewriteOptimizeGroup(this.storage, plan, group, {
+            sortBy: this.config.sortBy,
+            compression: this.config.compression,
+            rowGroupSize: this.config.rowGroupSize,
+            signal,
+          });
+          bytesRewritten += group.inputs.reduce((sum, input) => sum + input.size, 0);
+        }
+        const commit = await this.lakeTable.commitOptimize(plan, this.projectId);
+        return {
+          taskId,
+          readVersion: plan.readVersion,
+          groups: plan.groups.length,
+          filesRewritten: plan.groups.reduce((sum, group) => sum + group.inputs.length, 0),
+          bytesRewritten,
+          commit,
+        };
+      },
+      undefined,
+      { taskId, input: { planUri } },
+    );
+  }
+
+  /** Deletes (or with `dryRun` lists) the table's files that no version inside the retention window references. */
+  vacuum(options: { retainMs: number; dryRun: boolean }): Promise<VacuumResult> {
+    return this.lakeTable.vacuum(options);
   }
 
   // --- orchestration -------------------------------------------------------------------------------------
@@ -817,13 +905,14 @@ export abstract class Project {
    * `beforeClaim` runs once, only when the step is still to do, before its task is claimed.
    */
   protected async runSingleStep<O extends TaskData>(
-    step: StepId,
-    fn: () => Promise<O>,
+    step: StepId | typeof OPTIMIZE_STEP,
+    fn: (context: TaskContext) => Promise<O>,
     beforeClaim?: () => Promise<void>,
+    task: { taskId: string; input: TaskData } = { taskId: SINGLE_TASK_ID, input: {} },
   ): Promise<O> {
     let prepared = false;
     for (;;) {
-      const current = await this.tracker.get(this.projectId, step, SINGLE_TASK_ID);
+      const current = await this.tracker.get(this.projectId, step, task.taskId);
       if (current?.status === "succeeded") return current.output as O;
       if (current?.status === "ignored") throw new StepFailedError(step, current);
       if (beforeClaim && !prepared) {
@@ -831,11 +920,11 @@ export abstract class Project {
         prepared = true;
       }
       if (!current) {
-        await this.tracker.createTasks(this.projectId, step, [{ taskId: SINGLE_TASK_ID, input: {} }], {
+        await this.tracker.createTasks(this.projectId, step, [task], {
           maxAttempts: this.config.tracker.maxAttempts,
         });
       }
-      const result = await this.tracker.runTask(this.projectId, step, SINGLE_TASK_ID, fn);
+      const result = await this.tracker.runTask(this.projectId, step, task.taskId, fn);
       if (result.outcome === "succeeded") return result.task.output as O;
       // A retryable failure with attempts left: runTask waited out the backoff; try again.
       if (result.outcome === "failed" && result.task.status === "failed") continue;

@@ -11,6 +11,7 @@
  * {staging}/manifests/lake-schema.json                     step 2.1, the one schema of every lake file
  * {staging}/manifests/todo/{step}.json                     todo lists for Step Functions' ItemReader
  * {staging}/manifests/validation/validate-datalake-result.json   step 3
+ * {staging}/manifests/optimize/{task id}.json              optimize plans (snaplake optimize)
  * {staging}/manifests/project-settings.json                the settings the steps ran with (step 0, reset)
  * {staging}/datalake/{k=v/...}/{snapshot group fp}.parquet  staging data
  * {staging}/bad-rows/{snapshot group fp}.ndjson            rows a reader rejected (e.g. Snowplow)
@@ -67,6 +68,10 @@ export class Locations {
   }
   todoList(step: string): string {
     return joinUri(this.todoLists, `${step}.json`);
+  }
+  /** An optimize plan, recorded before its rewrite starts (maintenance: `snaplake optimize`). */
+  optimizePlan(taskId: string): string {
+    return joinUri(this.manifests, `optimize/${taskId}.json`);
   }
   get settingsRecord(): string {
     return joinUri(this.manifests, "project-settings.json");

@@ -1,12 +1,27 @@
 /** The Delta format behind the lake-table seam: one `commitToDeltaTable` per run, with the configured log store. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { TableSettings } from "../config.js";
+import { sha256Hex } from "../models/fingerprint.js";
 import type { Storage } from "../storage/types.js";
-import { commitToDeltaTable, type DeltaWriteMode, tableRoot } from "./delta/commit.js";
+import { joinUri, parentFolder } from "../storage/uri.js";
+import { commitDeltaRewrite, commitToDeltaTable, type DeltaWriteMode, tableRoot } from "./delta/commit.js";
 import { DeltaInputError, DeltaTableNotFoundError } from "./delta/errors.js";
 import { loadSnapshot } from "./delta/log.js";
 import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";
-import type { LakeCommitResult, LakeRun, LakeTable } from "./types.js";
+import { planOptimize, vacuum } from "./delta/maintenance.js";
+import { openDeltaTable } from "./delta/table.js";
+import type {
+  LakeCommitResult,
+  LakeRun,
+  LakeTable,
+  OptimizeCommitResult,
+  OptimizePlan,
+  OptimizePlanGroup,
+  VacuumResult,
+} from "./types.js";
+
+/** The txn appId of an optimize plan's commit: the same plan, from any project, commits once. */
+export const optimizeAppId = (plan: OptimizePlan) => `snaplake-optimize-${plan.id}`;
 
 export class DeltaLakeTable implements LakeTable {
   readonly format = "delta" as const;
@@ -48,6 +63,61 @@ export class DeltaLakeTable implements LakeTable {
       if (error instanceof DeltaTableNotFoundError) return null;
       throw error;
     }
+  }
+
+  async planOptimize(options: { targetFileSize: number }): Promise<OptimizePlan> {
+    const table = await openDeltaTable(this.storage, this.tableUri, this.logStoreOption());
+    const groups: OptimizePlanGroup[] = planOptimize(table, options).map((group) => {
+      const inputs = group.files.map(({ path, uri, size, rows }) => ({ path, uri, size, rows }));
+      // Named by its inputs: a retried rewrite of the same files writes the same file.
+      const name = `part-optimize-${sha256Hex(JSON.stringify(inputs.map((f) => f.path))).slice(0, 32)}.parquet`;
+      return {
+        partitionValues: group.partitionValues,
+        inputs,
+        output: joinUri(parentFolder(inputs[0]!.uri), name),
+      };
+    });
+    return {
+      format: this.format,
+      readVersion: table.version,
+      id: sha256Hex(JSON.stringify(groups.map((g) => g.inputs.map((f) => f.path)))).slice(0, 32),
+      partitionColumns: table.partitionColumns,
+      groups,
+    };
+  }
+
+  async commitOptimize(plan: OptimizePlan, projectId: string): Promise<OptimizeCommitResult> {
+    const appId = optimizeAppId(plan);
+    const snapshot = await loadSnapshot(this.storage, this.tableUri, this.logStoreOption());
+    const committed = snapshot.txns.get(appId);
+    const none = { format: this.format, filesAdded: 0, filesRemoved: 0, rowsAdded: 0, rowsRemoved: 0 };
+    if (committed) return { ...none, version: committed.version, committed: false, superseded: false };
+    const inputs = plan.groups.flatMap((group) => group.inputs.map((file) => file.path));
+    if (inputs.some((path) => !snapshot.files.has(path)))
+      return { ...none, version: snapshot.version, committed: false, superseded: true };
+    const { checkpointError, ...result } = await commitDeltaRewrite({
+      storage: this.storage,
+      tableUri: this.tableUri,
+      appId,
+      projectId,
+      removePaths: inputs,
+      files: plan.groups.map((group) => group.output),
+      ...this.logStoreOption(),
+    });
+    return {
+      format: this.format,
+      ...result,
+      superseded: false,
+      ...(checkpointError ? { checkpointError: checkpointError.message } : {}),
+    };
+  }
+
+  vacuum(options: { retainMs: number; dryRun: boolean }): Promise<VacuumResult> {
+    return vacuum(this.storage, this.tableUri, { ...options, ...this.logStoreOption() });
+  }
+
+  private logStoreOption(): { logStore?: DeltaLogStore } {
+    return this.logStore ? { logStore: this.logStore } : {};
   }
 }
 

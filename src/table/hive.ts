@@ -1,5 +1,13 @@
 /** A plain Hive-partitioned lake: files are visible to readers as soon as step 2.3 writes them. */
-import type { LakeCommitResult, LakeRun, LakeTable } from "./types.js";
+import { TableOperationUnsupportedError } from "../errors.js";
+import type {
+  LakeCommitResult,
+  LakeRun,
+  LakeTable,
+  OptimizeCommitResult,
+  OptimizePlan,
+  VacuumResult,
+} from "./types.js";
 
 export class HiveLakeTable implements LakeTable {
   readonly format = "hive" as const;
@@ -18,5 +26,19 @@ export class HiveLakeTable implements LakeTable {
 
   async committedVersion(): Promise<null> {
     return null;
+  }
+
+  // Readers of plain folders would see a rewrite's inputs and outputs at once: rows twice, or none.
+  async planOptimize(): Promise<OptimizePlan> {
+    throw new TableOperationUnsupportedError("optimize", this.format);
+  }
+
+  async commitOptimize(): Promise<OptimizeCommitResult> {
+    throw new TableOperationUnsupportedError("optimize", this.format);
+  }
+
+  // Without a log, every file of a hive lake is referenced.
+  async vacuum(): Promise<VacuumResult> {
+    throw new TableOperationUnsupportedError("vacuum", this.format);
   }
 }

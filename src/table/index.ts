@@ -6,7 +6,15 @@ import { DeltaLakeTable, deltaLogStoreFor } from "./delta-lake-table.js";
 import { HiveLakeTable } from "./hive.js";
 import type { LakeTable } from "./types.js";
 
-export type { LakeCommitResult, LakeRun, LakeTable } from "./types.js";
+export type {
+  LakeCommitResult,
+  LakeRun,
+  LakeTable,
+  OptimizeCommitResult,
+  OptimizePlan,
+  OptimizePlanGroup,
+  VacuumResult,
+} from "./types.js";
 
 export function openLakeTable(
   settings: TableSettings,

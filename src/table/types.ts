@@ -28,9 +28,58 @@ export interface LakeCommitResult extends Record<string, unknown> {
   rowsRemoved: number;
 }
 
+/** One output file of an optimize plan: small files of one partition, rewritten together. */
+export interface OptimizePlanGroup {
+  /** The partition's values as the table records them (null for a null partition value). */
+  partitionValues: Record<string, string | null>;
+  inputs: Array<{ path: string; uri: string; size: number; rows: number | null }>;
+  /** The rewritten file's URI, named by its inputs, so a retried rewrite writes the same file. */
+  output: string;
+}
+
+/**
+ * A compaction of small files, planned at one table version: which files each new file replaces. Plain
+ * JSON, so it can be recorded before anything is written and carried out (or resumed) later.
+ */
+export interface OptimizePlan {
+  format: TableSettings["format"];
+  /** The table version the plan was made at. */
+  readVersion: number;
+  /** A hash of the read version and the groups: the plan's identity (and its commit's txn appId). */
+  id: string;
+  /** Columns whose values live in the folders, not in the data files. */
+  partitionColumns: string[];
+  groups: OptimizePlanGroup[];
+}
+
+export interface OptimizeCommitResult extends LakeCommitResult {
+  /** True when the table no longer holds every input and no commit of this plan exists: plan again. */
+  superseded: boolean;
+}
+
+export interface VacuumResult {
+  /** Files no version inside the retention window references (deleted unless dryRun). */
+  files: string[];
+  bytes: number;
+  deleted: boolean;
+}
+
 export interface LakeTable {
   readonly format: TableSettings["format"];
   commit(run: LakeRun): Promise<LakeCommitResult>;
   /** The table version holding this project's commit, or null (none yet, or a hive lake: nothing to commit). */
   committedVersion(projectId: string): Promise<number | null>;
+  /**
+   * Per partition, packs the files smaller than about `targetFileSize` into groups of about that size
+   * (ceil(bytes / target) per partition); files near the target are left alone. Deterministic for a version.
+   */
+  planOptimize(options: { targetFileSize: number }): Promise<OptimizePlan>;
+  /**
+   * Commits a plan whose outputs are written: one rewrite commit (no data change) replacing the inputs by
+   * the outputs. Idempotent by the plan's id; safe against concurrent appends; superseded (nothing
+   * written) when a concurrent commit removed an input.
+   */
+  commitOptimize(plan: OptimizePlan, projectId: string): Promise<OptimizeCommitResult>;
+  /** Deletes (or with dryRun lists) the data files no version inside the retention window references. */
+  vacuum(options: { retainMs: number; dryRun: boolean }): Promise<VacuumResult>;
 }

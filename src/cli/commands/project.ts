@@ -1,5 +1,5 @@
 /**
- * The project commands: init, run, step, worker, status, retry, reset, validate.
+ * The project commands: init, run, step, worker, status, retry, reset, validate, optimize.
  * Exit codes: 0 ok, 1 a step/task/validation failed, 2 bad configuration or arguments.
  * What a command needs beyond its options (polars, the AWS SDK) is imported when it runs, so the CLI
  * starts fast.
@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
 import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
-import type { RunSummary } from "../../project.js";
+import type { OptimizeSummary, RunSummary } from "../../project.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
 import type { LakeCommitResult } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
@@ -141,6 +141,19 @@ async function printPlan(options: { config: string; workers: number; json?: true
     ].join("\n");
   });
   return ExitCode.ok;
+}
+
+function describeOptimize(summary: OptimizeSummary): string {
+  if (summary.plans.length === 0) return "optimize: no partition has small files to pack (nothing written)";
+  return summary.plans
+    .map(({ taskId, groups, filesRewritten, bytesRewritten, commit }) =>
+      commit.superseded
+        ? `optimize ${taskId}: superseded (another commit removed some of its files; planned again)`
+        : commit.committed
+          ? `optimize ${taskId}: Delta version ${commit.version}: ${filesRewritten} files (${bytesRewritten} bytes) rewritten into ${groups}`
+          : `optimize ${taskId}: already in the table at Delta version ${commit.version} (nothing written)`,
+    )
+    .join("\n");
 }
 
 /** Validation failures are results, not crashes: print them, exit 1. */
@@ -431,6 +444,23 @@ export function register(program: Command): void {
           const outcome = await reportingValidation(json, () => project.step3ValidateDatalake());
           if (typeof outcome === "number") return outcome;
           print(json, outcome, () => describeValidation(outcome));
+          return ExitCode.ok;
+        }),
+      ),
+    );
+  program
+    .command("optimize")
+    .description(
+      "bin-pack the small files of each partition of the project's Delta table (every run's files) into files of about targetParquetFileSize, in one commit that changes no data",
+    )
+    .addOption(configOption())
+    .addOption(stateDirOption())
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action(async (options) =>
+        withProject(options, async ({ project }) => {
+          const summary = await project.optimize();
+          print(Boolean(options.json), summary, () => describeOptimize(summary));
           return ExitCode.ok;
         }),
       ),

@@ -3,13 +3,15 @@
  *   table history <uri> [--json]              each version: time, operation, projectId, rows and files added/removed
  *   table files <uri> [--version N] [--json]  the active files at a version (default the latest)
  *   vacuum <uri> --retain 7d [--yes]          lists the files no version in the window references; --yes deletes
+ *   vacuum --config <file> --retain 7d [--yes]   the same for a project's table, with its storage and log store
  * S3 is reached with the default AWS chain (AWS_ENDPOINT_URL_S3 for a local server).
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { ConfigError } from "../../errors.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { wholeNumber } from "../options.js";
-import { print } from "../session.js";
+import { print, withProject } from "../session.js";
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -93,7 +95,12 @@ export function register(program: Command): void {
     .description(
       "list the files of a Delta table that no version inside the retention window references; --yes deletes them",
     )
-    .argument("<uri>", "the table's root folder (s3:// or a local path)")
+    .argument("[uri]", "the table's root folder (s3:// or a local path); or --config")
+    .option(
+      "-c, --config <file>",
+      "a project config: vacuum its table (datalakeUri), with its AWS settings and log store",
+    )
+    .option("--state-dir <dir>", "with --config: folder of the embedded tracker")
     .addOption(
       new Option("--retain <duration>", "keep what versions this recent still reference, e.g. 7d")
         .argParser(retention)
@@ -103,8 +110,17 @@ export function register(program: Command): void {
     .option("--json", "print JSON on stdout")
     .action(
       action(async (uri, options) => {
-        const { storage, vacuum } = await deltaLibrary();
-        const result = await vacuum(storage, uri, { retainMs: options.retain, dryRun: !options.yes });
+        if (Boolean(uri) === Boolean(options.config))
+          throw new ConfigError("vacuum", ["give either the table's <uri> or --config <file>, not both"]);
+        const request = { retainMs: options.retain, dryRun: !options.yes };
+        const result = options.config
+          ? await withProject({ ...options, config: options.config }, ({ project }) =>
+              project.vacuum(request),
+            )
+          : await (async () => {
+              const { storage, vacuum } = await deltaLibrary();
+              return vacuum(storage, uri!, request);
+            })();
         print(Boolean(options.json), result, () =>
           [
             ...result.files,

@@ -124,7 +124,10 @@ type Operation = { kind: DeltaWriteMode } | { kind: "rewrite"; paths: ReadonlySe
 interface CommitContext {
   storage: Storage;
   tableUri: string;
+  /** Recorded in commitInfo; also the txn appId unless `appId` is given. */
   projectId: string;
+  /** The txn appId, when the writer's identity for idempotence is not the projectId (a rewrite plan). */
+  appId?: string;
   partitionColumns: readonly string[];
   partitionTypes?: Readonly<Record<string, DeltaPrimitiveType>>;
   schema?: DeltaStructType;
@@ -137,11 +140,13 @@ interface CommitContext {
 /**
  * Replaces the active files `removePaths` by `files` holding the same rows (`dataChange: false`), as
  * optimize does. Safe against concurrent appends; fails with DeltaConflictError when a concurrent commit
- * removed one of the rewritten files. `appId` makes it idempotent like any commit.
+ * removed one of the rewritten files. `appId` makes it idempotent like any commit; `projectId` (default
+ * the appId) is the writer recorded in commitInfo.
  */
 export async function commitDeltaRewrite(
-  input: Omit<CommitContext, "projectId" | "partitionColumns"> & {
+  input: Omit<CommitContext, "projectId" | "appId" | "partitionColumns"> & {
     appId: string;
+    projectId?: string;
     removePaths: readonly string[];
     files: readonly string[];
   },
@@ -151,7 +156,7 @@ export async function commitDeltaRewrite(
   const partitionColumns = snapshot.metadata.partitionColumns;
   const files = await inspectDataFiles(input.storage, tableUri, input.files, partitionColumns);
   return runCommit(
-    { ...input, tableUri, projectId: input.appId, partitionColumns },
+    { ...input, tableUri, projectId: input.projectId ?? input.appId, partitionColumns },
     { kind: "rewrite", paths: new Set(input.removePaths) },
     files,
   );
@@ -224,9 +229,10 @@ async function runCommit(
   let snapshot = listing.latest < 0 ? null : await loadSnapshot(storage, tableUri, { listing });
   const maxAttempts = context.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const readVersion = snapshot?.version ?? -1;
+  const appId = context.appId ?? context.projectId;
 
   for (let attempt = 1; ; attempt++) {
-    const existing = snapshot?.txns.get(context.projectId);
+    const existing = snapshot?.txns.get(appId);
     if (existing) return alreadyCommitted(existing.version);
 
     const version = (snapshot?.version ?? -1) + 1;
@@ -250,7 +256,7 @@ async function runCommit(
     listing = await listLog(storage, tableUri, logStore);
     const winners = await readWinners(storage, listing, version);
     for (const winner of winners) {
-      const ours = winner.actions.find((action) => "txn" in action && action.txn.appId === context.projectId);
+      const ours = winner.actions.find((action) => "txn" in action && action.txn.appId === appId);
       if (ours) return alreadyCommitted(winner.version);
       const conflict = conflictOf(operation, winner.actions, built.partitions, context.partitionColumns);
       if (conflict) {
@@ -493,7 +499,7 @@ function buildActions(
   });
   if (!snapshot || !sameProtocol(protocol, snapshot.protocol)) actions.push({ protocol });
   if (metadata) actions.push({ metaData: metadata });
-  actions.push({ txn: { appId: context.projectId, version, lastUpdated: now } });
+  actions.push({ txn: { appId: context.appId ?? context.projectId, version, lastUpdated: now } });
   for (const remove of removes) actions.push({ remove });
   for (const add of adds) actions.push({ add });
   const partitions = new Set(adds.map((add) => partitionKey(add.partitionValues, partitionColumns)));

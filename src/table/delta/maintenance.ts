@@ -5,6 +5,7 @@
 import { packBalanced } from "../../models/pack.js";
 import type { Storage } from "../../storage/types.js";
 import { asFolder, relativeKey } from "../../storage/uri.js";
+import type { VacuumResult } from "../types.js";
 import { tableRoot } from "./commit.js";
 import { loadSnapshot } from "./log.js";
 import { type DeltaLogStore, logFolder } from "./log-store.js";
@@ -51,13 +52,6 @@ export function planOptimize(
     }
   }
   return groups;
-}
-
-export interface VacuumResult {
-  /** Files no version inside the retention window references (deleted unless dryRun). */
-  files: string[];
-  bytes: number;
-  deleted: boolean;
 }
 
 /**
