@@ -107,12 +107,19 @@ export async function buildSnapshotManifest(input: {
   storage: Storage;
   locations: Locations;
   source: SnapshotSource;
+  /** A DynamoDB incremental export is read only for a merge (table.mode "merge"); refused otherwise. */
+  acceptIncrementalExport?: boolean;
 }): Promise<SnapshotManifest> {
   const { storage, locations, source } = input;
   if ("manifestUri" in source)
     return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
   if ("dynamodbExport" in source)
-    return buildDynamoDbExportManifest(storage, locations, source.dynamodbExport);
+    return buildDynamoDbExportManifest(
+      storage,
+      locations,
+      source.dynamodbExport,
+      input.acceptIncrementalExport ?? false,
+    );
   if ("rdsExport" in source) {
     const exported = await readRdsExportTable(storage, source.rdsExport, source.table);
     if (exported.files.length === 0) throw new EmptySnapshotError(exported.tableFolder);
@@ -137,19 +144,20 @@ export async function buildSnapshotManifest(input: {
 
 /**
  * The snapshot manifest of a DynamoDB full export: its data files as `manifest-files.json` lists them (uri,
- * AWS's etag, itemCount as nRecord), and the export's details. An incremental export is refused: its lines
- * are changes to merge, not rows.
+ * AWS's etag, itemCount as nRecord), and the export's details. An incremental export's lines are changes,
+ * not rows: it is refused unless the run merges them into a table.
  */
 async function buildDynamoDbExportManifest(
   storage: Storage,
   locations: Locations,
   exportUri: string,
+  acceptIncremental: boolean,
 ): Promise<SnapshotManifest> {
   const exported = await readDynamoDbExportManifest(storage, exportUri);
-  if (exported.exportType !== "FULL_EXPORT") {
+  if (exported.exportType !== "FULL_EXPORT" && !acceptIncremental) {
     throw new DynamoDbExportManifestError(
       exported.summaryUri,
-      `exportType ${exported.exportType}: snapshot.dynamodbExport reads full exports (FULL_EXPORT); merging an incremental export's changes into a table is not supported yet`,
+      `exportType ${exported.exportType}: its lines are changes, not rows; merge them into a Delta table with table: { "format": "delta", "mode": "merge" } and recordIdColumn set to the table's key column(s)`,
     );
   }
   if (exported.files.length === 0) throw new EmptySnapshotError(exported.manifestFilesUri);
@@ -159,6 +167,9 @@ async function buildDynamoDbExportManifest(
       exportArn: exported.exportArn,
       exportType: exported.exportType,
       exportTime: exported.exportTime,
+      ...(exported.exportType === "INCREMENTAL_EXPORT"
+        ? { exportFromTime: exported.exportFromTime, exportToTime: exported.exportToTime }
+        : {}),
       itemCount: exported.itemCount,
       summaryUri: exported.summaryUri,
       manifestFilesUri: exported.manifestFilesUri,

@@ -2,9 +2,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { TableSettings } from "../config.js";
 import type { Storage } from "../storage/types.js";
-import { commitToDeltaTable, type DeltaWriteMode } from "./delta/commit.js";
+import { commitToDeltaTable, type DeltaCommitResult } from "./delta/commit.js";
 import { DeltaInputError } from "./delta/errors.js";
 import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";
+import { commitDeltaMerge } from "./delta/merge.js";
 import type { LakeCommitResult, LakeRun, LakeTable } from "./types.js";
 
 export class DeltaLakeTable implements LakeTable {
@@ -13,21 +14,26 @@ export class DeltaLakeTable implements LakeTable {
   constructor(
     private readonly storage: Storage,
     private readonly tableUri: string,
-    private readonly mode: DeltaWriteMode,
+    private readonly mode: TableSettings["mode"],
     private readonly logStore: DeltaLogStore | undefined,
+    /** mode "merge": the table's key column(s). */
+    private readonly keyColumns: readonly string[] = [],
   ) {}
 
   async commit(run: LakeRun): Promise<LakeCommitResult> {
-    const result = await commitToDeltaTable({
+    const common = {
       storage: this.storage,
       tableUri: this.tableUri,
       projectId: run.projectId,
-      mode: this.mode,
       files: run.files,
       partitionColumns: run.partitionColumns,
       partitionTypes: run.partitionTypes,
       ...(this.logStore ? { logStore: this.logStore } : {}),
-    });
+    };
+    const result: DeltaCommitResult =
+      this.mode === "merge"
+        ? await commitDeltaMerge({ ...common, keyColumns: this.keyColumns })
+        : await commitToDeltaTable({ ...common, mode: this.mode });
     // The commit landed; a missing checkpoint only slows readers down, and the next commit writes one.
     const { checkpointError, ...rest } = result;
     return {
