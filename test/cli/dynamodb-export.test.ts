@@ -262,7 +262,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`${victim.uri} line 4: ${problem}`);
       // Bad data fails for good at once: retrying can't fix it.
-    expect(run.stderr).toMatch(/"status":"ignored","attempt":1,.*"retryable":false/);
+      expect(run.stderr).toMatch(/"status":"ignored","attempt":1,.*"retryable":false/);
     },
     300_000,
   );
