@@ -170,13 +170,17 @@ const deltaLogStore = z.discriminatedUnion("type", [
 ]);
 
 export const TABLE_FORMATS = ["hive", "delta"] as const;
-export const TABLE_MODES = ["append", "overwrite", "replacePartitions"] as const;
+export const TABLE_MODES = ["append", "overwrite", "replacePartitions", "merge"] as const;
 
 const tableSettings = z
   .object({
     /** hive: plain partition folders, files visible when written. delta: step 4 commits them to `_delta_log/`. */
     format: z.enum(TABLE_FORMATS).default("hive"),
-    /** Delta: add the run's rows, make them the whole table, or replace the partitions the run writes. */
+    /**
+     * Delta: add the run's rows, make them the whole table, replace the partitions the run writes, or merge
+     * them by `recordIdColumn` (upsert, and delete the keys whose latest change is a deletion: a DynamoDB
+     * incremental export), rewriting only the files whose key range can hold a changed key.
+     */
     mode: z.enum(TABLE_MODES).default("append"),
     logStore: deltaLogStore.optional(),
   })
@@ -198,8 +202,11 @@ export const projectConfigSchema = z
     /** Codec of the lake files (staging files are intermediate and always lz4). */
     compression: z.enum(COMPRESSIONS).default("zstd"),
     rowGroupSize: z.number().int().positive().default(122_880),
-    /** With `updateTimeColumn`: keep only the latest row per record id in the lake. */
-    recordIdColumn: columnName.optional(),
+    /**
+     * With `updateTimeColumn`: keep only the latest row per record id in the lake. With `table.mode: "merge"`:
+     * the table's key, one column or several (e.g. a DynamoDB table's partition and sort key).
+     */
+    recordIdColumn: z.union([columnName, z.array(columnName).min(1)]).optional(),
     updateTimeColumn: columnName.optional(),
     /** Count this column's non-null values in validation, in addition to rows. */
     countColumn: columnName.optional(),
@@ -209,7 +216,38 @@ export const projectConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    if (Boolean(config.recordIdColumn) !== Boolean(config.updateTimeColumn)) {
+    const merge = config.table.mode === "merge";
+    if (merge) {
+      if (config.table.format !== "delta") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["table", "mode"],
+          message:
+            'mode "merge" needs format "delta": a merge removes the files holding changed keys, which only a Delta commit can do',
+        });
+      }
+      if (!config.recordIdColumn) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["recordIdColumn"],
+          message: 'table.mode "merge" needs the table\'s key column(s) here, e.g. ["pk", "sk"]',
+        });
+      }
+      if (config.updateTimeColumn) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["updateTimeColumn"],
+          message:
+            "table.mode \"merge\" orders a key's changes by the export's write timestamp: remove updateTimeColumn",
+        });
+      }
+    } else if (Array.isArray(config.recordIdColumn)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recordIdColumn"],
+        message: 'several key columns are for table.mode "merge"; de-duplication takes one column',
+      });
+    } else if (Boolean(config.recordIdColumn) !== Boolean(config.updateTimeColumn)) {
       ctx.addIssue({
         code: "custom",
         path: [config.recordIdColumn ? "updateTimeColumn" : "recordIdColumn"],
@@ -239,7 +277,7 @@ export const projectConfigSchema = z
           '{ "type": "conditional-put" }',
       });
     }
-    if (config.table.format === "hive" && config.table.mode !== "append") {
+    if (config.table.format === "hive" && config.table.mode !== "append" && !merge) {
       ctx.addIssue({
         code: "custom",
         path: ["table", "mode"],
@@ -253,6 +291,19 @@ export type ProjectConfig = z.output<typeof projectConfigSchema>;
 export type SortKey = ProjectConfig["sortBy"][number];
 export type Compression = ProjectConfig["compression"];
 export type TableSettings = ProjectConfig["table"];
+
+/** The single de-duplication column (steps 2.1 to 3); a merge's key columns are the table's business. */
+export function dedupeColumn(config: ProjectConfig): string | undefined {
+  return config.table.mode === "merge" || Array.isArray(config.recordIdColumn)
+    ? undefined
+    : config.recordIdColumn;
+}
+
+/** A merge's key columns, in order. */
+export function mergeKeyColumns(config: ProjectConfig): string[] {
+  const id = config.recordIdColumn;
+  return id === undefined ? [] : Array.isArray(id) ? id : [id];
+}
 
 /** Parses a config object; throws `ConfigError` naming every field at fault. */
 export function parseProjectConfig(input: unknown, source = "project config"): ProjectConfig {

@@ -39,4 +39,5 @@ export * from "./steps/step-x-2-list-todo.js";
 export * from "./storage/index.js";
 // Sample DynamoDB exports, for tests and demos.
 export * from "./testing/dynamodb-export.js";
+export * from "./testing/rds-export.js";
 export * from "./tracker/index.js";

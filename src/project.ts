@@ -8,7 +8,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import pLimit from "p-limit";
 import { z } from "zod";
-import { type ProjectConfig, type ProjectConfigInput, parseProjectConfig } from "./config.js";
+import {
+  dedupeColumn,
+  mergeKeyColumns,
+  type ProjectConfig,
+  type ProjectConfigInput,
+  parseProjectConfig,
+} from "./config.js";
 import { SnaplakeError } from "./errors.js";
 import type { FrameLike } from "./frames/convert.js";
 import { type Logger, silentLogger } from "./logging.js";
@@ -247,6 +253,7 @@ export abstract class Project {
       this.storage,
       this.config.datalakeUri,
       dependencies.dynamodb,
+      { keyColumns: mergeKeyColumns(this.config) },
     );
   }
 
@@ -312,6 +319,8 @@ export abstract class Project {
         storage: this.storage,
         locations: this.locations,
         source: this.config.snapshot,
+        // An incremental export's lines are changes: only a merge into a table can apply them.
+        acceptIncrementalExport: this.config.table.mode === "merge",
       });
       await writeJson(this.storage, this.locations.settingsRecord, recordSettings(this.settings()));
       this.manifestPromise = Promise.resolve(manifest);
@@ -393,8 +402,8 @@ export abstract class Project {
           locations: this.locations,
           targetParquetFileSize: this.config.targetParquetFileSize,
           targetFileGroupSize: this.config.targetFileGroupSize,
-          dedupe: this.config.recordIdColumn !== undefined,
-          ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
+          dedupe: dedupeColumn(this.config) !== undefined,
+          ...(dedupeColumn(this.config) ? { recordIdColumn: dedupeColumn(this.config) } : {}),
           maxAttempts: this.config.tracker.maxAttempts,
           ...(force ? { force: true } : { snapshotTasks }),
         }),
@@ -430,7 +439,8 @@ export abstract class Project {
   /** Step 2.3: one compaction group into lake Parquet. */
   async step2_3CompactPartitionGroup(taskId: string): Promise<RunTaskResult> {
     await this.checkSettings();
-    const { recordIdColumn, updateTimeColumn } = this.config;
+    const recordIdColumn = dedupeColumn(this.config);
+    const { updateTimeColumn } = this.config;
     return this.tracker.runTask(this.projectId, Step.stagingToDatalake, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
@@ -473,7 +483,7 @@ export abstract class Project {
         manifest,
         snapshotSource: this.config.snapshot,
         ...(this.config.countColumn ? { countColumn: this.config.countColumn } : {}),
-        ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
+        ...(dedupeColumn(this.config) ? { recordIdColumn: dedupeColumn(this.config) } : {}),
       });
       if (!result.ok) throw new ValidationFailedError(result, this.locations.validationResult);
       return {

@@ -45,4 +45,13 @@ describe("examples", () => {
     expect(Number(items)).toBe(20_000);
     expect(result.stdout).toMatch(/partitions: 3, files: \d+, rows: 20000\n/);
   }, 200_000);
+
+  it("rds-export-to-datalake turns the export's orders table into a validated, partitioned lake", () => {
+    const result = runExample("rds-export-to-datalake");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("validation: ok");
+    expect(result.stdout).toMatch(/table shop\.public\.orders, 20000 rows\n/);
+    expect(result.stdout).toMatch(/partitions: 4, files: \d+, rows: 20000\n/);
+  }, 200_000);
 });

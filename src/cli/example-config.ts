@@ -72,7 +72,8 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // The lake's table format. "hive": plain partition folders, readers see files as they are written.
   // "delta": a Delta Lake table; step 4 (commit) makes the run's files visible in one atomic commit after
   // validation. mode (delta): "append" | "overwrite" (the run becomes the whole table; older versions stay
-  // readable until vacuumed) | "replacePartitions" (the partitions the run writes are replaced).
+  // readable until vacuumed) | "replacePartitions" (the partitions the run writes are replaced) | "merge"
+  // (upserts and deletes by recordIdColumn, the table's key column(s): a DynamoDB incremental export).
   // On S3 a Delta table needs a logStore: { "type": "dynamodb", "tableName": "delta_log" } (the commit
   // table Delta Spark and delta-rs share) or { "type": "conditional-put" } (AWS S3 conditional writes).
   "table": {

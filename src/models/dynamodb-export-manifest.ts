@@ -121,10 +121,21 @@ export interface DynamoDbExport {
 
 const EXPORT_FOLDER = /(?:^|\/)AWSDynamoDB\/[^/]+\/(.+)$/;
 
-/** `prefix/AWSDynamoDB/<id>/data/x.json.gz` → `data/x.json.gz`: keys resolve inside the export folder, wherever it was copied to. */
+/**
+ * `prefix/AWSDynamoDB/<id>/data/x.json.gz` → `data/x.json.gz`: keys resolve inside the export folder, wherever
+ * it was copied to. A key with `.`, `..` or empty segments could climb out of the folder (or name another
+ * object by another spelling): it has no place in an export, so it is refused, as a key outside
+ * `AWSDynamoDB/<id>/` is.
+ */
 function keyInExport(key: string): string | undefined {
-  return EXPORT_FOLDER.exec(key)?.[1];
+  const relative = EXPORT_FOLDER.exec(key)?.[1];
+  if (relative === undefined) return undefined;
+  return relative.split("/").some((segment) => segment === "" || segment === "." || segment === "..")
+    ? undefined
+    : relative;
 }
+
+const OUTSIDE_EXPORT = "is not a key under AWSDynamoDB/<exportId>/ (without '.', '..' or empty segments)";
 
 function parseJsonText(text: string, uri: string, line?: number): unknown {
   try {
@@ -191,7 +202,7 @@ export async function readDynamoDbExportManifest(
   if (!filesKey) {
     throw new DynamoDbExportManifestError(
       summaryUri,
-      `manifestFilesS3Key ${summary.manifestFilesS3Key} is not under AWSDynamoDB/<exportId>/`,
+      `manifestFilesS3Key ${summary.manifestFilesS3Key} ${OUTSIDE_EXPORT}`,
     );
   }
   const manifestFilesUri = joinUri(folder, filesKey);
@@ -222,7 +233,7 @@ export async function readDynamoDbExportManifest(
     if (!key) {
       throw new DynamoDbExportManifestError(
         manifestFilesUri,
-        `line ${line}: dataFileS3Key ${entry.data.dataFileS3Key} is not under AWSDynamoDB/<exportId>/`,
+        `line ${line}: dataFileS3Key ${entry.data.dataFileS3Key} ${OUTSIDE_EXPORT}`,
       );
     }
     const uri = joinUri(folder, key);

@@ -14,6 +14,10 @@
  * | SS, NS, BS | lists |
  * | M, L | struct / list (`nested: "struct"`), or JSON text (`nested: "json"`) |
  *
+ * An incremental export's lines (`Keys`, `NewImage` and/or `OldImage`, `Metadata.WriteTimestampMicros`)
+ * become rows of the NewImage's attributes (only the Keys' for a deletion) plus `_snaplake_write_micros`
+ * (Int64) and `_snaplake_deleted` (Boolean), which a Delta merge (table.mode "merge") applies.
+ *
  * An attribute only some items have is a nullable column. An attribute whose type differs between items is
  * an error naming it, both types, files and lines, or JSON text with `mixedTypes: "json"`. `columns`
  * declares types and renames. Container values are unmarshalled by `@aws-sdk/util-dynamodb`.
@@ -34,6 +38,7 @@ import type {
   ReadContext,
   SnapshotReadResult,
 } from "../steps/step-1-3-process-snapshot-group.js";
+import { CHANGE_DELETED_COLUMN, CHANGE_WRITE_TIME_COLUMN } from "../table/delta/merge.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
 export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];
@@ -158,11 +163,16 @@ class TypeConflict {
   ) {}
 }
 
-/** Rows of one read: which file and line each row came from, for errors. */
+/** Rows of one read: which file and line each row came from, for errors; for changes, when and whether deleted. */
 class RowOrigins {
   readonly uris: string[] = [];
   readonly fileOfRow: number[] = [];
   readonly lineOfRow: number[] = [];
+  /** Full export items, or an incremental export's changes: one read holds one kind. */
+  kind: "items" | "changes" | undefined;
+  /** Changes only, per row: Metadata.WriteTimestampMicros, and true when the change has no NewImage. */
+  readonly writeMicros: number[] = [];
+  readonly deleted: boolean[] = [];
   at(row: number): string {
     return `${this.uris[this.fileOfRow[row]!]} line ${this.lineOfRow[row]}`;
   }
@@ -569,6 +579,38 @@ const EMPTY_DTYPES: Record<DynamoDbDeclaredType, pl.DataType> = {
   boolean: pl.Bool,
 };
 
+/**
+ * The attributes of an incremental export's change: its NewImage (with the Keys it lacks), or only its Keys
+ * when the change deleted the item.
+ */
+function changeImage(record: Record<string, unknown>, uri: string, line: number): Record<string, unknown> {
+  const { Keys: keys, NewImage: newImage } = record;
+  if (!isObject(keys) || Object.keys(keys).length === 0) {
+    throw new DynamoDbExportLineError(uri, line, "Keys is not an attribute map naming the item's key");
+  }
+  if (newImage === undefined) return keys;
+  if (!isObject(newImage)) throw new DynamoDbExportLineError(uri, line, "NewImage is not an attribute map");
+  const missing = Object.keys(keys).filter((name) => !(name in newImage));
+  return missing.length === 0
+    ? newImage
+    : { ...newImage, ...Object.fromEntries(missing.map((k) => [k, keys[k]])) };
+}
+
+function writeTimestampMicros(record: Record<string, unknown>, uri: string, line: number): number {
+  const metadata = record.Metadata;
+  const written = isObject(metadata) ? metadata.WriteTimestampMicros : undefined;
+  const text = isObject(written) ? written.N : undefined;
+  const micros = typeof text === "string" && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(micros)) {
+    throw new DynamoDbExportLineError(
+      uri,
+      line,
+      'Metadata.WriteTimestampMicros is not {"N": "<microseconds since the epoch>"}',
+    );
+  }
+  return micros;
+}
+
 /** Splits a decompressed export file into items, gathering each attribute's values by column. */
 function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>, origins: RowOrigins): void {
   const fileIndex = origins.uris.push(uri) - 1;
@@ -589,16 +631,33 @@ function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>,
         cause: error,
       });
     }
-    const item = isObject(record) ? record.Item : undefined;
-    if (!isObject(item)) {
-      const incremental = isObject(record) && ("NewImage" in record || "Keys" in record);
+    const fullItem = isObject(record) ? record.Item : undefined;
+    const kind = isObject(fullItem) ? "items" : isObject(record) && "Keys" in record ? "changes" : undefined;
+    if (kind === undefined) {
       throw new DynamoDbExportLineError(
         uri,
         line,
-        incremental
-          ? "an incremental export line (Keys/NewImage/OldImage); this reader reads full exports"
-          : 'not a DynamoDB export item: expected {"Item": {"attribute": {"S": "..."}, ...}}',
+        'not a DynamoDB export item: expected {"Item": {"attribute": {"S": "..."}, ...}} (full export), or an incremental export change {"Keys": {...}, "NewImage": {...}, "Metadata": {...}}',
       );
+    }
+    origins.kind ??= kind;
+    if (kind !== origins.kind) {
+      throw new DynamoDbExportLineError(
+        uri,
+        line,
+        kind === "changes"
+          ? "an incremental export line (Keys/NewImage/OldImage) among full export items: read one export at a time"
+          : "a full export item among an incremental export's changes: read one export at a time",
+      );
+    }
+    const item =
+      kind === "items"
+        ? (fullItem as Record<string, unknown>)
+        : changeImage(record as Record<string, unknown>, uri, line);
+    if (kind === "changes") {
+      const change = record as Record<string, unknown>;
+      origins.writeMicros.push(writeTimestampMicros(change, uri, line));
+      origins.deleted.push(change.NewImage === undefined);
     }
     const row = origins.fileOfRow.push(fileIndex) - 1;
     origins.lineOfRow.push(line);
@@ -668,6 +727,18 @@ export function readDynamoDbExportFiles(
       outputNames.set(name, attribute);
       series.push(pl.Series(name, new Array(context.height).fill(null), EMPTY_DTYPES[spec.type]));
     }
+  }
+  if (origins.kind === "changes") {
+    for (const name of [CHANGE_WRITE_TIME_COLUMN, CHANGE_DELETED_COLUMN]) {
+      if (outputNames.has(name)) {
+        throw new DynamoDbColumnTypeError(
+          outputNames.get(name)!,
+          `its column name "${name}" is the one a merge reads the changes' ${name === CHANGE_DELETED_COLUMN ? "deleted flag" : "write time"} from; rename it in reader.columns`,
+        );
+      }
+    }
+    series.push(pl.Series(CHANGE_WRITE_TIME_COLUMN, origins.writeMicros, pl.Int64));
+    series.push(pl.Series(CHANGE_DELETED_COLUMN, origins.deleted, pl.Bool));
   }
   if (context.textNumbers.length > 0) {
     const warning: DynamoDbExportWarning = {

@@ -136,11 +136,13 @@ export async function buildSnapshotManifest(input: {
   storage: Storage;
   locations: Locations;
   source: SnapshotSource;
+  /** A DynamoDB incremental export is read only for a merge (table.mode "merge"); refused otherwise. */
+  acceptIncrementalExport?: boolean;
 }): Promise<SnapshotManifest> {
   const { storage, locations, source } = input;
   if ("manifestUri" in source)
     return readSnapshotManifest(storage, normalizeUri(source.manifestUri), snapshotConfinement(source));
-  const { files, details } = await listSnapshotFiles(storage, source);
+  const { files, details } = await listSnapshotFiles(storage, source, input.acceptIncrementalExport ?? false);
   return writeSnapshotManifest(storage, locations.snapshotManifestSummary, files, details);
 }
 
@@ -151,6 +153,7 @@ export async function buildSnapshotManifest(input: {
 export async function listSnapshotFiles(
   storage: Storage,
   source: SnapshotSource,
+  acceptIncrementalExport = false,
 ): Promise<{ files: DataFile[]; details: Record<string, unknown> }> {
   if ("manifestUri" in source) {
     const manifest = await readSnapshotManifest(
@@ -160,7 +163,8 @@ export async function listSnapshotFiles(
     );
     return { files: manifest.files, details: manifest.details };
   }
-  if ("dynamodbExport" in source) return listDynamoDbExport(storage, source.dynamodbExport);
+  if ("dynamodbExport" in source)
+    return listDynamoDbExport(storage, source.dynamodbExport, acceptIncrementalExport);
   if ("rdsExport" in source) {
     const exported = await readRdsExportTable(storage, source.rdsExport, source.table);
     if (exported.files.length === 0) throw new EmptySnapshotError(exported.tableFolder);
@@ -183,19 +187,20 @@ export async function listSnapshotFiles(
 }
 
 /**
- * A DynamoDB full export's data files as `manifest-files.json` lists them (uri, AWS's etag, itemCount as
- * nRecord), and the export's details. An incremental export is refused: its lines are changes to merge,
- * not rows.
+ * The snapshot manifest of a DynamoDB full export: its data files as `manifest-files.json` lists them (uri,
+ * AWS's etag, itemCount as nRecord), and the export's details. An incremental export's lines are changes,
+ * not rows: it is refused unless the run merges them into a table.
  */
 async function listDynamoDbExport(
   storage: Storage,
   exportUri: string,
+  acceptIncremental: boolean,
 ): Promise<{ files: DataFile[]; details: Record<string, unknown> }> {
   const exported = await readDynamoDbExportManifest(storage, exportUri);
-  if (exported.exportType !== "FULL_EXPORT") {
+  if (exported.exportType !== "FULL_EXPORT" && !acceptIncremental) {
     throw new DynamoDbExportManifestError(
       exported.summaryUri,
-      `exportType ${exported.exportType}: snapshot.dynamodbExport reads full exports (FULL_EXPORT); merging an incremental export's changes into a table is not supported yet`,
+      `exportType ${exported.exportType}: its lines are changes, not rows; merge them into a Delta table with table: { "format": "delta", "mode": "merge" } and recordIdColumn set to the table's key column(s)`,
     );
   }
   if (exported.files.length === 0) throw new EmptySnapshotError(exported.manifestFilesUri);
@@ -207,6 +212,9 @@ async function listDynamoDbExport(
         exportArn: exported.exportArn,
         exportType: exported.exportType,
         exportTime: exported.exportTime,
+        ...(exported.exportType === "INCREMENTAL_EXPORT"
+          ? { exportFromTime: exported.exportFromTime, exportToTime: exported.exportToTime }
+          : {}),
         itemCount: exported.itemCount,
         summaryUri: exported.summaryUri,
         manifestFilesUri: exported.manifestFilesUri,

@@ -4,11 +4,17 @@ import type { TableSettings } from "../config.js";
 import { sha256Hex } from "../models/fingerprint.js";
 import type { Storage } from "../storage/types.js";
 import { joinUri, parentFolder } from "../storage/uri.js";
-import { commitDeltaRewrite, commitToDeltaTable, type DeltaWriteMode, tableRoot } from "./delta/commit.js";
+import {
+  commitDeltaRewrite,
+  commitToDeltaTable,
+  type DeltaCommitResult,
+  tableRoot,
+} from "./delta/commit.js";
 import { DeltaInputError, DeltaTableNotFoundError } from "./delta/errors.js";
 import { loadSnapshot } from "./delta/log.js";
 import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";
 import { planOptimize, vacuum } from "./delta/maintenance.js";
+import { commitDeltaMerge } from "./delta/merge.js";
 import { openDeltaTable } from "./delta/table.js";
 import type {
   LakeCommitResult,
@@ -29,21 +35,26 @@ export class DeltaLakeTable implements LakeTable {
   constructor(
     private readonly storage: Storage,
     private readonly tableUri: string,
-    private readonly mode: DeltaWriteMode,
+    private readonly mode: TableSettings["mode"],
     private readonly logStore: DeltaLogStore | undefined,
+    /** mode "merge": the table's key column(s). */
+    private readonly keyColumns: readonly string[] = [],
   ) {}
 
   async commit(run: LakeRun): Promise<LakeCommitResult> {
-    const result = await commitToDeltaTable({
+    const common = {
       storage: this.storage,
       tableUri: this.tableUri,
       projectId: run.projectId,
-      mode: this.mode,
       files: run.files,
       partitionColumns: run.partitionColumns,
       partitionTypes: run.partitionTypes,
       ...(this.logStore ? { logStore: this.logStore } : {}),
-    });
+    };
+    const result: DeltaCommitResult =
+      this.mode === "merge"
+        ? await commitDeltaMerge({ ...common, keyColumns: this.keyColumns })
+        : await commitToDeltaTable({ ...common, mode: this.mode });
     // The commit landed; a missing checkpoint only slows readers down, and the next commit writes one.
     const { checkpointError, ...rest } = result;
     return {

@@ -21,7 +21,15 @@ export function openLakeTable(
   storage: Storage,
   tableUri: string,
   dynamodb?: () => DynamoDBClient,
+  /** mode "merge": the table's key column(s) (the config's recordIdColumn). */
+  merge: { keyColumns: readonly string[] } = { keyColumns: [] },
 ): LakeTable {
   if (settings.format === "hive") return new HiveLakeTable();
-  return new DeltaLakeTable(storage, tableUri, settings.mode, deltaLogStoreFor(settings, storage, dynamodb));
+  return new DeltaLakeTable(
+    storage,
+    tableUri,
+    settings.mode,
+    deltaLogStoreFor(settings, storage, dynamodb),
+    merge.keyColumns,
+  );
 }

@@ -217,4 +217,53 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${victim.uri} line 11: corrupt gzip data from this line on`);
   }, 300_000);
+
+  it.each([
+    ["a line that is not DynamoDB JSON", '{"pk":"CUSTOMER#1","sk":"PROFILE"}', "not a DynamoDB export item"],
+    [
+      "an unknown type descriptor",
+      '{"Item":{"pk":{"S":"CUSTOMER#1"},"sk":{"S":"PROFILE"},"score":{"DEC":"1.5"}}}',
+      '"score" has an unknown type descriptor "DEC"',
+    ],
+  ])(
+    "fails the group of %s, naming the file and line",
+    async (_name, badLine, problem) => {
+      const place = await localPlace();
+      const generated = await generateDynamoDbExport(place.storage, {
+        baseUri: joinUri(place.base, "exports/"),
+        itemCount: 200,
+        fileCount: 2,
+        seed: 6,
+      });
+      // Line 4 of the second file replaced; the manifest gets the new file's etag and MD5, as if AWS wrote it.
+      const victim = generated.files[1]!;
+      const text = victim.items.map((item) =>
+        JSON.stringify({ Item: { pk: { S: item.pk }, sk: { S: item.sk } } }),
+      );
+      text[3] = badLine;
+      const body = gzipSync(`${text.join("\n")}\n`);
+      const put = await place.storage.put(victim.uri, body);
+      const manifestUri = joinUri(generated.folder, "manifest-files.json");
+      const name = victim.uri.slice(victim.uri.lastIndexOf("/") + 1);
+      const lines = (await place.storage.get(manifestUri))
+        .toString("utf8")
+        .trim()
+        .split("\n")
+        .map((line) => {
+          const entry = JSON.parse(line);
+          if (!entry.dataFileS3Key.endsWith(name)) return line;
+          const md5Checksum = createHash("md5").update(body).digest("base64");
+          return JSON.stringify({ ...entry, etag: put.etag, md5Checksum });
+        });
+      await place.storage.put(manifestUri, `${lines.join("\n")}\n`);
+      const config = await writeProject(place, generated.folder, "bad-line");
+
+      const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${victim.uri} line 4: ${problem}`);
+      // Bad data fails for good at once: retrying can't fix it.
+      expect(run.stderr).toMatch(/"status":"ignored","attempt":1,.*"retryable":false/);
+    },
+    300_000,
+  );
 });

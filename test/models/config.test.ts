@@ -88,4 +88,36 @@ describe("project config", () => {
     expect(parseProjectConfig({ ...local, table: { format: "delta" } }).table.format).toBe("delta");
     expect(() => parseProjectConfig({ ...minimal, table: { mode: "overwrite" } })).toThrow(/table\.mode/);
   });
+
+  it("takes mode merge only for a Delta table with its key column(s), and no updateTimeColumn", () => {
+    const local = { ...minimal, datalakeUri: "./lake/" };
+    const merge = parseProjectConfig({
+      ...local,
+      table: { format: "delta", mode: "merge" },
+      recordIdColumn: ["pk", "sk"],
+    });
+    expect(merge.table.mode).toBe("merge");
+    expect(merge.recordIdColumn).toEqual(["pk", "sk"]);
+    expect(
+      parseProjectConfig({ ...local, table: { format: "delta", mode: "merge" }, recordIdColumn: "id" })
+        .recordIdColumn,
+    ).toBe("id");
+    expect(() =>
+      parseProjectConfig({ ...local, table: { mode: "merge" }, recordIdColumn: ["pk", "sk"] }),
+    ).toThrow(/table\.mode: mode "merge" needs format "delta"/);
+    expect(() => parseProjectConfig({ ...local, table: { format: "delta", mode: "merge" } })).toThrow(
+      /recordIdColumn: table\.mode "merge" needs the table's key column/,
+    );
+    expect(() =>
+      parseProjectConfig({
+        ...local,
+        table: { format: "delta", mode: "merge" },
+        recordIdColumn: "id",
+        updateTimeColumn: "updated_at",
+      }),
+    ).toThrow(/updateTimeColumn: .*write timestamp/);
+    expect(() =>
+      parseProjectConfig({ ...local, recordIdColumn: ["pk", "sk"], updateTimeColumn: "updated_at" }),
+    ).toThrow(/recordIdColumn: several key columns are for table\.mode "merge"/);
+  });
 });

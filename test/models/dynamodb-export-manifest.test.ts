@@ -116,4 +116,27 @@ describe.each(backendFactories)("DynamoDB export manifests on $name", (factory) 
       `line 3: data file ${gone} is missing`,
     );
   });
+
+  it.each([
+    ["a '..' segment", (key: string) => key.replace("/data/", "/data/../../../")],
+    ["a '.' segment", (key: string) => key.replace("/data/", "/./data/")],
+    ["an empty segment", (key: string) => key.replace("/data/", "/data//")],
+    ["a key outside the export", (key: string) => `elsewhere/${key.slice(key.indexOf("data/"))}`],
+  ])("refuses a dataFileS3Key with %s, naming the manifest and line", async (_name, tamper) => {
+    const generated = await generateDynamoDbExport(storage, {
+      baseUri: `${backend.base}escape-${_name.length}-${_name.charCodeAt(2)}/`,
+      itemCount: 10,
+      fileCount: 2,
+    });
+    const filesUri = joinUri(generated.folder, "manifest-files.json");
+    const lines = (await storage.get(filesUri)).toString("utf8").trim().split("\n");
+    const entry = JSON.parse(lines[1]!);
+    lines[1] = JSON.stringify({ ...entry, dataFileS3Key: tamper(entry.dataFileS3Key) });
+    await storage.put(filesUri, `${lines.join("\n")}\n`);
+    const reading = readDynamoDbExportManifest(storage, generated.folder);
+    await expect(reading).rejects.toBeInstanceOf(DynamoDbExportManifestError);
+    await expect(reading).rejects.toThrow(
+      /manifest-files\.json: line 2: dataFileS3Key .* is not a key under AWSDynamoDB\/<exportId>\//,
+    );
+  });
 });

@@ -19,7 +19,12 @@ import {
 } from "../../src/readers/dynamodb-export.js";
 import { createReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import type { Storage } from "../../src/storage/types.js";
-import { generateDynamoDbExport, type NativeItem } from "../../src/testing/dynamodb-export.js";
+import { CHANGE_DELETED_COLUMN, CHANGE_WRITE_TIME_COLUMN } from "../../src/table/delta/merge.js";
+import {
+  generateDynamoDbExport,
+  generateDynamoDbIncrementalExport,
+  type NativeItem,
+} from "../../src/testing/dynamodb-export.js";
 import { type BackendUnderTest, backendFactories } from "../storage/backends.js";
 
 /** What each attribute of the sample table must become, from its JavaScript value (not from the reader). */
@@ -205,6 +210,47 @@ describe.each(backendFactories)("dynamodb-export reader on $name", (factory) => 
 
     const asJson = await read(storage, [first, second], { mixedTypes: "json" });
     expect(asJson.getColumn("size").toArray()).toEqual(['{"w":"wide"}', '{"w":2,"h":"x"}']);
+  });
+
+  it("reads an incremental export's changes: the NewImage (the Keys of a deletion), write time and deleted flag", async () => {
+    const full = await generateDynamoDbExport(storage, {
+      baseUri: `${backend.base}changes/`,
+      itemCount: 60,
+      fileCount: 1,
+    });
+    const increment = await generateDynamoDbIncrementalExport(storage, {
+      baseUri: `${backend.base}changes/`,
+      previous: full.table,
+      exportFromTime: new Date(Date.UTC(2024, 5, 1)),
+      exportToTime: new Date(Date.UTC(2024, 5, 1, 1)),
+      inserts: 3,
+      updates: 4,
+      deletes: 2,
+      fileCount: 2,
+    });
+    const frame = await read(
+      storage,
+      increment.files.map((file) => file.uri),
+    );
+    expect(frame.height).toBe(increment.changes.length);
+    const rows = new Map(frame.toRecords().map((row) => [`${row.pk}|${row.sk}`, row]));
+    for (const change of increment.changes) {
+      const row = rows.get(change.key)!;
+      expect(row, change.key).toBeDefined();
+      expect(row[CHANGE_DELETED_COLUMN], change.key).toBe(change.kind === "delete");
+      expect(Number(row[CHANGE_WRITE_TIME_COLUMN]), change.key).toBe(Number(change.writeTimestampMicros));
+      // A deletion has only its key; any other change, its new image.
+      expect(row.kind ?? null, change.key).toBe(change.newImage ? change.newImage.kind : null);
+      expect(Number(row.version ?? Number.NaN)).toBe(
+        change.newImage ? Number(change.newImage.version) : Number.NaN,
+      );
+    }
+
+    const bad = `${backend.base}changes/no-metadata.json.gz`;
+    await storage.put(bad, gz(['{"Keys":{"pk":{"S":"a"}},"NewImage":{"pk":{"S":"a"}}}']));
+    await expect(read(storage, [bad])).rejects.toThrow(
+      `${bad} line 1: Metadata.WriteTimestampMicros is not {"N": "<microseconds since the epoch>"}`,
+    );
   });
 
   it("reads maps and lists as JSON text, binary as bytes, and declared types and renames", async () => {

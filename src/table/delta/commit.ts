@@ -6,7 +6,7 @@
  * - append never conflicts (a blind append can land after anything);
  * - overwrite conflicts with any commit after the version it read (it would silently drop its rows);
  * - replacePartitions conflicts with commits adding or removing files in the partitions it replaces;
- * - a rewrite (optimize) conflicts with commits that removed one of the files it rewrites.
+ * - a rewrite (optimize) or a merge conflicts with commits that removed one of the files it rewrites.
  * Idempotence: the `txn` action carries `appId` (the projectId) and, as its version, the table version it
  * is committed at. If the table already holds a txn for the appId, that version is returned and nothing
  * is written, also when the other commit won the race against this very call (a retried process).
@@ -119,9 +119,10 @@ export async function commitToDeltaTable(input: CommitToDeltaTableInput): Promis
   return runCommit({ ...input, tableUri }, { kind: input.mode }, files);
 }
 
-type Operation = { kind: DeltaWriteMode } | { kind: "rewrite"; paths: ReadonlySet<string> };
+/** rewrite: the same rows in other files (optimize); merge: the rows of `paths` replaced by changed ones. */
+export type Operation = { kind: DeltaWriteMode } | { kind: "rewrite" | "merge"; paths: ReadonlySet<string> };
 
-interface CommitContext {
+export interface CommitContext {
   storage: Storage;
   tableUri: string;
   /** Recorded in commitInfo; also the txn appId unless `appId` is given. */
@@ -218,15 +219,25 @@ export async function inspectDataFiles(
   );
 }
 
-async function runCommit(
+/**
+ * Writes the commit at the next version, or on top of the commits that won the race when they don't
+ * conflict. `read` is the snapshot the caller planned against (a merge chose its files from it), so commits
+ * landing after it are checked for conflicts too; default the latest.
+ */
+export async function runCommit(
   context: CommitContext,
   operation: Operation,
   files: InspectedFile[],
+  read?: { snapshot: DeltaSnapshot | null },
 ): Promise<DeltaCommitResult> {
   const { storage, tableUri } = context;
   const logStore = context.logStore ?? defaultLogStore(storage, tableUri);
   let listing = await listLog(storage, tableUri, logStore);
-  let snapshot = listing.latest < 0 ? null : await loadSnapshot(storage, tableUri, { listing });
+  let snapshot = read
+    ? read.snapshot
+    : listing.latest < 0
+      ? null
+      : await loadSnapshot(storage, tableUri, { listing });
   const maxAttempts = context.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const readVersion = snapshot?.version ?? -1;
   const appId = context.appId ?? context.projectId;
@@ -279,7 +290,7 @@ async function runCommit(
   }
 }
 
-function alreadyCommitted(version: number): DeltaCommitResult {
+export function alreadyCommitted(version: number): DeltaCommitResult {
   return { version, committed: false, filesAdded: 0, filesRemoved: 0, rowsAdded: 0, rowsRemoved: 0 };
 }
 
@@ -365,10 +376,11 @@ function conflictOf(
       }
       return null;
     }
-    case "rewrite": {
+    case "rewrite":
+    case "merge": {
       for (const action of winner) {
         if ("remove" in action && operation.paths.has(action.remove.path)) {
-          return `removed ${action.remove.path}, which this rewrite replaces`;
+          return `removed ${action.remove.path}, which this ${operation.kind} replaces`;
         }
       }
       return null;
@@ -490,7 +502,7 @@ function buildActions(
   actions.push({
     commitInfo: {
       timestamp: now,
-      operation: operation.kind === "rewrite" ? "OPTIMIZE" : "WRITE",
+      operation: operation.kind === "rewrite" ? "OPTIMIZE" : operation.kind === "merge" ? "MERGE" : "WRITE",
       operationParameters: operationParameters(operation, partitionColumns),
       engineInfo: `snaplake/${SNAPLAKE_VERSION}`,
       isBlindAppend: operation.kind === "append",
@@ -523,7 +535,8 @@ function replacedFiles(
       const replaced = new Set(adds.map((add) => partitionKey(add.partitionValues, partitionColumns)));
       return active.filter((file) => replaced.has(partitionKey(file.partitionValues, partitionColumns)));
     }
-    case "rewrite": {
+    case "rewrite":
+    case "merge": {
       const missing = [...operation.paths].filter((path) => !snapshot.files.has(path));
       if (missing.length > 0) {
         throw new DeltaConflictError(
@@ -552,6 +565,8 @@ function operationParameters(
       // Spark's name for replacing only the partitions a write touches.
       return { mode: "Overwrite", partitionBy, partitionOverwriteMode: "DYNAMIC" };
     case "rewrite":
+      return { predicate: "[]", filesRewritten: operation.paths.size };
+    case "merge":
       return { predicate: "[]", filesRewritten: operation.paths.size };
   }
 }
