@@ -14,6 +14,7 @@ import type { FrameLike } from "./frames/convert.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
+  type LakeLayout,
   lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
@@ -304,6 +305,7 @@ export abstract class Project {
         read: (g, context) => this.batchReadSnapshotDataFile(g, context),
         partitionKeys: this.config.partitionKeys,
         derivedColumns: this.derivedColumns(),
+        layout: this.lakeLayout(),
         signal,
       });
       return output;
@@ -337,6 +339,7 @@ export abstract class Project {
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: this.config.recordIdColumn !== undefined,
           ...(this.config.recordIdColumn ? { recordIdColumn: this.config.recordIdColumn } : {}),
+          layout: this.lakeLayout(),
           maxAttempts: this.config.tracker.maxAttempts,
           ...(force ? { force: true } : { snapshotTasks }),
         }),
@@ -367,6 +370,17 @@ export abstract class Project {
   /** Step 2.2: compaction groups still to do. */
   step2_2ListPartitionGroupsTodo(): Promise<Task[]> {
     return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.stagingToDatalake });
+  }
+
+  /** The form of the lake's files, which step 1.3 writes staging files in. */
+  private lakeLayout(): LakeLayout {
+    const { recordIdColumn, updateTimeColumn } = this.config;
+    return {
+      sortBy: this.config.sortBy,
+      compression: this.config.compression,
+      rowGroupSize: this.config.rowGroupSize,
+      ...(recordIdColumn && updateTimeColumn ? { dedupe: { recordIdColumn, updateTimeColumn } } : {}),
+    };
   }
 
   /** Step 2.3: one compaction group into lake Parquet. */
