@@ -4,23 +4,18 @@
  * partition; the lake holds the same rows either way and validates, re-runs included.
  */
 import pl from "nodejs-polars";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type PartitionFileGroup, partitionFileGroupSchema, readJson } from "../../src/models/manifests.js";
 import { type PartitionGroupTaskInput, type PartitionGroupTaskOutput, Step } from "../../src/models/steps.js";
 import {
-  createTestContext,
   parquetProject,
   readLake,
-  removeTestRoot,
   type StorageKind,
-  type TestContext,
+  testContexts,
   writeParquetSnapshot,
 } from "../support/orders-project.js";
 
-const contexts: TestContext[] = [];
-afterEach(() => {
-  for (const context of contexts.splice(0)) removeTestRoot(context);
-});
+const createContext = testContexts();
 
 /** `rows` orders of `region`, ids from `firstId`, times shuffled (so sorting has work to do). */
 function orders(region: string, firstId: number, rows: number): pl.DataFrame {
@@ -41,8 +36,7 @@ const sortKeys = ["at", "id"];
 
 describe.each<StorageKind>(["local", "s3"])("promote and merge on %s storage", (kind) => {
   it("promotes files byte for byte, merges the small ones in sort order, and a mixed partition validates", async () => {
-    const context = await createTestContext(kind);
-    contexts.push(context);
+    const context = await createContext(kind);
     const big = orders("eu", 0, 40_000);
     const small = [orders("eu", 100_000, 1500), orders("eu", 200_000, 1500), orders("eu", 300_000, 1500)];
     const alone = orders("us", 400_000, 800);
