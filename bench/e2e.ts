@@ -2,7 +2,7 @@
  * End-to-end benchmark: a Snowplow enriched archive (run folders, plain + .gz part files) into an
  * `event_date`-partitioned zstd Parquet lake, snaplake vs DuckDB, on the same input.
  *
- *   npm run bench -- [--size-mb 500] [--seed 2024] [--repeat 2] [--bad-share 0.001] [--workers 2]
+ *   npm run bench -- [--size-mb 500] [--seed 2024] [--repeat 3] [--bad-share 0.001] [--workers 2]
  *
  * - Input: `writeEnrichedArchive`, one call per day (so there are several event_date partitions), files of
  *   ~12–16 MB uncompressed, every second one gzipped. Cached under bench/out/ by size + seed + bad share +
@@ -20,7 +20,10 @@
  * Each engine runs in its own child process, so peak RSS (getrusage maxRSS) is per engine; engines
  * alternate (snaplake, duckdb, snaplake, ...) so a change in machine load hits both. Seconds are measured in
  * the child from "start" (runtime / database open) to "lake written", without Node start-up and module
- * loading. The last line is the ratio of the best runs: `throughput ratio (snaplake / duckdb): X.XX`.
+ * loading. snaplake runs its steps one by one as runAll does, each timed (wall and CPU seconds). The last
+ * line is the ratio of the mean seconds over the alternating rounds (default 3):
+ * `throughput ratio (snaplake / duckdb): X.XX`; the best-run ratio, the CPU-seconds ratio and the peak RSS
+ * are printed above it.
  */
 import {
   existsSync,
@@ -36,7 +39,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parseProjectConfig } from "../src/config.js";
-import { SINGLE_TASK_ID, Step } from "../src/models/steps.js";
+import { Step } from "../src/models/steps.js";
 import { openRuntime } from "../src/runtime.js";
 import {
   addGroundTruth,
@@ -57,10 +60,19 @@ const TARGET_FILE_BYTES = 16e6;
 
 type Engine = "snaplake" | "duckdb";
 
+/** One step's share of a snaplake run: wall and CPU seconds. */
+interface StepTime {
+  step: string;
+  seconds: number;
+  cpuSeconds: number;
+}
+
 interface ChildResult {
   engine: Engine;
   seconds: number;
   cpuSeconds: number;
+  /** snaplake only: each step's time, in run order. */
+  steps?: StepTime[];
   maxRssMb: number;
   outputBytes: number;
   outputFiles: number;
@@ -144,25 +156,44 @@ async function snaplakeChild(input: string, output: string, workers: number): Pr
   const startCpu = process.cpuUsage();
   const start = performance.now();
   const runtime = await openRuntime(parseProjectConfig(configInput), { stateDir });
-  let summary: Awaited<ReturnType<SnowplowEnrichedProject["runAll"]>>;
-  let commitSeconds = Number.NaN;
+  const steps: StepTime[] = [];
+  // The steps as runAll runs them, each one timed (wall and this process's CPU).
+  const timed = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
+    const cpu = process.cpuUsage();
+    const at = performance.now();
+    const result = await run();
+    const used = process.cpuUsage(cpu);
+    steps.push({
+      step,
+      seconds: (performance.now() - at) / 1000,
+      cpuSeconds: (used.user + used.system) / 1e6,
+    });
+    return result;
+  };
+  let validation: Awaited<ReturnType<SnowplowEnrichedProject["step3ValidateDatalake"]>>;
   try {
     const project = new SnowplowEnrichedProject(configInput, runtime);
-    summary = await project.runAll({ workers });
-    const commit = await runtime.tracker.get(project.projectId, Step.commit, SINGLE_TASK_ID);
-    commitSeconds = (Date.parse(commit?.finishedAt ?? "") - Date.parse(commit?.startedAt ?? "")) / 1000;
+    await timed("0", () => project.step0BuildManifest());
+    await timed("1.1", () => project.step1_1PlanSnapshotToStaging());
+    await timed("1.3", () => project.drain(Step.snapshotToStaging, { workers }));
+    await timed("2.1", () => project.step2_1PlanStagingToDatalake());
+    await timed("2.3", () => project.drain(Step.stagingToDatalake, { workers }));
+    validation = await timed("3", () => project.step3ValidateDatalake());
+    await timed("4", () => project.step4Commit());
   } finally {
     await runtime.close();
   }
   const seconds = (performance.now() - start) / 1000;
   rmSync(stateDir, { recursive: true, force: true });
   const lake = folderStats(join(output, "lake"), ".parquet");
-  const staging = folderStats(join(output, "staging", configInput.projectId, "datalake"), ".parquet");
-  const { validation } = summary;
+  const stagingFolder = join(output, "staging", configInput.projectId, "datalake");
+  const staging = existsSync(stagingFolder) ? folderStats(stagingFolder, ".parquet") : { files: 0, bytes: 0 };
+  const commitSeconds = steps.find((s) => s.step === "4")?.seconds ?? Number.NaN;
   return {
     engine: "snaplake",
     seconds,
     ...usageSince(startCpu),
+    steps,
     outputBytes: lake.bytes,
     outputFiles: lake.files,
     partitions: lake.dirs.size,
@@ -237,13 +268,14 @@ async function main(): Promise<void> {
     options: {
       "size-mb": { type: "string", default: "500" },
       seed: { type: "string", default: "2024" },
-      repeat: { type: "string", default: "2" },
+      repeat: { type: "string", default: "3" },
       "bad-share": { type: "string", default: "0.001" },
       workers: { type: "string", default: "2" },
       engines: { type: "string", default: "snaplake,duckdb" },
       child: { type: "string" },
       input: { type: "string" },
       output: { type: "string" },
+      "prepare-only": { type: "boolean", default: false },
     },
   });
   const workers = Number(values.workers);
@@ -262,6 +294,11 @@ async function main(): Promise<void> {
     Number(values.seed),
     Number(values["bad-share"]),
   );
+  if (values["prepare-only"]) {
+    // For bench/ab.ts: the input both revisions read, as the last line.
+    reportToParent({ root: input.root, mb: input.truth.bytes / 1e6 });
+    return;
+  }
   const inputMb = input.truth.bytes / 1e6;
   console.log(
     `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
@@ -292,13 +329,45 @@ async function main(): Promise<void> {
         `${String(r.partitions).padStart(6)} ${String(r.rows).padStart(9)}  ${r.load.padEnd(9)}  ${r.note}`,
     );
   }
-  const best = (engine: Engine) => Math.min(...runs.filter((r) => r.engine === engine).map((r) => r.seconds));
-  if (runs.some((r) => r.engine === "snaplake") && runs.some((r) => r.engine === "duckdb")) {
+  printStepTable(runs);
+  const of = (engine: Engine) => runs.filter((r) => r.engine === engine);
+  if (of("snaplake").length > 0 && of("duckdb").length > 0) {
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const seconds = (engine: Engine) => of(engine).map((r) => r.seconds);
+    const cpu = (engine: Engine) => mean(of(engine).map((r) => r.cpuSeconds));
+    const rss = (engine: Engine) => Math.max(...of(engine).map((r) => r.maxRssMb));
+    const best = (engine: Engine) => Math.min(...seconds(engine));
     console.log(
-      `\nbest: snaplake ${(inputMb / best("snaplake")).toFixed(1)} MB/s, duckdb ${(inputMb / best("duckdb")).toFixed(1)} MB/s`,
+      `\nmean of ${of("snaplake").length} alternating rounds: snaplake ${mean(seconds("snaplake")).toFixed(2)} s, ` +
+        `duckdb ${mean(seconds("duckdb")).toFixed(2)} s; CPU s snaplake / duckdb: ${(cpu("snaplake") / cpu("duckdb")).toFixed(2)} ` +
+        `(${cpu("snaplake").toFixed(1)} / ${cpu("duckdb").toFixed(1)}); peak RSS snaplake ${rss("snaplake").toFixed(0)} MB, duckdb ${rss("duckdb").toFixed(0)} MB`,
     );
-    console.log(`throughput ratio (snaplake / duckdb): ${(best("duckdb") / best("snaplake")).toFixed(2)}`);
+    console.log(
+      `best run: snaplake ${(inputMb / best("snaplake")).toFixed(1)} MB/s, duckdb ${(inputMb / best("duckdb")).toFixed(1)} MB/s, ` +
+        `best-run ratio ${(best("duckdb") / best("snaplake")).toFixed(2)}; load average now ${loadavg()[0]!.toFixed(1)}`,
+    );
+    console.log(
+      `throughput ratio (snaplake / duckdb): ${(mean(seconds("duckdb")) / mean(seconds("snaplake"))).toFixed(2)}`,
+    );
   }
+}
+
+/** Each step's wall and CPU seconds, per snaplake run and as the mean share of the run. */
+function printStepTable(runs: readonly ChildResult[]): void {
+  const timed = runs.filter((r) => r.steps && r.steps.length > 0);
+  if (timed.length === 0) return;
+  const names = timed[0]!.steps!.map((s) => s.step);
+  console.log(`\nsnaplake per step (wall s / CPU s)  ${names.map((n) => `step ${n}`.padStart(13)).join("")}`);
+  for (const [index, run] of timed.entries()) {
+    const cells = run.steps!.map((s) => `${s.seconds.toFixed(2)}/${s.cpuSeconds.toFixed(2)}`.padStart(13));
+    console.log(`  run ${index + 1}${" ".repeat(30)}${cells.join("")}`);
+  }
+  const total = timed.reduce((n, r) => n + r.seconds, 0);
+  const shares = names.map((name) => {
+    const spent = timed.reduce((n, r) => n + (r.steps!.find((s) => s.step === name)?.seconds ?? 0), 0);
+    return `${((100 * spent) / total).toFixed(0)}%`.padStart(13);
+  });
+  console.log(`  share of the run's wall time     ${shares.join("")}`);
 }
 
 await main();

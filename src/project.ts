@@ -20,6 +20,7 @@ import type { FrameLike } from "./frames/convert.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
+  type LakeLayout,
   lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
@@ -371,6 +372,7 @@ export abstract class Project {
         read: (g, context) => this.batchReadSnapshotDataFile(g, context),
         partitionKeys: this.config.partitionKeys,
         derivedColumns: this.derivedColumns(),
+        layout: this.lakeLayout(),
         signal,
       });
       return output;
@@ -404,6 +406,7 @@ export abstract class Project {
           targetFileGroupSize: this.config.targetFileGroupSize,
           dedupe: dedupeColumn(this.config) !== undefined,
           ...(dedupeColumn(this.config) ? { recordIdColumn: dedupeColumn(this.config) } : {}),
+          layout: this.lakeLayout(),
           maxAttempts: this.config.tracker.maxAttempts,
           ...(force ? { force: true } : { snapshotTasks }),
         }),
@@ -434,6 +437,18 @@ export abstract class Project {
   /** Step 2.2: compaction groups still to do. */
   step2_2ListPartitionGroupsTodo(): Promise<Task[]> {
     return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.stagingToDatalake });
+  }
+
+  /** The form of the lake's files, which step 1.3 writes staging files in. */
+  private lakeLayout(): LakeLayout {
+    const recordIdColumn = dedupeColumn(this.config);
+    const { updateTimeColumn } = this.config;
+    return {
+      sortBy: this.config.sortBy,
+      compression: this.config.compression,
+      rowGroupSize: this.config.rowGroupSize,
+      ...(recordIdColumn && updateTimeColumn ? { dedupe: { recordIdColumn, updateTimeColumn } } : {}),
+    };
   }
 
   /** Step 2.3: one compaction group into lake Parquet. */

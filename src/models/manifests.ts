@@ -4,6 +4,7 @@
  */
 import pl from "nodejs-polars";
 import { z } from "zod";
+import type { Compression } from "../config.js";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
 import {
@@ -333,10 +334,67 @@ export const snapshotFileGroupSchema = z.object({
 });
 export type SnapshotFileGroup = z.infer<typeof snapshotFileGroupSchema>;
 
+/**
+ * How step 1.3 wrote a staging file: step 2.3 copies a file whose layout is the one the lake asks for now
+ * instead of decoding and encoding it again (a setting changed since, with a reset from step 2.3, and the
+ * file is rewritten).
+ */
+export const stagingLayoutSchema = z.object({
+  compression: z.string(),
+  rowGroupSize: z.number(),
+  sortBy: z.array(z.object({ column: z.string(), descending: z.boolean() })),
+  /** The latest row per record id kept within the file, by these columns; null when not de-duplicated. */
+  dedupe: z.object({ recordIdColumn: z.string(), updateTimeColumn: z.string() }).nullable(),
+});
+export type StagingLayout = z.infer<typeof stagingLayoutSchema>;
+
+/**
+ * The lake's final form, which step 1.3 may write staging files in so that step 2.3 can copy them as they
+ * are: each file sorted, in the lake's codec and row-group size, with only the latest version of each
+ * record (within the group) when de-duplicating.
+ */
+export interface LakeLayout {
+  sortBy: ReadonlyArray<{ column: string; descending: boolean }>;
+  compression: Compression;
+  rowGroupSize: number;
+  dedupe?: { recordIdColumn: string; updateTimeColumn: string } | undefined;
+}
+
+export function stagingLayoutOf(layout: LakeLayout): StagingLayout {
+  return {
+    compression: layout.compression,
+    rowGroupSize: layout.rowGroupSize,
+    sortBy: layout.sortBy.map((k) => ({ column: k.column, descending: k.descending })),
+    dedupe: layout.dedupe
+      ? { recordIdColumn: layout.dedupe.recordIdColumn, updateTimeColumn: layout.dedupe.updateTimeColumn }
+      : null,
+  };
+}
+
+/** Whether a staging file was written in `expected` layout (absent: written before layouts were recorded). */
+export function hasLayout(file: { layout?: StagingLayout | undefined }, expected: StagingLayout): boolean {
+  if (!file.layout) return false;
+  const { compression, rowGroupSize, sortBy, dedupe } = file.layout;
+  return (
+    compression === expected.compression &&
+    rowGroupSize === expected.rowGroupSize &&
+    sortBy.length === expected.sortBy.length &&
+    sortBy.every(
+      (k, i) => k.column === expected.sortBy[i]!.column && k.descending === expected.sortBy[i]!.descending,
+    ) &&
+    dedupe?.recordIdColumn === expected.dedupe?.recordIdColumn &&
+    dedupe?.updateTimeColumn === expected.dedupe?.updateTimeColumn
+  );
+}
+
 const stagingFileSchema = dataFileSchema.extend({
   nRecord: z.number(),
   /** Hive path of the partition, "" when the lake is not partitioned. */
   partition: z.string(),
+  /** Rows of this partition step 1.3 removed as older versions of a record (de-duplication in the group). */
+  duplicatesRemoved: z.number().optional(),
+  /** Absent in files written before layouts were recorded: those are always rewritten. */
+  layout: stagingLayoutSchema.optional(),
 });
 export type StagingFile = z.infer<typeof stagingFileSchema>;
 
@@ -351,6 +409,8 @@ export const stagingManifestSchema = z.object({
   dropped: z.record(z.string(), z.number()).default({}),
   /** Rows read from each snapshot file of the group, by URI, when the reader reported them. */
   rowsPerFile: z.record(z.string(), z.number()).optional(),
+  /** Older versions of records removed within the group (rowsRead = written + bad + dropped + these). */
+  duplicatesRemoved: z.number().optional(),
   files: z.array(stagingFileSchema),
 });
 export type StagingManifest = z.infer<typeof stagingManifestSchema>;
@@ -360,6 +420,12 @@ export const partitionFileGroupSchema = z.object({
   kind: z.literal("partition-file-group"),
   fingerprint: z.string(),
   partition: z.string(),
+  /**
+   * promote: one staging file copied to its lake name as it is (no decoding); merge: small files of a
+   * partition written as files of about the target size; dedupe-merge: every file of a partition, so every
+   * version of a record meets. Older plans have none: merge.
+   */
+  action: z.enum(["promote", "merge", "dedupe-merge"]).default("merge"),
   estimatedBytes: z.number(),
   nRecord: z.number(),
   files: z.array(stagingFileSchema),

@@ -21,14 +21,18 @@ import {
 } from "../models/hive.js";
 import type { Locations } from "../models/locations.js";
 import {
+  type LakeLayout,
   type SnapshotFileGroup,
   type StagingFile,
+  type StagingLayout,
   type StagingManifest,
+  stagingLayoutOf,
   writeJson,
 } from "../models/manifests.js";
 import type { SnapshotGroupTaskOutput } from "../models/steps.js";
 import { ObjectChangedError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
+import { keepLatest, sortFrame } from "./step-2-3-compact-partition-group.js";
 
 /** A column computed from the frame the reader returned, e.g. a partition key from a timestamp. */
 export interface DerivedColumn {
@@ -196,14 +200,22 @@ export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly Deriv
   }, frame);
 }
 
-/** Row groups of staging files (polars' default). */
+/** Row groups of staging files written without the lake's layout (polars' default). */
 const STAGING_ROW_GROUP_SIZE = 512 * 512;
 
 /**
- * Staging files are read once, by step 2.3, and then deleted with the stage: lz4 encodes ~15% and decodes
- * ~30% faster than zstd here, for files ~1.6x larger. The lake gets the configured compression.
+ * The codec of staging files written without the lake's layout: they are decoded again by step 2.3, and lz4
+ * encodes ~15% and decodes ~30% faster than zstd here, for files ~1.6x larger.
  */
 export const STAGING_COMPRESSION: Compression = "lz4";
+
+/** One partition's rows in the lake's form: the latest row per record (in input order), then sorted. */
+function toLakeLayout(rows: pl.DataFrame, layout: LakeLayout): { rows: pl.DataFrame; removed: number } {
+  let removed = 0;
+  let frame = rows;
+  if (layout.dedupe) ({ frame, removed } = keepLatest(frame, layout.dedupe));
+  return { rows: sortFrame(frame, layout.sortBy), removed };
+}
 
 /** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
 const MAX_FILTERED_PARTITIONS = 8;
@@ -264,7 +276,12 @@ export async function processSnapshotGroup(input: {
   read: BatchReadSnapshotDataFile;
   partitionKeys: readonly string[];
   derivedColumns?: readonly DerivedColumn[];
-  /** Codec of the staging files; default STAGING_COMPRESSION. */
+  /**
+   * Write staging files in the lake's final form, so that step 2.3 copies the ones that need no merge.
+   * Without it: unsorted files (in `compression`) that step 2.3 always rewrites.
+   */
+  layout?: LakeLayout;
+  /** Codec of staging files written without `layout`; default STAGING_COMPRESSION. */
   compression?: Compression;
   signal?: AbortSignal;
 }): Promise<SnapshotGroupTaskOutput & { stagingManifest: StagingManifest }> {
@@ -293,24 +310,44 @@ export async function processSnapshotGroup(input: {
       locations.lakeFile(part.path, group.fingerprint, 0),
     ]);
   }
+  const layout: StagingLayout = input.layout
+    ? stagingLayoutOf(input.layout)
+    : {
+        compression: input.compression ?? STAGING_COMPRESSION,
+        rowGroupSize: STAGING_ROW_GROUP_SIZE,
+        sortBy: [],
+        dedupe: null,
+      };
   const limit = pLimit(4);
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>
       limit(async () => {
-        // Through the async sink, so another task's work runs while polars writes; staging files are only
-        // ever read whole by step 2.3, so they carry no statistics.
-        const bytes = await frameToParquet(part.rows, {
-          compression: input.compression ?? STAGING_COMPRESSION,
-          rowGroupSize: STAGING_ROW_GROUP_SIZE,
-          statistics: false,
+        const { rows, removed } = input.layout
+          ? toLakeLayout(part.rows, input.layout)
+          : { rows: part.rows, removed: 0 };
+        // Through the async sink, so another task's work runs while polars writes. Files in the lake's form
+        // may become lake files as they are, so they carry its statistics; the others are only read whole.
+        const bytes = await frameToParquet(rows, {
+          compression: layout.compression as Compression,
+          rowGroupSize: layout.rowGroupSize,
+          statistics: input.layout !== undefined,
         });
         const uri = locations.stagingFile(part.path, group.fingerprint);
         const put = await storage.put(uri, bytes);
-        return { uri, etag: put.etag, size: put.size, nRecord: part.rows.height, partition: part.path };
+        return {
+          uri,
+          etag: put.etag,
+          size: put.size,
+          nRecord: rows.height,
+          partition: part.path,
+          ...(input.layout?.dedupe ? { duplicatesRemoved: removed } : {}),
+          layout,
+        };
       }),
     ),
   );
   files.sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  const duplicatesRemoved = files.reduce((n, f) => n + (f.duplicatesRemoved ?? 0), 0);
 
   const badRows = read.badRows ?? [];
   if (badRows.length > 0) {
@@ -322,10 +359,11 @@ export async function processSnapshotGroup(input: {
     kind: "staging-file-group",
     snapshotGroup: group.fingerprint,
     rowsRead: frame.height + badRows.length + droppedTotal,
-    rowsWritten: frame.height,
+    rowsWritten: frame.height - duplicatesRemoved,
     badRows: badRows.length,
     dropped: { ...(read.dropped ?? {}) },
     ...(read.rowsPerFile ? { rowsPerFile: { ...read.rowsPerFile } } : {}),
+    ...(input.layout?.dedupe ? { duplicatesRemoved } : {}),
     files,
   };
   const stagingManifestUri = locations.stagingManifest(group.fingerprint);

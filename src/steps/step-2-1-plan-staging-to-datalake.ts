@@ -1,8 +1,10 @@
 /**
  * Step 2.1: plan compaction. Only once every step-1.3 task succeeded (the stage barrier) unless forced.
  * The staging manifests to read come from the tracker's task outputs, not from listing a folder. Per
- * partition, staging files are packed into groups whose estimated output is near a whole number of target
- * Parquet files; with de-duplication a partition is one group, so every version of a record meets. The
+ * partition, a staging file already in the lake's form that needs no merge is promoted (copied as it is,
+ * never decoded: compactors leave right-sized files alone); the others are packed into merges whose
+ * estimated output is near a whole number of target Parquet files; with de-duplication a partition with
+ * files from several groups is one dedupe-merge, so every version of a record meets. The
  * lake's one schema is computed from the staging files' footers and written beside the plan, so every
  * compaction group writes the same columns and types (a lake readable as one table). With de-duplication,
  * a record whose versions fall in different partitions is refused: compaction only meets versions within
@@ -15,10 +17,13 @@ import { concatHarmonized, lakeSchemaOf } from "../frames/harmonize.js";
 import { footerColumnTypes, readParquetFooter } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import {
+  hasLayout,
+  type LakeLayout,
   type LakeSchema,
   type PartitionFileGroup,
   readJson,
   type StagingFile,
+  stagingLayoutOf,
   stagingManifestSchema,
   summarizeFiles,
   writeJson,
@@ -127,14 +132,14 @@ export async function checkRecordsStayInOnePartition(
   throw new RecordInSeveralPartitionsError(idColumn, examples, spread.height);
 }
 
-/**
- * The lake's schema from every staging file's footer (footers only, never the data), widened safely across
- * all of them; `SchemaConflictError` names the column, the types and the files when no type fits them all.
- */
-export async function planLakeSchema(storage: Storage, files: readonly StagingFile[]): Promise<LakeSchema> {
+/** Each staging file's columns and types, from its footer (footers only, never the data), in URI order. */
+async function stagingFooterColumns(
+  storage: Storage,
+  files: readonly StagingFile[],
+): Promise<Array<{ source: string; columns: Array<[string, string]> }>> {
   const limit = pLimit(16);
   const sorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : 1));
-  const footers = await Promise.all(
+  return Promise.all(
     sorted.map((file) =>
       limit(async () => ({
         source: file.uri,
@@ -142,13 +147,53 @@ export async function planLakeSchema(storage: Storage, files: readonly StagingFi
       })),
     ),
   );
-  return { kind: "lake-schema", columns: lakeSchemaOf(footers) };
 }
 
-/** The pure part: which staging files are compacted together. Deterministic for the same inputs. */
+/**
+ * The lake's schema from every staging file's footer, widened safely across all of them;
+ * `SchemaConflictError` names the column, the types and the files when no type fits them all.
+ */
+export async function planLakeSchema(storage: Storage, files: readonly StagingFile[]): Promise<LakeSchema> {
+  return { kind: "lake-schema", columns: lakeSchemaOf(await stagingFooterColumns(storage, files)) };
+}
+
+/** Files whose columns are the lake schema's, in its order and types: they may become lake files as they are. */
+function filesWithLakeSchema(
+  footers: ReadonlyArray<{ source: string; columns: ReadonlyArray<readonly [string, string]> }>,
+  schema: LakeSchema,
+): Set<string> {
+  const expected = schema.columns.map((c) => `${c.name}\u0000${c.type}`).join("\u0001");
+  return new Set(
+    footers
+      .filter((f) => f.columns.map(([name, type]) => `${name}\u0000${type}`).join("\u0001") === expected)
+      .map((f) => f.source),
+  );
+}
+
+/** A staging file up to this many times the target size may be promoted; a larger one is split. */
+const PROMOTE_MAX_TARGETS = 2;
+/** A file from this share of the target size up is "near the target": promoted even with neighbours. */
+const PROMOTE_MIN_TARGET_SHARE = 0.5;
+
+/**
+ * The pure part: which staging files are compacted together, and how. Deterministic for the same inputs.
+ * Per partition:
+ * - with de-duplication and files from several groups, one dedupe-merge of them all (every version of a
+ *   record meets);
+ * - else a file that `promotable` accepts (in the lake's form and schema) and that needs no merge is
+ *   promoted (copied as it is): alone in its partition, near the target size, or left alone by the packing;
+ * - the rest are packed into merges of about `groupSize`.
+ */
 export function planPartitionFileGroups(
   files: readonly StagingFile[],
-  options: { groupSize: number; dedupe: boolean },
+  options: {
+    groupSize: number;
+    dedupe: boolean;
+    /** The lake's target file size; with `promotable`, decides which files need no merge. */
+    targetFileSize?: number;
+    /** Whether a file is in the lake's form and schema; without it nothing is promoted. */
+    promotable?: (file: StagingFile) => boolean;
+  },
 ): PartitionFileGroup[] {
   const byPartition = new Map<string, StagingFile[]>();
   for (const file of files) {
@@ -156,28 +201,43 @@ export function planPartitionFileGroups(
     if (partitionFiles) partitionFiles.push(file);
     else byPartition.set(file.partition, [file]);
   }
+  const target = options.targetFileSize ?? options.groupSize;
+  const promotable = (file: StagingFile) =>
+    options.promotable !== undefined && file.size <= PROMOTE_MAX_TARGETS * target && options.promotable(file);
   const groups: PartitionFileGroup[] = [];
+  const add = (partition: string, action: PartitionFileGroup["action"], group: StagingFile[]) => {
+    const { fingerprint, size, nRecord } = summarizeFiles(group);
+    // Staging files always know their row count, so the total is never null.
+    groups.push({
+      kind: "partition-file-group",
+      fingerprint,
+      partition,
+      action,
+      estimatedBytes: size,
+      nRecord: nRecord ?? 0,
+      files: group,
+    });
+  };
   for (const partition of [...byPartition.keys()].sort()) {
-    const partitionFiles = byPartition.get(partition)!;
-    const packed = options.dedupe
-      ? [partitionFiles.sort((a, b) => (a.uri < b.uri ? -1 : 1))]
-      : packBalanced(
-          partitionFiles,
-          options.groupSize,
-          (f) => f.size,
-          (f) => f.uri,
-        );
-    for (const group of packed) {
-      const { fingerprint, size, nRecord } = summarizeFiles(group);
-      // Staging files always know their row count, so the total is never null.
-      groups.push({
-        kind: "partition-file-group",
-        fingerprint,
-        partition,
-        estimatedBytes: size,
-        nRecord: nRecord ?? 0,
-        files: group,
-      });
+    const partitionFiles = byPartition.get(partition)!.sort((a, b) => (a.uri < b.uri ? -1 : 1));
+    if (partitionFiles.length === 1 && promotable(partitionFiles[0]!)) {
+      add(partition, "promote", partitionFiles);
+      continue;
+    }
+    if (options.dedupe) {
+      add(partition, "dedupe-merge", partitionFiles);
+      continue;
+    }
+    const near = partitionFiles.filter((f) => promotable(f) && f.size >= PROMOTE_MIN_TARGET_SHARE * target);
+    for (const file of near) add(partition, "promote", [file]);
+    const rest = partitionFiles.filter((f) => !near.includes(f));
+    for (const group of packBalanced(
+      rest,
+      options.groupSize,
+      (f) => f.size,
+      (f) => f.uri,
+    )) {
+      add(partition, group.length === 1 && promotable(group[0]!) ? "promote" : "merge", group);
     }
   }
   return groups;
@@ -193,6 +253,8 @@ export async function planStagingToDatalake(input: {
   dedupe: boolean;
   /** With de-duplication: refuse a record whose versions are in more than one partition. */
   recordIdColumn?: string;
+  /** The lake's form: staging files step 1.3 wrote in it (and in the lake schema) may be promoted. */
+  layout?: LakeLayout;
   force?: boolean;
   /** The step-1.3 tasks, when the caller has already read them with `readCompleteStage`. */
   snapshotTasks?: readonly Task[];
@@ -232,13 +294,19 @@ export async function planStagingToDatalake(input: {
   }
   const files = manifests.flatMap((m) => m.files);
   // Before any group is planned: a conflict then fails the plan, not one compaction in the middle.
-  await writeJson(storage, locations.lakeSchema, await planLakeSchema(storage, files));
+  const footers = await stagingFooterColumns(storage, files);
+  const lakeSchema: LakeSchema = { kind: "lake-schema", columns: lakeSchemaOf(footers) };
+  await writeJson(storage, locations.lakeSchema, lakeSchema);
   if (input.recordIdColumn !== undefined)
     await checkRecordsStayInOnePartition(storage, files, input.recordIdColumn);
+  const inLakeSchema = filesWithLakeSchema(footers, lakeSchema);
+  const layout = input.layout ? stagingLayoutOf(input.layout) : undefined;
   const groups = planPartitionFileGroups(files, {
     // A group big enough to fill at least one target file, small enough to hold in memory.
     groupSize: Math.max(input.targetParquetFileSize, input.targetFileGroupSize),
     dedupe: input.dedupe,
+    targetFileSize: input.targetParquetFileSize,
+    ...(layout ? { promotable: (f: StagingFile) => hasLayout(f, layout) && inLakeSchema.has(f.uri) } : {}),
   });
   await Promise.all(
     groups.map((g) => limit(() => writeJson(storage, locations.partitionFileGroup(g.fingerprint), g))),

@@ -10,7 +10,13 @@ import { SnaplakeError } from "../errors.js";
 import { castToLakeSchema, concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
-import type { LakeSchema, PartitionFileGroup } from "../models/manifests.js";
+import {
+  hasLayout,
+  type LakeSchema,
+  type PartitionFileGroup,
+  type StagingFile,
+  stagingLayoutOf,
+} from "../models/manifests.js";
 import type { PartitionGroupTaskOutput } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 
@@ -116,6 +122,9 @@ export async function compactPartitionGroup(input: {
   signal?: AbortSignal;
 }): Promise<PartitionGroupTaskOutput> {
   const { storage, locations, group } = input;
+  if (group.action === "promote" && group.files.length === 1 && isInLakeLayout(group.files[0]!, input)) {
+    return promote(storage, locations, group, group.files[0]!);
+  }
   const frames: Array<{ frame: pl.DataFrame; source: string }> = [];
   for (const file of [...group.files].sort((a, b) => (a.uri < b.uri ? -1 : 1))) {
     input.signal?.throwIfAborted();
@@ -155,6 +164,46 @@ export async function compactPartitionGroup(input: {
   }
   await removeStaleOutputs(storage, locations, group, lakeFiles.length);
   return { rowsRead, rowsWritten: frame.height, duplicatesRemoved, lakeFiles, bytesWritten };
+}
+
+/**
+ * Whether a staging file is still in the layout the lake asks for: a setting changed since step 2.1
+ * planned (with a reset from step 2.3) makes a planned promotion a rewrite.
+ */
+function isInLakeLayout(
+  file: StagingFile,
+  settings: {
+    sortBy: readonly SortKey[];
+    compression: Compression;
+    rowGroupSize: number;
+    dedupe?: DedupeOptions;
+  },
+): boolean {
+  return hasLayout(file, stagingLayoutOf(settings));
+}
+
+/** The staging file becomes the group's one lake file, byte for byte, without being decoded. */
+async function promote(
+  storage: Storage,
+  locations: Locations,
+  group: PartitionFileGroup,
+  file: StagingFile,
+): Promise<PartitionGroupTaskOutput> {
+  const uri = locations.lakeFile(group.partition, group.fingerprint, 0);
+  let copied: { size: number };
+  try {
+    copied = await storage.copy(file.uri, uri);
+  } catch (error) {
+    throw new StagingFileReadError(file.uri, error);
+  }
+  await removeStaleOutputs(storage, locations, group, 1);
+  return {
+    rowsRead: file.nRecord,
+    rowsWritten: file.nRecord,
+    duplicatesRemoved: 0,
+    lakeFiles: [{ uri, size: copied.size, nRecord: file.nRecord }],
+    bytesWritten: copied.size,
+  };
 }
 
 /**

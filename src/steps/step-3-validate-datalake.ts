@@ -4,8 +4,10 @@
  *   snapshot rows (when known) = rows read by step 1.3
  *   a file's rows in the snapshot manifest (when known) = rows step 1.3 read from it (when the reader
  *   reported rows per file, as the dynamodb-export reader does: a DynamoDB export's itemCount per file)
- *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates)
- *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates removed
+ *   rows read = rows written to staging + bad rows + rows dropped on purpose (e.g. duplicates) + older
+ *   versions of records removed within the group (with de-duplication)
+ *   staging rows of a partition = lake rows of that partition (counted from the Parquet footers) + duplicates
+ *   removed (within groups by step 1.3, across them by step 2.3)
  * and every lake file has the lake schema step 2.1 planned (its footer's columns and types, in order); with
  * a record id column, every id is in the lake once, across partitions.
  * Any task not succeeded is a gap, and any unexplained difference is a problem naming the partition. The
@@ -261,9 +263,11 @@ export async function validateDatalake(input: {
     for (const [reason, n] of Object.entries(m.dropped))
       staging.dropped[reason] = (staging.dropped[reason] ?? 0) + n;
     const droppedTotal = Object.values(m.dropped).reduce((a, b) => a + b, 0);
-    if (m.rowsRead !== m.rowsWritten + m.badRows + droppedTotal) {
+    const deduplicated = m.duplicatesRemoved ?? 0;
+    if (m.rowsRead !== m.rowsWritten + m.badRows + droppedTotal + deduplicated) {
       problems.push(
-        `group ${m.snapshotGroup}: ${m.rowsRead} rows read but ${m.rowsWritten} written + ${m.badRows} bad + ${droppedTotal} dropped`,
+        `group ${m.snapshotGroup}: ${m.rowsRead} rows read but ${m.rowsWritten} written + ${m.badRows} bad + ${droppedTotal} dropped` +
+          (m.duplicatesRemoved === undefined ? "" : ` + ${deduplicated} older versions removed`),
       );
     }
     for (const file of m.files) {
@@ -279,8 +283,11 @@ export async function validateDatalake(input: {
       stagingFileOwners.set(file.uri, m.snapshotGroup);
       staging.files += 1;
       staging.bytes += file.size;
+      // Older versions step 1.3 removed within the group count as staged and de-duplicated, as the ones
+      // step 2.3 removes across groups do.
       const report = partitionOf(file.partition);
-      report.stagingRows += file.nRecord;
+      report.stagingRows += file.nRecord + (file.duplicatesRemoved ?? 0);
+      report.duplicatesRemoved += file.duplicatesRemoved ?? 0;
       report.stagingBytes += file.size;
     }
   }

@@ -7,7 +7,16 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client, type S3ClientOptions } from "../clients/aws.js";
 import { type LocalRoots, LocalStorage } from "./local.js";
 import { S3Storage } from "./s3.js";
-import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import type {
+  Body,
+  CopyResult,
+  GetOptions,
+  ObjectInfo,
+  ObjectSummary,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./types.js";
 import { isS3Uri } from "./uri.js";
 
 export interface CreateStorageOptions {
@@ -62,6 +71,14 @@ class RoutingStorage implements Storage {
   }
   putIfAbsent(uri: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
     return this.backendFor(uri).putIfAbsent(uri, body, options);
+  }
+
+  async copy(fromUri: string, toUri: string): Promise<CopyResult> {
+    const from = this.backendFor(fromUri);
+    const to = this.backendFor(toUri);
+    if (from === to) return from.copy(fromUri, toUri);
+    const { uri, size } = await to.put(toUri, await from.getStream(fromUri));
+    return { uri, size };
   }
 
   async delete(uris: readonly string[]): Promise<void> {

@@ -8,8 +8,9 @@
  * path + size + mtime so repeated heads and listings don't re-read big files.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, type Dirent } from "node:fs";
+import { createReadStream, type Dirent, constants as fsConstants } from "node:fs";
 import {
+  copyFile,
   type FileHandle,
   link,
   lstat,
@@ -37,7 +38,16 @@ import {
   StorageError,
 } from "./errors.js";
 import { isStaleTemp, ownedTempName } from "./temp-files.js";
-import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import type {
+  Body,
+  CopyResult,
+  GetOptions,
+  ObjectInfo,
+  ObjectSummary,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./types.js";
 import { parseUri } from "./uri.js";
 
 /** Names of in-flight writes; listings skip them. */
@@ -197,6 +207,34 @@ export class LocalStorage implements Storage {
       }
       await unlink(temp);
     });
+  }
+
+  async copy(fromUri: string, toUri: string): Promise<CopyResult> {
+    const from = await this.confinedObjectPath(fromUri, "read");
+    const path = await this.confinedObjectPath(toUri, "write");
+    const folder = dirname(path);
+    const temp = join(folder, ownedTempName(TEMP_PREFIX));
+    try {
+      const source = await stat(from);
+      if (!source.isFile()) throw new ObjectNotFoundError(fileUri(from));
+      await mkdir(folder, { recursive: true });
+      await this.confine(folder, "write", toUri);
+      await this.sweepStaleTemps(folder);
+      // A hard link costs no bytes and no time; the rename then replaces the target atomically. Writes
+      // never change a file in place (temp file + rename), so the two names can't drift apart.
+      try {
+        await link(from, temp);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw error;
+        await copyFile(from, temp, fsConstants.COPYFILE_EXCL);
+      }
+      await rename(temp, path);
+      return { uri: fileUri(path), size: Number(source.size) };
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw localError(error, fileUri(from));
+    }
   }
 
   /** Writes the body to a temp file in the target folder, durably, then lets `move` give it its name. */

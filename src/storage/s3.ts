@@ -6,6 +6,10 @@
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -15,6 +19,7 @@ import {
   paginateListObjectsV2,
   type S3Client,
   S3ServiceException,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import pLimit from "p-limit";
@@ -27,7 +32,16 @@ import {
   ObjectNotFoundError,
   StorageError,
 } from "./errors.js";
-import type { Body, GetOptions, ObjectInfo, ObjectSummary, PutOptions, PutResult, Storage } from "./types.js";
+import type {
+  Body,
+  CopyResult,
+  GetOptions,
+  ObjectInfo,
+  ObjectSummary,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./types.js";
 import { asFolder, contentTypeFor, parseUri } from "./uri.js";
 
 /** Buffers at least this large, and every stream, go through multipart upload. */
@@ -35,6 +49,9 @@ export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 /** 8 MiB parts allow objects up to ~80 GB (10,000 parts); 4 in flight bound memory to ~32 MiB per upload. */
 const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
+/** CopyObject's limit; larger objects are copied in parts of 512 MiB (at most 10,000 parts: ~5 TB). */
+const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
+const COPY_PART_BYTES = 512 * 1024 ** 2;
 /** DeleteObjects takes at most 1000 keys per request. */
 const DELETE_BATCH = 1000;
 const DELETE_BATCHES_IN_FLIGHT = 4;
@@ -194,6 +211,74 @@ export class S3Storage implements Storage {
       const status = statusOf(error);
       if (status === 412 || status === 409) throw new ObjectExistsError(uri, { cause: error });
       throw mapS3Error(error, uri, bucket, "PutObject");
+    }
+  }
+
+  async copy(fromUri: string, toUri: string): Promise<CopyResult> {
+    const from = objectLocation(fromUri);
+    const to = objectLocation(toUri);
+    const source = await this.head(fromUri);
+    const copySource = encodeURI(`${from.bucket}/${from.key}`);
+    try {
+      if (source.size <= MAX_SINGLE_COPY_BYTES) {
+        await this.client.send(
+          new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource }),
+        );
+      } else {
+        await this.multipartCopy(copySource, source.size, to);
+      }
+    } catch (error) {
+      throw mapS3Error(error, toUri, to.bucket, "CopyObject");
+    }
+    return { uri: s3Uri(to.bucket, to.key), size: source.size };
+  }
+
+  /** CopyObject takes at most 5 GB: larger objects are copied part by part (UploadPartCopy), server side. */
+  private async multipartCopy(copySource: string, size: number, to: S3Location): Promise<void> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: to.bucket,
+        Key: to.key,
+        ContentType: contentTypeFor(to.key),
+      }),
+    );
+    const uploadId = created.UploadId;
+    try {
+      const limit = pLimit(PARTS_IN_FLIGHT);
+      const count = Math.ceil(size / COPY_PART_BYTES);
+      const parts = await Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          limit(async () => {
+            const start = index * COPY_PART_BYTES;
+            const end = Math.min(size, start + COPY_PART_BYTES) - 1;
+            const out = await this.client.send(
+              new UploadPartCopyCommand({
+                Bucket: to.bucket,
+                Key: to.key,
+                UploadId: uploadId,
+                PartNumber: index + 1,
+                CopySource: copySource,
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+            );
+            return { PartNumber: index + 1, ETag: out.CopyPartResult?.ETag };
+          }),
+        ),
+      );
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (error) {
+      // An unfinished multipart upload is billed until aborted.
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: uploadId }))
+        .catch(() => {});
+      throw error;
     }
   }
 

@@ -27,6 +27,11 @@ export interface PutResult {
   size: number;
 }
 
+export interface CopyResult {
+  uri: string;
+  size: number;
+}
+
 export interface GetOptions {
   /**
    * The etag the object must still have: S3 reads with `If-Match` (and checks the answer's ETag); a local
@@ -64,6 +69,12 @@ export interface Storage {
    * the put simply overwrites. Small bodies only (one request, no multipart).
    */
   putIfAbsent(uri: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Copies an object to `toUri` without reading it into memory, replacing what was there (atomically on
+   * local folders). Local folders: a hard link (a copy across devices); S3: `CopyObject`, a multipart copy
+   * above 5 GB. Between backends (local to S3 or back) the bytes are streamed.
+   */
+  copy(fromUri: string, toUri: string): Promise<CopyResult>;
   /** Deletes every URI given; absent objects are not an error. */
   delete(uris: readonly string[]): Promise<void>;
 }

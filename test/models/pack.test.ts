@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { packBalanced } from "../../src/models/pack.js";
 import { planSnapshotFileGroups } from "../../src/steps/step-1-1-plan-snapshot-to-staging.js";
+import { planPartitionFileGroups } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 
 const file = (uri: string, size: number) => ({ uri, etag: `e-${uri}`, size, nRecord: null });
 
@@ -81,5 +82,46 @@ describe("planSnapshotFileGroups", () => {
     const small = groups.find((g) => g.files.length === 2)!;
     expect(small.size).toBe(80);
     expect(small.nRecord).toBeNull(); // one file's count unknown: the group's too
+  });
+});
+
+describe("planPartitionFileGroups (step 2.1)", () => {
+  /** Files written in another layout than the lake's (e.g. before a settings change). */
+  const stale = new Set<string>();
+  const staged = (uri: string, partition: string, size: number, inLakeForm = true) => {
+    if (!inLakeForm) stale.add(uri);
+    return { uri, etag: `e-${uri}`, size, nRecord: 10, partition };
+  };
+  const inLakeForm = (f: { uri: string }) => !stale.has(f.uri);
+  const plan = (files: ReturnType<typeof staged>[], dedupe: boolean, promotable = inLakeForm) =>
+    planPartitionFileGroups(files, { groupSize: 100, targetFileSize: 100, dedupe, promotable })
+      .map((g) => `${g.partition} ${g.action} ${g.files.map((f) => f.uri).join("+")}`)
+      .sort();
+
+  it("promotes a file alone in its partition or near the target, merges the small ones, splits an oversized one", () => {
+    const files = [
+      staged("a1", "p=a", 5),
+      staged("b1", "p=b", 80),
+      staged("b2", "p=b", 10),
+      staged("b3", "p=b", 12),
+      staged("c1", "p=c", 250), // over twice the target: rewritten into right-sized files
+      staged("d1", "p=d", 90, false), // not in the lake's form: rewritten
+    ];
+    expect(plan(files, false)).toEqual([
+      "p=a promote a1",
+      "p=b merge b2+b3",
+      "p=b promote b1",
+      "p=c merge c1",
+      "p=d merge d1",
+    ]);
+    // Without a way to tell files in the lake's form, nothing is promoted (as before issue 17).
+    expect(
+      planPartitionFileGroups(files, { groupSize: 100, dedupe: false }).every((g) => g.action === "merge"),
+    ).toBe(true);
+  });
+
+  it("with de-duplication, a partition with files from several groups is one dedupe-merge; a lone file is promoted", () => {
+    const files = [staged("a1", "p=a", 80), staged("a2", "p=a", 90), staged("b1", "p=b", 5)];
+    expect(plan(files, true)).toEqual(["p=a dedupe-merge a1+a2", "p=b promote b1"]);
   });
 });

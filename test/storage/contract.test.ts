@@ -100,6 +100,31 @@ describe.each(backendFactories)("Storage contract on $name", (factory) => {
     expect((await storage.head(uri)).etag).toBe(md5("second"));
   });
 
+  it("copies an object byte for byte over an existing one, names a missing source, and stays inside the roots", async () => {
+    const source = `${base}copy/from/part=a b/data.parquet`;
+    const target = `${base}copy/to/k=v%3A/part-0.parquet`;
+    const bytes = randomBytes(300_000);
+    await storage.put(source, bytes);
+    await storage.put(target, "an older version");
+    const copied = await storage.copy(source, target);
+    expect(copied).toEqual({ uri: target, size: bytes.length });
+    expect((await storage.get(target)).equals(bytes)).toBe(true);
+    expect((await storage.head(target)).etag).toBe(md5(bytes));
+    // The copy is its own object: replacing the source later leaves it as it was.
+    await storage.put(source, "replaced");
+    expect((await storage.get(target)).equals(bytes)).toBe(true);
+    expect(await collect(storage.listSummaries(`${base}copy/to/`))).toHaveLength(1);
+
+    const missing = `${base}copy/from/missing.parquet`;
+    const error = await storage.copy(missing, `${base}copy/to/other.parquet`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectNotFoundError);
+    expect((error as Error).message).toContain("missing.parquet");
+    expect(await storage.exists(`${base}copy/to/other.parquet`)).toBe(false);
+    await expect(storage.copy(source, backend.unreachable.uri)).rejects.toBeInstanceOf(
+      backend.unreachable.error,
+    );
+  });
+
   it("putIfAbsent creates a missing object with the given bytes", async () => {
     // Refusing an existing name is tested on local folders: s3rver ignores If-None-Match.
     const uri = `${base}create-only/new.json`;
