@@ -3,6 +3,7 @@ export * from "./avro.js";
 export * from "./catalog.js";
 export * from "./commit.js";
 export * from "./errors.js";
+export * from "./glue.js";
 export * from "./manifests.js";
 export * from "./metadata.js";
 export * from "./schema.js";
