@@ -361,6 +361,36 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Fix the files or arguments the message names.",
   },
+  ICEBERG_METADATA_INVALID: {
+    errorClass: "IcebergMetadataError",
+    retryable: false,
+    action: "Inspect the table's metadata/ folder; the message names the file and field at fault.",
+  },
+  ICEBERG_TABLE_NOT_FOUND: {
+    errorClass: "IcebergTableNotFoundError",
+    retryable: false,
+    action: "Check the table URI (it has no metadata/vN.metadata.json) or the Glue database and table name.",
+  },
+  ICEBERG_COMMIT_CONFLICT: {
+    errorClass: "IcebergConflictError",
+    retryable: true,
+    action: "Run the commit again; if another overwrite keeps winning, stop the competing writer.",
+  },
+  ICEBERG_SCHEMA_INCOMPATIBLE: {
+    errorClass: "IcebergSchemaError",
+    retryable: false,
+    action: "Cast the named column to the table's type in your reader, or write to a new table.",
+  },
+  ICEBERG_INPUT_INVALID: {
+    errorClass: "IcebergInputError",
+    retryable: false,
+    action: "Fix the files, arguments or table settings the message names.",
+  },
+  ICEBERG_CATALOG_FAILED: {
+    errorClass: "IcebergCatalogError",
+    retryable: "cause",
+    action: "Check the catalog (Glue database, permissions); the message names the request that failed.",
+  },
   MANIFEST_ENTRY_OUTSIDE_ROOTS: {
     errorClass: "ManifestEntryOutsideRootsError",
     retryable: false,

@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FileMetaData, parquetMetadataAsync, parquetSchema } from "hyparquet";
+import { type FileMetaData, type ParquetParsers, parquetMetadataAsync, parquetSchema } from "hyparquet";
 import type pl from "nodejs-polars";
 import type { Compression } from "../config.js";
 import { isStaleTemp, ownedTempName } from "../storage/temp-files.js";
@@ -83,7 +83,13 @@ const FOOTER_PROBE_BYTES = 64 * 1024;
  * reads (usually one request for the last 64 KiB), never the data, so validating a large lake doesn't
  * download it.
  */
-export async function readParquetFooter(storage: Storage, uri: string, size: number): Promise<FileMetaData> {
+export async function readParquetFooter(
+  storage: Storage,
+  uri: string,
+  size: number,
+  /** How statistics are decoded (hyparquet's defaults: timestamps as Dates, dates as Dates). */
+  parsers?: Partial<ParquetParsers>,
+): Promise<FileMetaData> {
   const asyncBuffer = {
     byteLength: size,
     slice: async (start: number, end?: number) => {
@@ -91,7 +97,10 @@ export async function readParquetFooter(storage: Storage, uri: string, size: num
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };
-  return parquetMetadataAsync(asyncBuffer, { initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES) });
+  return parquetMetadataAsync(asyncBuffer, {
+    initialFetchSize: Math.min(size, FOOTER_PROBE_BYTES),
+    ...(parsers ? { parsers: parsers as ParquetParsers } : {}),
+  });
 }
 
 /** The row count recorded in a Parquet object's footer. */

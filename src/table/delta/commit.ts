@@ -14,10 +14,11 @@
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { readParquetFooter } from "../../frames/parquet.js";
-import { decodeHivePath, type PartitionValues } from "../../models/hive.js";
+import type { PartitionValues } from "../../models/hive.js";
 import type { Storage } from "../../storage/types.js";
-import { asFolder, normalizeUri, parentFolder, relativeKey } from "../../storage/uri.js";
+import { normalizeUri } from "../../storage/uri.js";
 import { SNAPLAKE_VERSION } from "../../version.js";
+import { locateDataFile } from "../data-files.js";
 import {
   type AddAction,
   type DeltaAction,
@@ -170,32 +171,17 @@ export async function inspectDataFiles(
   uris: readonly string[],
   partitionColumns: readonly string[],
 ): Promise<InspectedFile[]> {
-  const root = asFolder(tableRoot(tableUri));
   const limit = pLimit(INSPECT_CONCURRENCY);
   return Promise.all(
     uris.map((given) =>
       limit(async () => {
-        const uri = normalizeUri(given);
-        if (!uri.startsWith(root))
-          throw new DeltaInputError(`${given} is not under the Delta table root ${root}`);
-        const relative = relativeKey(root, uri);
-        if (relative.split("/").some((segment) => segment.startsWith("_") || segment.startsWith("."))) {
-          throw new DeltaInputError(
-            `${uri}: data files may not lie in hidden folders (names starting with _ or .)`,
-          );
-        }
-        const folder = relativeKey(root, parentFolder(uri) === root ? root : parentFolder(uri));
-        const partitionValues = decodeHivePath(folder);
-        const keys = Object.keys(partitionValues);
-        if (
-          keys.length !== partitionColumns.length ||
-          partitionColumns.some((column) => !(column in partitionValues))
-        ) {
-          throw new DeltaInputError(
-            `${uri} lies in folder "${folder}", whose partition keys (${keys.join(", ") || "none"}) are not the ` +
-              `table's partition columns (${partitionColumns.join(", ") || "none"})`,
-          );
-        }
+        const { uri, relative, partitionValues } = locateDataFile(
+          tableUri,
+          given,
+          partitionColumns,
+          (message) => new DeltaInputError(message),
+          "Delta",
+        );
         const info = await storage.head(uri);
         const footer = await readParquetFooter(storage, uri, info.size);
         const schema = deltaSchemaFromParquet(footer, uri);

@@ -39,11 +39,16 @@ export function logFolder(tableUri: string): string {
 }
 
 export class ConditionalPutLogStore implements DeltaLogStore {
-  constructor(private readonly storage: Storage) {}
+  constructor(
+    private readonly storage: Storage,
+    /** Default: Delta's `_delta_log/N.json`. */
+    private readonly layout: CommitLayout = DELTA_LOG_LAYOUT,
+  ) {}
 
   async writeCommit(tableUri: string, version: number, body: string): Promise<boolean> {
+    const { folder, entryKey, fileOf } = this.layout;
     try {
-      await this.storage.putIfAbsent(joinUri(logFolder(tableUri), commitFileName(version)), body, {
+      await this.storage.putIfAbsent(joinUri(folder(tableUri), fileOf(entryKey(version))), body, {
         contentType: "application/json",
       });
       return true;
@@ -90,6 +95,27 @@ interface CommitEntry {
   expireTime?: number;
 }
 
+/**
+ * Where a store's versions live: the folder holding the published files (and `.tmp/`), the DynamoDB
+ * `fileName` key of a version (sorting in version order), and the published file's name for a key.
+ * Delta's is `_delta_log/` with `N.json` as both; Iceberg's filesystem catalog reuses the store for
+ * `metadata/vN.metadata.json`.
+ */
+export interface CommitLayout {
+  folder(tableUri: string): string;
+  entryKey(version: number): string;
+  fileOf(entryKey: string): string;
+  /** The first version's number: it has no predecessor to check. */
+  firstVersion: number;
+}
+
+export const DELTA_LOG_LAYOUT: CommitLayout = {
+  folder: logFolder,
+  entryKey: commitFileName,
+  fileOf: (entryKey) => entryKey,
+  firstVersion: 0,
+};
+
 export interface DynamoDbLogStoreOptions {
   storage: Storage;
   client: DynamoDBClient;
@@ -97,6 +123,8 @@ export interface DynamoDbLogStoreOptions {
   tableName: string;
   /** Seconds a completed entry is kept (set as `expireTime`; enable DynamoDB TTL on it). Default 1 day. */
   expirationSeconds?: number;
+  /** Default: Delta's `_delta_log/N.json`. */
+  layout?: CommitLayout;
 }
 
 /**
@@ -118,8 +146,10 @@ export class DynamoDbLogStore implements DeltaLogStore {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly expirationSeconds: number;
+  private readonly layout: CommitLayout;
 
   constructor(options: DynamoDbLogStoreOptions) {
+    this.layout = options.layout ?? DELTA_LOG_LAYOUT;
     this.storage = options.storage;
     this.client = options.client;
     this.tableName = options.tableName;
@@ -128,18 +158,20 @@ export class DynamoDbLogStore implements DeltaLogStore {
 
   async writeCommit(tableUri: string, version: number, body: string): Promise<boolean> {
     const tablePath = tablePathOf(tableUri);
-    const fileName = commitFileName(version);
-    const target = joinUri(logFolder(tableUri), fileName);
+    const folder = this.layout.folder(tableUri);
+    const fileName = this.layout.entryKey(version);
+    const target = joinUri(folder, this.layout.fileOf(fileName));
     if (await this.storage.exists(target)) return false;
 
-    if (version > 0) {
-      const previousName = commitFileName(version - 1);
-      const previous = await this.getEntry(tablePath, previousName);
+    if (version > this.layout.firstVersion) {
+      const previousKey = this.layout.entryKey(version - 1);
+      const previousName = this.layout.fileOf(previousKey);
+      const previous = await this.getEntry(tablePath, previousKey);
       if (previous && !previous.complete) await this.recover(tableUri, previous);
-      else if (!(await this.storage.exists(joinUri(logFolder(tableUri), previousName)))) {
+      else if (!(await this.storage.exists(joinUri(folder, previousName)))) {
         throw new DeltaLogError(
           `Cannot commit version ${version} of ${tableUri}: the previous commit ${previousName} is neither in ` +
-            `${logFolder(tableUri)} nor pending in DynamoDB table ${this.tableName}`,
+            `${folder} nor pending in DynamoDB table ${this.tableName}`,
         );
       }
     }
@@ -147,10 +179,10 @@ export class DynamoDbLogStore implements DeltaLogStore {
     const entry: CommitEntry = {
       tablePath,
       fileName,
-      tempPath: `.tmp/${fileName}.${randomUUID()}`,
+      tempPath: `.tmp/${this.layout.fileOf(fileName)}.${randomUUID()}`,
       complete: false,
     };
-    const tempUri = joinUri(logFolder(tableUri), entry.tempPath);
+    const tempUri = joinUri(folder, entry.tempPath);
     await this.storage.put(tempUri, body, { contentType: "application/json" });
     try {
       await this.putEntry(entry, false);
@@ -180,8 +212,8 @@ export class DynamoDbLogStore implements DeltaLogStore {
 
   /** Publishes an incomplete entry's temp file under its version's name, then marks the entry complete. */
   private async recover(tableUri: string, entry: CommitEntry): Promise<void> {
-    const folder = logFolder(tableUri);
-    const target = joinUri(folder, entry.fileName);
+    const folder = this.layout.folder(tableUri);
+    const target = joinUri(folder, this.layout.fileOf(entry.fileName));
     if (!(await this.storage.exists(target))) {
       const body = await this.storage.get(joinUri(folder, entry.tempPath));
       await this.storage.put(target, body, { contentType: "application/json" });

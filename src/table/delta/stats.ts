@@ -8,7 +8,8 @@
  * - integers, floats (finite), dates as written; booleans, binary, decimals and timestamp_ntz get a
  *   nullCount only. Columns inside arrays and maps get no statistics.
  */
-import type { ColumnChunk, FileMetaData } from "hyparquet";
+import type { FileMetaData } from "hyparquet";
+import { type ColumnAggregate, columnAggregates, columnPathKey, type MinMaxType } from "../footer-stats.js";
 import type { DeltaStructType, DeltaType } from "./schema.js";
 
 export interface DeltaFileStats {
@@ -20,21 +21,8 @@ export interface DeltaFileStats {
 
 const MAX_STRING_STAT_LENGTH = 32;
 
-type MinMaxType = bigint | boolean | number | string | Date | Uint8Array;
-
-interface Aggregate {
-  min?: MinMaxType;
-  max?: MinMaxType;
-  boundsComplete: boolean;
-  nulls: bigint;
-  nullsComplete: boolean;
-}
-
 export function statsFromFooter(metadata: FileMetaData, schema: DeltaStructType): DeltaFileStats {
-  const byPath = new Map<string, Aggregate>();
-  for (const group of metadata.row_groups) {
-    for (const chunk of group.columns) addChunk(byPath, chunk);
-  }
+  const byPath = columnAggregates(metadata);
   const stats: DeltaFileStats = {
     numRecords: Number(metadata.num_rows),
     minValues: {},
@@ -45,46 +33,10 @@ export function statsFromFooter(metadata: FileMetaData, schema: DeltaStructType)
   return stats;
 }
 
-function addChunk(byPath: Map<string, Aggregate>, chunk: ColumnChunk): void {
-  const meta = chunk.meta_data;
-  if (!meta) return;
-  const key = meta.path_in_schema.join("\u0000");
-  const aggregate = byPath.get(key) ?? { boundsComplete: true, nulls: 0n, nullsComplete: true };
-  byPath.set(key, aggregate);
-  const statistics = meta.statistics;
-  const min = statistics?.min_value ?? statistics?.min;
-  const max = statistics?.max_value ?? statistics?.max;
-  const exact = statistics?.is_min_value_exact !== false && statistics?.is_max_value_exact !== false;
-  if (min === undefined || max === undefined || !exact) {
-    // A chunk of only nulls has no bounds but doesn't widen them either.
-    const allNull = statistics?.null_count !== undefined && statistics.null_count === meta.num_values;
-    if (!allNull) aggregate.boundsComplete = false;
-  } else {
-    if (aggregate.min === undefined || compare(min, aggregate.min) < 0) aggregate.min = min;
-    if (aggregate.max === undefined || compare(max, aggregate.max) > 0) aggregate.max = max;
-  }
-  if (statistics?.null_count === undefined) aggregate.nullsComplete = false;
-  else aggregate.nulls += statistics.null_count;
-}
-
-function compare(a: MinMaxType, b: MinMaxType): number {
-  const left = a instanceof Date ? a.getTime() : a;
-  const right = b instanceof Date ? b.getTime() : b;
-  if (typeof left === "string" && typeof right === "string")
-    return Buffer.compare(Buffer.from(left), Buffer.from(right));
-  if (
-    (typeof left === "number" || typeof left === "bigint") &&
-    (typeof right === "number" || typeof right === "bigint")
-  ) {
-    return left < right ? -1 : left > right ? 1 : 0;
-  }
-  return 0;
-}
-
 function fill(
   struct: DeltaStructType,
   path: string[],
-  byPath: Map<string, Aggregate>,
+  byPath: Map<string, ColumnAggregate>,
   minValues: Record<string, unknown>,
   maxValues: Record<string, unknown>,
   nullCount: Record<string, unknown>,
@@ -102,7 +54,7 @@ function fill(
       if (Object.keys(nulls).length > 0) nullCount[field.name] = nulls;
       continue;
     }
-    const aggregate = byPath.get(fieldPath.join("\u0000"));
+    const aggregate = byPath.get(columnPathKey(fieldPath));
     if (!aggregate) continue;
     if (aggregate.nullsComplete) nullCount[field.name] = Number(aggregate.nulls);
     if (!aggregate.boundsComplete || aggregate.min === undefined || aggregate.max === undefined) continue;
