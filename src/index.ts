@@ -19,7 +19,6 @@ export * from "./models/hive.js";
 export * from "./models/locations.js";
 export * from "./models/manifests.js";
 export * from "./models/pack.js";
-export * from "./models/steps.js";
 // The workflow: the Project class, config-driven projects, the runtime, and each step as a function.
 export * from "./project.js";
 export * from "./redact.js";
@@ -28,6 +27,7 @@ export * from "./samples/orders.js";
 // Snowplow: enriched events, run manifests, the event manifest, the ready project.
 export * from "./snowplow/index.js";
 export * from "./snowplow/project.js";
+export * from "./steps/catalogue.js";
 export * from "./steps/step-0-build-manifest.js";
 export * from "./steps/step-1-1-plan-snapshot-to-staging.js";
 export * from "./steps/step-1-3-process-snapshot-group.js";

@@ -25,6 +25,19 @@ import {
   writeJson,
 } from "./models/manifests.js";
 import {
+  ALL_STEPS,
+  type GroupStep,
+  SINGLE_TASK_ID,
+  STEP_CATALOGUE,
+  Step,
+  type StepDefinition,
+  type StepId,
+  type StepOutcome,
+  type StepRunner,
+  stepDefinition,
+  taskData,
+} from "./steps/catalogue.js";
+import {
   ConfigChangedError,
   changedSettings,
   firstStepOf,
@@ -32,16 +45,7 @@ import {
   projectSettings,
   recordedSettingsSchema,
   recordSettings,
-} from "./models/settings.js";
-import {
-  ALL_STEPS,
-  type GroupStep,
-  type PartitionGroupTaskInput,
-  SINGLE_TASK_ID,
-  type SnapshotGroupTaskInput,
-  Step,
-  type StepId,
-} from "./models/steps.js";
+} from "./steps/settings.js";
 import { buildSnapshotManifest } from "./steps/step-0-build-manifest.js";
 import { type PlanResult, planSnapshotToStaging } from "./steps/step-1-1-plan-snapshot-to-staging.js";
 import {
@@ -163,7 +167,7 @@ const writtenValidationSchema = z.custom<ValidationResult>(
   "not a validation result",
 );
 
-export abstract class Project {
+export abstract class Project implements StepRunner {
   readonly config: ProjectConfig;
   readonly locations: Locations;
   readonly storage: Storage;
@@ -294,7 +298,7 @@ export abstract class Project {
     return this.tracker.runTask(this.projectId, Step.snapshotToStaging, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
-        (input as SnapshotGroupTaskInput).groupUri,
+        taskData(Step.snapshotToStaging, "input", taskId, input).groupUri,
         snapshotFileGroupSchema,
       );
       const { stagingManifest: _, ...output } = await processSnapshotGroup({
@@ -366,17 +370,17 @@ export abstract class Project {
 
   /** Step 2.2: compaction groups still to do. */
   step2_2ListPartitionGroupsTodo(): Promise<Task[]> {
-    return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.stagingToDatalake });
+    return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.compact });
   }
 
   /** Step 2.3: one compaction group into lake Parquet. */
   async step2_3CompactPartitionGroup(taskId: string): Promise<RunTaskResult> {
     await this.checkSettings();
     const { recordIdColumn, updateTimeColumn } = this.config;
-    return this.tracker.runTask(this.projectId, Step.stagingToDatalake, taskId, async ({ input, signal }) => {
+    return this.tracker.runTask(this.projectId, Step.compact, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
-        (input as PartitionGroupTaskInput).groupUri,
+        taskData(Step.compact, "input", taskId, input).groupUri,
         partitionFileGroupSchema,
       );
       return compactPartitionGroup({
@@ -460,43 +464,30 @@ export abstract class Project {
    * `force`, and with `ValidationFailedError` when the lake doesn't add up.
    */
   async runAll(options: RunOptions = {}): Promise<RunSummary> {
-    await this.step1_1PlanSnapshotToStaging(); // builds the manifest first (step 0)
+    const outputs = new Map<StepId, unknown>();
+    for (const definition of STEP_CATALOGUE as readonly StepDefinition[]) {
+      if (definition.kind === "group") await this.drain(definition.id as GroupStep, options);
+      else
+        outputs.set(definition.id as StepId, await definition.run(this, { force: options.force ?? false }));
+    }
     const manifest = await this.manifest();
-    await this.drain(Step.snapshotToStaging, options);
-    await this.step2_1PlanStagingToDatalake({ force: options.force ?? false });
-    await this.drain(Step.stagingToDatalake, options);
-    const validation = await this.step3ValidateDatalake();
-    const commit = await this.step4Commit();
     return {
       manifest: { files: manifest.files.length, bytes: manifest.size, fingerprint: manifest.fingerprint },
       snapshotGroups: await this.tracker.counts(this.projectId, Step.snapshotToStaging),
-      partitionGroups: await this.tracker.counts(this.projectId, Step.stagingToDatalake),
-      validation,
-      commit,
+      partitionGroups: await this.tracker.counts(this.projectId, Step.compact),
+      validation: outputs.get(Step.validate) as ValidationResult,
+      commit: outputs.get(Step.commit) as LakeCommitResult,
     };
   }
 
-  /** One task by step and id: the unit an external orchestrator (one Lambda invocation) runs. */
-  async processTask(
-    step: StepId,
-    taskId: string,
-  ): Promise<RunTaskResult | { outcome: "succeeded"; output: unknown }> {
-    switch (step) {
-      case Step.snapshotToStaging:
-        return this.step1_3ProcessSnapshotGroup(taskId);
-      case Step.stagingToDatalake:
-        return this.step2_3CompactPartitionGroup(taskId);
-      case Step.manifest:
-        return { outcome: "succeeded", output: await this.step0BuildManifest() };
-      case Step.planSnapshotToStaging:
-        return { outcome: "succeeded", output: await this.step1_1PlanSnapshotToStaging() };
-      case Step.planStagingToDatalake:
-        return { outcome: "succeeded", output: await this.step2_1PlanStagingToDatalake() };
-      case Step.validate:
-        return { outcome: "succeeded", output: await this.step3ValidateDatalake() };
-      case Step.commit:
-        return { outcome: "succeeded", output: await this.step4Commit() };
-    }
+  /**
+   * One task by step and id: the unit an external orchestrator (one Lambda invocation) runs. A single-task
+   * step (any id; it has one task) gives its output; a group step its task's tracker result.
+   */
+  async processTask(step: StepId, taskId: string): Promise<StepOutcome> {
+    const definition = stepDefinition(step);
+    if (definition.kind === "group") return definition.run(this, taskId);
+    return { outcome: "succeeded", output: await definition.run(this) };
   }
 
   /** Writes a group step's todo list as JSON (Step Functions' ItemReader format): where, and how many tasks. */
@@ -571,10 +562,10 @@ export abstract class Project {
     // Later steps first, so an interrupted reset leaves a project that the next reset finishes.
     await remove(Step.validate);
     await this.storage.delete([locations.validationResult]);
-    if (resets(Step.stagingToDatalake)) await deleteUnder(locations.todoLists);
-    if (fromStep === Step.stagingToDatalake) await restart(Step.stagingToDatalake);
+    if (resets(Step.compact)) await deleteUnder(locations.todoLists);
+    if (fromStep === Step.compact) await restart(Step.compact);
     else if (resets(Step.planStagingToDatalake)) {
-      const groups = await this.tracker.list(this.projectId, Step.stagingToDatalake);
+      const groups = await this.tracker.list(this.projectId, Step.compact);
       const { storage, tracker, projectId } = this;
       tasks += await removeCompactionGroups({ storage, tracker, projectId, locations, tasks: groups });
       await remove(Step.planStagingToDatalake);
@@ -641,10 +632,7 @@ export abstract class Project {
       await Promise.all(
         todo.map((task) =>
           limit(async () => {
-            const result =
-              step === Step.snapshotToStaging
-                ? await this.step1_3ProcessSnapshotGroup(task.taskId)
-                : await this.step2_3CompactPartitionGroup(task.taskId);
+            const result = await stepDefinition(step).run(this, task.taskId);
             if (result.outcome === "failed") {
               const { task: t, error } = result;
               const final = t.status === "ignored";

@@ -26,9 +26,9 @@ import {
   type StagingManifest,
   writeJson,
 } from "../models/manifests.js";
-import type { SnapshotGroupTaskOutput } from "../models/steps.js";
 import { ObjectChangedError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
+import type { SnapshotGroupTaskOutput } from "./catalogue.js";
 
 /** A column computed from the frame the reader returned, e.g. a partition key from a timestamp. */
 export interface DerivedColumn {

@@ -11,8 +11,8 @@ import { castToLakeSchema, concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import type { Locations } from "../models/locations.js";
 import type { LakeSchema, PartitionFileGroup } from "../models/manifests.js";
-import type { PartitionGroupTaskOutput } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
+import type { PartitionGroupTaskOutput } from "./catalogue.js";
 
 export class StagingFileReadError extends SnaplakeError {
   constructor(uri: string, cause: unknown) {
