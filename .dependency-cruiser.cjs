@@ -4,9 +4,9 @@
  *
  *   foundation   errors, logging, redact, compression, json-file, version, clients/ (AWS SDK clients, table helper)
  *   parts        config, storage/, tracker/ (storage and tracker know nothing of each other)
- *   models       models/ (manifests, locations, task models), frames/, table/ (lake table formats: Delta),
- *                samples/ and testing/ (generators)
- *   steps        steps/ (one file per step)
+ *   models       models/ (manifests, locations), frames/, table/ (lake table formats: Delta),
+ *                samples/ and testing/ (generators), readers/types.ts (the reader contract)
+ *   steps        steps/ (one file per step; catalogue.ts defines them, settings.ts records what shapes them)
  *   composition  project.ts (composes the steps), runtime.ts (storage + tracker from a config)
  *   products     readers/ (formats for step 1.3), snowplow/ (reader, manifests, the ready project),
  *                configured-project.ts
@@ -14,10 +14,10 @@
  */
 const FOUNDATION = "^src/(errors|logging|redact|compression|json-file|version)[.]ts$|^src/clients/";
 const PARTS = "^src/(config[.]ts$|storage/|tracker/)";
-const MODELS = "^src/(models|frames|table|samples|testing)/";
+const MODELS = "^src/(models/|frames/|table/|samples/|testing/|readers/types[.]ts$)";
 const STEPS = "^src/steps/";
 const COMPOSITION = "^src/(project|runtime)[.]ts$";
-const PRODUCTS = "^src/(readers/|snowplow/|configured-project[.]ts$)";
+const PRODUCTS = "^src/(readers/(?!types[.]ts$)|snowplow/|configured-project[.]ts$)";
 const ENTRY_POINTS = "^src/(aws/|cli/|index[.]ts$)";
 
 /** `from` may not import anything in `layers`. */

@@ -24,6 +24,7 @@ import {
   snapshotFileGroupSchema,
   writeJson,
 } from "./models/manifests.js";
+import type { DerivedColumn, ReadContext, SnapshotReadResult } from "./readers/types.js";
 import {
   ALL_STEPS,
   type GroupStep,
@@ -48,12 +49,7 @@ import {
 } from "./steps/settings.js";
 import { buildSnapshotManifest } from "./steps/step-0-build-manifest.js";
 import { type PlanResult, planSnapshotToStaging } from "./steps/step-1-1-plan-snapshot-to-staging.js";
-import {
-  type DerivedColumn,
-  processSnapshotGroup,
-  type ReadContext,
-  type SnapshotReadResult,
-} from "./steps/step-1-3-process-snapshot-group.js";
+import { processSnapshotGroup } from "./steps/step-1-3-process-snapshot-group.js";
 import {
   planStagingToDatalake,
   readCompleteStage,

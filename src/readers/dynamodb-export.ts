@@ -29,11 +29,7 @@ import { z } from "zod";
 import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
-import type {
-  BatchReadSnapshotDataFile,
-  ReadContext,
-  SnapshotReadResult,
-} from "../steps/step-1-3-process-snapshot-group.js";
+import type { BatchReadSnapshotDataFile, ReadContext, SnapshotReadResult } from "./types.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
 export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];
