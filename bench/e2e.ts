@@ -39,7 +39,6 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parseProjectConfig } from "../src/config.js";
-import { Step } from "../src/models/steps.js";
 import { openRuntime } from "../src/runtime.js";
 import {
   addGroundTruth,
@@ -49,6 +48,7 @@ import {
   writeEnrichedArchive,
 } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
+import { Step } from "../src/steps/catalogue.js";
 import { reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 import { generatorTag } from "./generator-tag.js";

@@ -15,12 +15,8 @@ import {
   type ReaderFormat,
   type ReaderFormatName,
 } from "./readers/registry.js";
+import type { BatchReadSnapshotDataFile, DerivedColumn, ReadContext } from "./readers/types.js";
 import type { Runtime } from "./runtime.js";
-import type {
-  BatchReadSnapshotDataFile,
-  DerivedColumn,
-  ReadContext,
-} from "./steps/step-1-3-process-snapshot-group.js";
 
 /** `reader` in a config file: a format of the registry and that format's options. */
 export const readerSpecSchema = z
@@ -60,8 +56,8 @@ export function parseConfiguredProject(input: unknown, source = "config"): Confi
   if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
   // "$schema" points editors at snaplake.schema.json; it is no setting.
   const { reader, derivedColumns, $schema: _schema, ...rest } = file.data;
-  const defaults = READER_FORMATS[reader.format].configDefaults;
-  const withDefaults = defaults ? { ...defaults, ...rest } : rest;
+  const entry: ReaderFormat = READER_FORMATS[reader.format];
+  const withDefaults = entry.withConfigDefaults ? entry.withConfigDefaults(rest) : rest;
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
 }
 

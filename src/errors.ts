@@ -58,6 +58,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     action: "Keep large task payloads in storage and only their URI in the task.",
   },
+  TASK_DATA_INVALID: {
+    errorClass: "TaskDataInvalidError",
+    retryable: false,
+    action:
+      "Reset the project from the step that planned the task (`snaplake reset --from-step N`) to plan it again.",
+  },
   TASK_LEASE_LOST: {
     errorClass: "LeaseLostError",
     retryable: false,

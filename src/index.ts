@@ -1,43 +1,138 @@
 /**
- * snaplake's public API. Read top-down: configuration, the Project and its steps, then the parts it is
- * built from (storage, tracker, models, frames), then Snowplow, then AWS scale-out.
+ * snaplake's public API (`import … from "snaplake"`): what a user needs to configure and run a project,
+ * write a reader, run the steps one by one, open the lake table and handle errors. The rest is internal.
+ * Subpaths: `snaplake/lambda` (the AWS Lambda handler and the Step Functions definition), `snaplake/snowplow`
+ * (Snowplow enriched events), `snaplake/table` (Delta Lake tables) and `snaplake/testing` (sample data
+ * generators).
  */
 
-// AWS: the Step Functions definition, and the SDK clients everything else is built on.
-export { buildStateMachine } from "./aws/state-machine.js";
-export * from "./clients/aws.js";
-export * from "./config.js";
-export * from "./configured-project.js";
-export * from "./errors.js";
-export * from "./frames/convert.js";
-export * from "./frames/harmonize.js";
-export * from "./frames/parquet.js";
-export * from "./logging.js";
-// What the steps are made of.
-export * from "./models/fingerprint.js";
-export * from "./models/hive.js";
-export * from "./models/locations.js";
-export * from "./models/manifests.js";
-export * from "./models/pack.js";
-export * from "./models/steps.js";
-// The workflow: the Project class, config-driven projects, the runtime, and each step as a function.
-export * from "./project.js";
-export * from "./redact.js";
-export * from "./runtime.js";
-export * from "./samples/orders.js";
-// Snowplow: enriched events, run manifests, the event manifest, the ready project.
-export * from "./snowplow/index.js";
-export * from "./snowplow/project.js";
-export * from "./steps/optimize.js";
-export * from "./steps/step-0-build-manifest.js";
-export * from "./steps/step-1-1-plan-snapshot-to-staging.js";
-export * from "./steps/step-1-3-process-snapshot-group.js";
-export * from "./steps/step-2-1-plan-staging-to-datalake.js";
-export * from "./steps/step-2-3-compact-partition-group.js";
-export * from "./steps/step-3-validate-datalake.js";
-export * from "./steps/step-x-2-list-todo.js";
-export * from "./storage/index.js";
-// Sample DynamoDB exports, for tests and demos.
-export * from "./testing/dynamodb-export.js";
-export * from "./testing/rds-export.js";
-export * from "./tracker/index.js";
+// --- configuration ---------------------------------------------------------------------------------------
+export {
+  COMPRESSIONS,
+  type Compression,
+  type ProjectConfig,
+  type ProjectConfigInput,
+  parseProjectConfig,
+  projectConfigSchema,
+  type SortKey,
+  TABLE_FORMATS,
+  TABLE_MODES,
+  type TableSettings,
+} from "./config.js";
+export {
+  type ConfiguredProjectDefinition,
+  createConfiguredProject,
+  type DerivedColumnSpec,
+  derivedColumnSpecSchema,
+  FileFormatProject,
+  parseConfiguredProject,
+  type ReaderSpec,
+  readerSpecSchema,
+} from "./configured-project.js";
+// --- errors and logging ------------------------------------------------------------------------------------
+export {
+  AwsCredentialsError,
+  ConfigError,
+  EndpointUnreachableError,
+  ERROR_CATALOGUE,
+  type ErrorCatalogueEntry,
+  type ErrorCode,
+  errorCatalogueMarkdown,
+  isRetryable,
+  SnaplakeError,
+} from "./errors.js";
+// --- writing a reader --------------------------------------------------------------------------------------
+export type { FrameLike } from "./frames/convert.js";
+export { LakeSchemaMismatchError, SchemaConflictError } from "./frames/harmonize.js";
+export { createLogger, type Logger, silentLogger } from "./logging.js";
+export { PartitionPathTooLongError } from "./models/hive.js";
+export { Locations } from "./models/locations.js";
+export type { SnapshotFileGroup, SnapshotManifest } from "./models/manifests.js";
+export { ManifestEntryOutsideRootsError, ManifestError } from "./models/manifests.js";
+// --- projects: the Project class, its runtime (storage + tracker from a config) ------------------------------
+export {
+  NotValidatedError,
+  type ProgressEvent,
+  Project,
+  type ProjectDependencies,
+  ProjectNotTrackedError,
+  type RunOptions,
+  type RunSummary,
+  StepFailedError,
+} from "./project.js";
+export {
+  READER_FORMAT_NAMES,
+  READER_FORMATS,
+  type ReaderFormat,
+  type ReaderFormatName,
+} from "./readers/registry.js";
+export type {
+  BadRecord,
+  BatchReadSnapshotDataFile,
+  DerivedColumn,
+  ReadContext,
+  SnapshotReadResult,
+} from "./readers/types.js";
+export { EMBEDDED_TABLE_NAME, openRuntime, type Runtime } from "./runtime.js";
+// --- the steps, as a catalogue and as plain functions ---------------------------------------------------------
+export {
+  GROUP_STEPS,
+  type GroupStep,
+  SINGLE_TASK_ID,
+  SINGLE_TASK_STEPS,
+  STEP_CATALOGUE,
+  Step,
+  type StepDefinition,
+  type StepId,
+  TaskDataInvalidError,
+} from "./steps/catalogue.js";
+export { ConfigChangedError, type ProjectSettings } from "./steps/settings.js";
+export {
+  buildSnapshotManifest,
+  EmptySnapshotError,
+  SnapshotChangedError,
+} from "./steps/step-0-build-manifest.js";
+export {
+  PlanChangedError,
+  type PlanResult,
+  planSnapshotToStaging,
+} from "./steps/step-1-1-plan-snapshot-to-staging.js";
+export {
+  DerivedColumnError,
+  MissingPartitionColumnError,
+  processSnapshotGroup,
+  SnapshotFileChangedError,
+  SnapshotFileReadError,
+  SnapshotGroupReadError,
+} from "./steps/step-1-3-process-snapshot-group.js";
+export {
+  DuplicateStagingFileError,
+  planStagingToDatalake,
+  RecordInSeveralPartitionsError,
+  StageBarrierError,
+} from "./steps/step-2-1-plan-staging-to-datalake.js";
+export {
+  compactPartitionGroup,
+  MissingColumnError,
+  StagingFileReadError,
+} from "./steps/step-2-3-compact-partition-group.js";
+export {
+  type PartitionReport,
+  type TaskGap,
+  ValidationFailedError,
+  type ValidationResult,
+  validateDatalake,
+} from "./steps/step-3-validate-datalake.js";
+export { commitRun, RunIncompleteError } from "./steps/step-4-commit.js";
+export { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
+// --- storage and tracker ------------------------------------------------------------------------------------
+export { type CreateStorageOptions, createStorage } from "./storage/create.js";
+export * from "./storage/errors.js";
+export type { ObjectInfo, Storage } from "./storage/types.js";
+export { type DeltaTable, openDeltaTable } from "./table/delta/table.js";
+// --- the lake table ------------------------------------------------------------------------------------------
+export { type LakeCommitResult, type LakeTable, openLakeTable } from "./table/index.js";
+export { DynamoTracker, type DynamoTrackerOptions } from "./tracker/dynamo-tracker.js";
+export { EmbeddedTracker, EmbeddedTrackerBusyError } from "./tracker/embedded.js";
+export * from "./tracker/errors.js";
+export type { RunTaskResult, StatusCounts, Task, TaskStatus, TaskTracker } from "./tracker/types.js";

@@ -31,15 +31,7 @@ import {
   snapshotFileGroupSchema,
   writeJson,
 } from "./models/manifests.js";
-import {
-  ConfigChangedError,
-  changedSettings,
-  firstStepOf,
-  type ProjectSettings,
-  projectSettings,
-  recordedSettingsSchema,
-  recordSettings,
-} from "./models/settings.js";
+import type { DerivedColumn, ReadContext, SnapshotReadResult } from "./readers/types.js";
 import {
   ALL_STEPS,
   type GroupStep,
@@ -48,18 +40,28 @@ import {
   SINGLE_TASK_ID,
   type SnapshotGroupTaskInput,
   type SnapshotGroupTaskOutput,
+  STEP_CATALOGUE,
   Step,
+  type StepDefinition,
   type StepId,
-} from "./models/steps.js";
+  type StepOutcome,
+  type StepRunner,
+  stepDefinition,
+  taskData,
+} from "./steps/catalogue.js";
 import { OPTIMIZE_STEP, optimizePlanSchema, rewriteOptimizeGroup } from "./steps/optimize.js";
+import {
+  ConfigChangedError,
+  changedSettings,
+  firstStepOf,
+  type ProjectSettings,
+  projectSettings,
+  recordedSettingsSchema,
+  recordSettings,
+} from "./steps/settings.js";
 import { buildSnapshotManifest } from "./steps/step-0-build-manifest.js";
 import { type PlanResult, planSnapshotToStaging } from "./steps/step-1-1-plan-snapshot-to-staging.js";
-import {
-  type DerivedColumn,
-  processSnapshotGroup,
-  type ReadContext,
-  type SnapshotReadResult,
-} from "./steps/step-1-3-process-snapshot-group.js";
+import { processSnapshotGroup } from "./steps/step-1-3-process-snapshot-group.js";
 import {
   planStagingToDatalake,
   readCompleteStage,
@@ -228,7 +230,7 @@ const writtenValidationSchema = z.custom<ValidationResult>(
   "not a validation result",
 );
 
-export abstract class Project {
+export abstract class Project implements StepRunner {
   readonly config: ProjectConfig;
   readonly locations: Locations;
   readonly storage: Storage;
@@ -362,7 +364,7 @@ export abstract class Project {
     return this.tracker.runTask(this.projectId, Step.snapshotToStaging, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
-        (input as SnapshotGroupTaskInput).groupUri,
+        taskData(Step.snapshotToStaging, "input", taskId, input).groupUri,
         snapshotFileGroupSchema,
       );
       const { stagingManifest: _, ...output } = await processSnapshotGroup({
@@ -436,7 +438,7 @@ export abstract class Project {
 
   /** Step 2.2: compaction groups still to do. */
   step2_2ListPartitionGroupsTodo(): Promise<Task[]> {
-    return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.stagingToDatalake });
+    return listTodo({ tracker: this.tracker, projectId: this.projectId, step: Step.compact });
   }
 
   /** The form of the lake's files, which step 1.3 writes staging files in. */
@@ -456,10 +458,10 @@ export abstract class Project {
     await this.checkSettings();
     const recordIdColumn = dedupeColumn(this.config);
     const { updateTimeColumn } = this.config;
-    return this.tracker.runTask(this.projectId, Step.stagingToDatalake, taskId, async ({ input, signal }) => {
+    return this.tracker.runTask(this.projectId, Step.compact, taskId, async ({ input, signal }) => {
       const group = await readJson(
         this.storage,
-        (input as PartitionGroupTaskInput).groupUri,
+        taskData(Step.compact, "input", taskId, input).groupUri,
         partitionFileGroupSchema,
       );
       return compactPartitionGroup({
@@ -612,33 +614,25 @@ export abstract class Project {
    * `force`, and with `ValidationFailedError` when the lake doesn't add up.
    */
   async runAll(options: RunOptions = {}): Promise<RunSummary> {
-    const manifest = await this.reportedStep(options, Step.manifest, async () => {
-      await this.step0BuildManifest();
-      const manifest = await this.manifest();
-      return { value: manifest, files: manifest.files.length };
-    });
-    await this.reportedStep(options, Step.planSnapshotToStaging, async () => ({
-      value: await this.step1_1PlanSnapshotToStaging(),
-    }));
-    await this.drain(Step.snapshotToStaging, options);
-    await this.reportedStep(options, Step.planStagingToDatalake, async () => ({
-      value: await this.step2_1PlanStagingToDatalake({ force: options.force ?? false }),
-    }));
-    await this.drain(Step.stagingToDatalake, options);
-    const validation = await this.reportedStep(options, Step.validate, async () => {
-      const validation = await this.step3ValidateDatalake();
-      return { value: validation, rows: validation.lake.rows, files: validation.lake.files };
-    });
-    const commit = await this.reportedStep(options, Step.commit, async () => {
-      const commit = await this.step4Commit();
-      return { value: commit, files: commit.filesAdded };
-    });
+    const outputs = new Map<StepId, unknown>();
+    for (const definition of STEP_CATALOGUE as readonly StepDefinition[]) {
+      if (definition.kind === "group") {
+        await this.drain(definition.id as GroupStep, options);
+        continue;
+      }
+      const value = await this.reportedStep(options, definition.id as StepId, async () => {
+        const output = await definition.run(this, { force: options.force ?? false });
+        return { value: output, ...(await this.stepFigures(definition.id as StepId, output)) };
+      });
+      outputs.set(definition.id as StepId, value);
+    }
+    const manifest = await this.manifest();
     return {
       manifest: { files: manifest.files.length, bytes: manifest.size, fingerprint: manifest.fingerprint },
       snapshotGroups: await this.tracker.counts(this.projectId, Step.snapshotToStaging),
-      partitionGroups: await this.tracker.counts(this.projectId, Step.stagingToDatalake),
-      validation,
-      commit,
+      partitionGroups: await this.tracker.counts(this.projectId, Step.compact),
+      validation: outputs.get(Step.validate) as ValidationResult,
+      commit: outputs.get(Step.commit) as LakeCommitResult,
     };
   }
 
@@ -665,27 +659,25 @@ export abstract class Project {
     }
   }
 
-  /** One task by step and id: the unit an external orchestrator (one Lambda invocation) runs. */
-  async processTask(
-    step: StepId,
-    taskId: string,
-  ): Promise<RunTaskResult | { outcome: "succeeded"; output: unknown }> {
-    switch (step) {
-      case Step.snapshotToStaging:
-        return this.step1_3ProcessSnapshotGroup(taskId);
-      case Step.stagingToDatalake:
-        return this.step2_3CompactPartitionGroup(taskId);
-      case Step.manifest:
-        return { outcome: "succeeded", output: await this.step0BuildManifest() };
-      case Step.planSnapshotToStaging:
-        return { outcome: "succeeded", output: await this.step1_1PlanSnapshotToStaging() };
-      case Step.planStagingToDatalake:
-        return { outcome: "succeeded", output: await this.step2_1PlanStagingToDatalake() };
-      case Step.validate:
-        return { outcome: "succeeded", output: await this.step3ValidateDatalake() };
-      case Step.commit:
-        return { outcome: "succeeded", output: await this.step4Commit() };
+  /** The rows and files a single-task step reports when it ends (for the live view). */
+  private async stepFigures(step: StepId, output: unknown): Promise<{ rows?: number; files?: number }> {
+    if (step === Step.manifest) return { files: (await this.manifest()).files.length };
+    if (step === Step.validate) {
+      const { lake } = output as ValidationResult;
+      return { rows: lake.rows, files: lake.files };
     }
+    if (step === Step.commit) return { files: (output as LakeCommitResult).filesAdded };
+    return {};
+  }
+
+  /**
+   * One task by step and id: the unit an external orchestrator (one Lambda invocation) runs. A single-task
+   * step (any id; it has one task) gives its output; a group step its task's tracker result.
+   */
+  async processTask(step: StepId, taskId: string): Promise<StepOutcome> {
+    const definition = stepDefinition(step);
+    if (definition.kind === "group") return definition.run(this, taskId);
+    return { outcome: "succeeded", output: await definition.run(this) };
   }
 
   /** Writes a group step's todo list as JSON (Step Functions' ItemReader format): where, and how many tasks. */
@@ -770,10 +762,10 @@ export abstract class Project {
       await remove(Step.validate);
       await this.storage.delete([locations.validationResult]);
     }
-    if (resets(Step.stagingToDatalake)) await deleteUnder(locations.todoLists);
-    if (fromStep === Step.stagingToDatalake) await restart(Step.stagingToDatalake);
+    if (resets(Step.compact)) await deleteUnder(locations.todoLists);
+    if (fromStep === Step.compact) await restart(Step.compact);
     else if (resets(Step.planStagingToDatalake)) {
-      const groups = await this.tracker.list(this.projectId, Step.stagingToDatalake);
+      const groups = await this.tracker.list(this.projectId, Step.compact);
       const { storage, tracker, projectId } = this;
       tasks += await removeCompactionGroups({ storage, tracker, projectId, locations, tasks: groups });
       await remove(Step.planStagingToDatalake);
@@ -869,10 +861,7 @@ export abstract class Project {
               label: taskLabel(task.input, task.taskId),
               bytes,
             });
-            const result =
-              step === Step.snapshotToStaging
-                ? await this.step1_3ProcessSnapshotGroup(task.taskId)
-                : await this.step2_3CompactPartitionGroup(task.taskId);
+            const result = await stepDefinition(step).run(this, task.taskId);
             let taskRows: number | undefined;
             if (result.outcome === "failed") {
               const { task: t, error } = result;

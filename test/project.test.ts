@@ -1,9 +1,9 @@
 import pl from "nodejs-polars";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { SINGLE_TASK_ID, Step } from "../src/models/steps.js";
 import type { ProgressEvent } from "../src/project.js";
 import { writeOrdersSnapshot } from "../src/samples/orders.js";
+import { SINGLE_TASK_ID, Step } from "../src/steps/catalogue.js";
 import { StageBarrierError } from "../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { ValidationFailedError } from "../src/steps/step-3-validate-datalake.js";
 import { DynamoTracker } from "../src/tracker/dynamo-tracker.js";

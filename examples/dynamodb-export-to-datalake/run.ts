@@ -11,7 +11,8 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createStorage, generateDynamoDbExport } from "snaplake";
+import { createStorage } from "snaplake";
+import { generateDynamoDbExport } from "snaplake/testing";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(process.argv[2] ?? ".snaplake/examples/dynamodb-export");

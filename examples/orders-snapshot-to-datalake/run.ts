@@ -16,8 +16,8 @@ import {
   parseProjectConfig,
   type ReadContext,
   type SnapshotFileGroup,
-  writeOrdersSnapshot,
 } from "snaplake";
+import { writeOrdersSnapshot } from "snaplake/testing";
 
 class OrdersProject extends Project {
   // Step 1.3 calls this once per file group; readEach names the file if one can't be decoded.

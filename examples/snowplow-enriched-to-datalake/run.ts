@@ -7,13 +7,9 @@
  * Uses a generated archive; to use yours, set `snapshot.uri` to its folder (local or s3://).
  */
 import { resolve } from "node:path";
-import {
-  openRuntime,
-  parseProjectConfig,
-  SNOWPLOW_DEFAULTS,
-  SnowplowEnrichedProject,
-  writeEnrichedArchive,
-} from "snaplake";
+import { openRuntime, parseProjectConfig } from "snaplake";
+import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "snaplake/snowplow";
+import { writeEnrichedArchive } from "snaplake/testing";
 
 const root = resolve(process.argv[2] ?? ".snaplake/examples/snowplow");
 const archive = await writeEnrichedArchive({

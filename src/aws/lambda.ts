@@ -27,23 +27,19 @@ import { ConfigError, type ErrorCode, formatZodIssues, SnaplakeError } from "../
 import { parseJsonText } from "../json-file.js";
 import { createLogger, type Logger } from "../logging.js";
 import { sha256Hex } from "../models/fingerprint.js";
+import type { Project } from "../project.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 import {
   GROUP_STEPS,
   type GroupStep,
-  SINGLE_TASK_ID,
   SINGLE_TASK_STEPS,
   type SingleTaskStep,
-  Step,
   type StepId,
-} from "../models/steps.js";
-import type { Project } from "../project.js";
-import { openRuntime, type Runtime } from "../runtime.js";
-import type { PlanResult } from "../steps/step-1-1-plan-snapshot-to-staging.js";
-import type { ValidationResult } from "../steps/step-3-validate-datalake.js";
+  stepDefinition,
+} from "../steps/catalogue.js";
 import { createStorage } from "../storage/create.js";
 import type { Storage } from "../storage/types.js";
 import { parentFolder, parseUri } from "../storage/uri.js";
-import type { LakeCommitResult } from "../table/types.js";
 import type { Task, TaskStatus } from "../tracker/types.js";
 import { assertRunsOnStepFunctions } from "./state-machine.js";
 
@@ -264,41 +260,15 @@ export async function closeLambdaRuntimes(): Promise<void> {
 
 // --- the actions -----------------------------------------------------------------------------------------
 
-function summarize(step: SingleTaskStep, output: unknown): Record<string, unknown> {
-  switch (step) {
-    case Step.manifest: {
-      const manifest = output as {
-        files: unknown[];
-        size: number;
-        nRecord: number | null;
-        fingerprint: string;
-      };
-      return {
-        files: manifest.files.length,
-        bytes: manifest.size,
-        rows: manifest.nRecord,
-        fingerprint: manifest.fingerprint,
-      };
-    }
-    case Step.validate: {
-      const { ok, lake } = output as ValidationResult;
-      return { ok, ...lake };
-    }
-    case Step.commit:
-      return { ...(output as LakeCommitResult) };
-    default:
-      return { ...(output as PlanResult) };
-  }
-}
-
 async function runStep(project: Project, step: SingleTaskStep): Promise<StepActionResult> {
-  const { output } = (await project.processTask(step, SINGLE_TASK_ID)) as { output: unknown };
+  const definition = stepDefinition(step);
+  const output = await definition.run(project);
   return {
     action: "step",
     projectId: project.projectId,
     step,
     outcome: "succeeded",
-    summary: summarize(step, output),
+    summary: definition.summarize(output),
   };
 }
 

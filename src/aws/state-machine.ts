@@ -15,7 +15,12 @@
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
 import { ConfigError, formatZodIssues, nonRetryableErrorClasses } from "../errors.js";
-import { type GroupStep, type SingleTaskStep, Step } from "../models/steps.js";
+import {
+  type GroupStep,
+  type SingleTaskStep,
+  STEP_CATALOGUE,
+  type StepDefinition,
+} from "../steps/catalogue.js";
 import { parseUri } from "../storage/uri.js";
 
 // --- the subset of the States Language this builds -------------------------------------------------------
@@ -267,10 +272,10 @@ function todoState(options: Options, step: GroupStep, resultPath: string, next: 
  */
 function mapState(
   options: Options,
-  names: { map: string; item: string; itemFailed: string },
+  names: { name: string; item: string; itemFailed: string },
   todoPath: string,
   resultPath: string,
-  next: string,
+  next: string | undefined,
 ): AslMapState {
   const bucket: Record<string, string> = options.todoBucket
     ? { Bucket: options.todoBucket }
@@ -285,7 +290,7 @@ function mapState(
   };
   return {
     Type: "Map",
-    Label: names.map,
+    Label: names.name,
     ItemReader: {
       Resource: "arn:aws:states:::s3:getObject",
       ReaderConfig: { InputType: "JSON" },
@@ -328,8 +333,38 @@ function mapState(
       },
     ],
     Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: FAILED_STATE }],
-    Next: next,
+    ...(next ? { Next: next } : { End: true }),
   };
+}
+
+/** The name of a step's first state: a single-task step's own, a group step's todo state. */
+function firstStateOf(step: StepDefinition): string {
+  return step.kind === "group" ? step.state.todo.name : step.state.name;
+}
+
+/** The states of every step in the catalogue, in its order, each leading to the next step's first. */
+function catalogueStates(options: Options, barrierRetry: AslRetrier): Record<string, AslState> {
+  const steps: readonly StepDefinition[] = STEP_CATALOGUE;
+  const states: Record<string, AslState> = {};
+  steps.forEach((step, index) => {
+    const following = steps[index + 1];
+    const next = following ? firstStateOf(following) : undefined;
+    if (step.kind === "group") {
+      const { todo, map } = step.state;
+      states[todo.name] = todoState(options, step.id as GroupStep, todo.resultPath, map.name);
+      states[map.name] = mapState(options, map, todo.resultPath, map.resultPath, next);
+    } else {
+      const { name, resultPath, waitsForStage } = step.state;
+      states[name] = stepState(
+        options,
+        step.id as SingleTaskStep,
+        resultPath,
+        next,
+        waitsForStage ? [barrierRetry] : undefined,
+      );
+    }
+  });
+  return states;
 }
 
 /** The whole workflow for one project; throws `ConfigError` naming any bad option. */
@@ -347,51 +382,9 @@ export function buildStateMachine(input: StateMachineOptions): AslDefinition {
     Comment:
       options.comment ??
       `snaplake workflow for project ${options.projectId}: snapshot → staging → compacted lake, validated, committed`,
-    StartAt: "Manifest",
+    StartAt: firstStateOf(STEP_CATALOGUE[0]),
     States: {
-      Manifest: stepState(options, Step.manifest, "$.manifest", "PlanSnapshotToStaging"),
-      PlanSnapshotToStaging: stepState(
-        options,
-        Step.planSnapshotToStaging,
-        "$.planSnapshotToStaging",
-        "ListSnapshotGroupsTodo",
-      ),
-      ListSnapshotGroupsTodo: todoState(
-        options,
-        Step.snapshotToStaging,
-        "$.snapshotGroupsTodo",
-        "ProcessSnapshotGroups",
-      ),
-      ProcessSnapshotGroups: mapState(
-        options,
-        { map: "ProcessSnapshotGroups", item: "ProcessSnapshotGroup", itemFailed: "SnapshotGroupFailed" },
-        "$.snapshotGroupsTodo",
-        "$.snapshotGroups",
-        "PlanStagingToDatalake",
-      ),
-      PlanStagingToDatalake: stepState(
-        options,
-        Step.planStagingToDatalake,
-        "$.planStagingToDatalake",
-        "ListPartitionGroupsTodo",
-        [barrierRetry],
-      ),
-      ListPartitionGroupsTodo: todoState(
-        options,
-        Step.stagingToDatalake,
-        "$.partitionGroupsTodo",
-        "ProcessPartitionGroups",
-      ),
-      ProcessPartitionGroups: mapState(
-        options,
-        { map: "ProcessPartitionGroups", item: "ProcessPartitionGroup", itemFailed: "PartitionGroupFailed" },
-        "$.partitionGroupsTodo",
-        "$.partitionGroups",
-        "Validate",
-      ),
-      Validate: stepState(options, Step.validate, "$.validation", "Commit"),
-      // Only a validated run reaches the table: a failed validation ends the execution before this state.
-      Commit: stepState(options, Step.commit, "$.commit"),
+      ...catalogueStates(options, barrierRetry),
       [FAILED_STATE]: {
         Type: "Fail",
         Comment: "The error and cause of the state that failed",

@@ -6,8 +6,8 @@
  */
 import bytes from "bytes";
 import { createLogUpdate } from "log-update";
-import { Step, type StepId } from "../models/steps.js";
 import type { ActivityEvent, ProgressEvent, RunSummary } from "../project.js";
+import { Step, type StepId } from "../steps/catalogue.js";
 
 const STEP_LABELS: Record<StepId, string> = {
   [Step.manifest]: "0   manifest",

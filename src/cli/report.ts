@@ -10,14 +10,14 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { readJson } from "../models/manifests.js";
+import { type Project, ProjectNotTrackedError } from "../project.js";
 import {
   ALL_STEPS,
   type PartitionGroupTaskOutput,
   SINGLE_TASK_ID,
   Step,
   type StepId,
-} from "../models/steps.js";
-import { type Project, ProjectNotTrackedError } from "../project.js";
+} from "../steps/catalogue.js";
 import { ObjectNotFoundError } from "../storage/errors.js";
 
 /** The part of the validation result the report shows, parsed at the boundary. */

@@ -33,12 +33,8 @@ import { z } from "zod";
 import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
-import type {
-  BatchReadSnapshotDataFile,
-  ReadContext,
-  SnapshotReadResult,
-} from "../steps/step-1-3-process-snapshot-group.js";
 import { CHANGE_DELETED_COLUMN, CHANGE_WRITE_TIME_COLUMN } from "../table/delta/merge.js";
+import type { BatchReadSnapshotDataFile, ReadContext, SnapshotReadResult } from "./types.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
 export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];

@@ -7,7 +7,7 @@ import pl from "nodejs-polars";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { dtypeOfTypeName } from "../frames/column-types.js";
-import type { BatchReadSnapshotDataFile } from "../steps/step-1-3-process-snapshot-group.js";
+import type { BatchReadSnapshotDataFile } from "./types.js";
 
 /** True when the bytes hold nothing but whitespace (stops at the first other byte). */
 function isBlank(bytes: Buffer): boolean {

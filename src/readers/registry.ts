@@ -8,17 +8,17 @@ import type { ProjectConfigInput } from "../config.js";
 import type { Project, ProjectDependencies } from "../project.js";
 import type { Runtime } from "../runtime.js";
 import { EventManifest } from "../snowplow/event-manifest.js";
-import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../snowplow/project.js";
-import type { BatchReadSnapshotDataFile } from "../steps/step-1-3-process-snapshot-group.js";
+import { SnowplowEnrichedProject, withSnowplowDefaults } from "../snowplow/project.js";
 import { dynamoDbExportReader, dynamoDbExportReaderOptionsSchema } from "./dynamodb-export.js";
 import { csvOptionsSchema, decodeAuto, decodeCsv, decodeNdjson, decodeParquet, eachFile } from "./files.js";
+import type { BatchReadSnapshotDataFile } from "./types.js";
 
 /** A format reads either with a reader function (in a plain configured project) or with a ready project. */
 export type ReaderFormat<Options extends z.ZodObject = z.ZodObject> = {
   /** The `reader` object's fields besides `format`. */
   options: Options;
-  /** Config defaults the format brings (the file's own values win). */
-  configDefaults?: Partial<ProjectConfigInput>;
+  /** Puts the config defaults the format brings under the file's own values. */
+  withConfigDefaults?: <C extends Partial<ProjectConfigInput>>(config: C) => C;
 } & (
   | { reader(options: z.output<Options>): BatchReadSnapshotDataFile }
   | {
@@ -59,7 +59,7 @@ export const READER_FORMATS = {
         eventManifestTable: z.string().min(3).optional(),
       })
       .strict(),
-    configDefaults: SNOWPLOW_DEFAULTS,
+    withConfigDefaults: withSnowplowDefaults,
     // The event manifest uses the runtime's DynamoDB client, so closing the runtime closes it.
     project: (config, dependencies, options, runtime) =>
       new SnowplowEnrichedProject(config, dependencies, {

@@ -11,11 +11,7 @@ import pLimit from "p-limit";
 import type { ProjectConfigInput } from "../config.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
 import { Project, type ProjectDependencies } from "../project.js";
-import type {
-  DerivedColumn,
-  ReadContext,
-  SnapshotReadResult,
-} from "../steps/step-1-3-process-snapshot-group.js";
+import type { DerivedColumn, ReadContext, SnapshotReadResult } from "../readers/types.js";
 import type { EventManifest } from "./event-manifest.js";
 import { eventKey } from "./event-manifest.js";
 import { readEnrichedEventsAsync } from "./reader.js";
@@ -33,6 +29,11 @@ export const SNOWPLOW_DEFAULTS = {
   partitionKeys: ["event_date"],
   sortBy: ["collector_tstamp", "event_id"],
 } satisfies Partial<ProjectConfigInput>;
+
+/** A config with Snowplow's defaults under its own values: the one place they are merged. */
+export function withSnowplowDefaults<C extends Partial<ProjectConfigInput>>(config: C): C {
+  return { ...SNOWPLOW_DEFAULTS, ...config };
+}
 
 interface BatchInput {
   text: Buffer;
@@ -80,7 +81,7 @@ export class SnowplowEnrichedProject extends Project {
     dependencies: ProjectDependencies,
     options: SnowplowProjectOptions = {},
   ) {
-    super({ ...SNOWPLOW_DEFAULTS, ...config }, dependencies);
+    super(withSnowplowDefaults(config), dependencies);
     this.options = options;
   }
 

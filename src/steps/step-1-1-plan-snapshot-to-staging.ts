@@ -15,9 +15,9 @@ import {
   writeJson,
 } from "../models/manifests.js";
 import { packBalanced } from "../models/pack.js";
-import { type SnapshotGroupTaskInput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { TaskData, TaskTracker } from "../tracker/types.js";
+import { type SnapshotGroupTaskInput, Step } from "./catalogue.js";
 import { isGzipName, measureGzipExpansion } from "./gzip-expansion.js";
 import { listSnapshotFiles } from "./step-0-build-manifest.js";
 

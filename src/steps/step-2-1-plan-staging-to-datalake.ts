@@ -29,10 +29,10 @@ import {
   writeJson,
 } from "../models/manifests.js";
 import { packBalanced } from "../models/pack.js";
-import { type PartitionGroupTaskInput, type SnapshotGroupTaskOutput, Step } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import { baseName } from "../storage/uri.js";
 import { type BarrierResult, barrierOf, type Task, type TaskTracker } from "../tracker/types.js";
+import { type PartitionGroupTaskInput, Step, taskInput, taskOutput } from "./catalogue.js";
 import { MissingColumnError } from "./step-2-3-compact-partition-group.js";
 
 export class StageBarrierError extends SnaplakeError {
@@ -280,7 +280,7 @@ export async function planStagingToDatalake(input: {
   const manifests = await Promise.all(
     done.map((task) =>
       limit(() =>
-        readJson(storage, (task.output as SnapshotGroupTaskOutput).stagingManifestUri, stagingManifestSchema),
+        readJson(storage, taskOutput(Step.snapshotToStaging, task).stagingManifestUri, stagingManifestSchema),
       ),
     ),
   );
@@ -328,7 +328,7 @@ export async function planStagingToDatalake(input: {
     locations,
     planned: new Set(groups.map((g) => g.fingerprint)),
   });
-  const { created, existing } = await tracker.createTasks(projectId, Step.stagingToDatalake, specs, {
+  const { created, existing } = await tracker.createTasks(projectId, Step.compact, specs, {
     ...(input.maxAttempts ? { maxAttempts: input.maxAttempts } : {}),
   });
   return {
@@ -354,7 +354,7 @@ async function removeSupersededGroups(input: {
   locations: Locations;
   planned: ReadonlySet<string>;
 }): Promise<number> {
-  const tasks = await input.tracker.list(input.projectId, Step.stagingToDatalake);
+  const tasks = await input.tracker.list(input.projectId, Step.compact);
   return removeCompactionGroups({ ...input, tasks: tasks.filter((task) => !input.planned.has(task.taskId)) });
 }
 
@@ -368,7 +368,7 @@ export async function removeCompactionGroups(input: {
 }): Promise<number> {
   const { storage, tracker, projectId, locations, tasks } = input;
   for (const task of tasks) {
-    const { partition, fingerprint } = task.input as PartitionGroupTaskInput;
+    const { partition, fingerprint } = taskInput(Step.compact, task);
     // Listed rather than taken from the task's output: an unfinished attempt may have written files too.
     const prefix = `part-${fingerprint}-`;
     const files: string[] = [];
@@ -380,7 +380,7 @@ export async function removeCompactionGroups(input: {
   if (tasks.length === 0) return 0;
   return tracker.deleteTasks(
     projectId,
-    Step.stagingToDatalake,
+    Step.compact,
     tasks.map((task) => task.taskId),
   );
 }

@@ -17,8 +17,8 @@ import {
   type StagingFile,
   stagingLayoutOf,
 } from "../models/manifests.js";
-import type { PartitionGroupTaskOutput } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
+import type { PartitionGroupTaskOutput } from "./catalogue.js";
 
 export class StagingFileReadError extends SnaplakeError {
   constructor(uri: string, cause: unknown) {

@@ -30,16 +30,10 @@ import {
   stagingManifestSchema,
   writeJson,
 } from "../models/manifests.js";
-import {
-  type PartitionGroupTaskInput,
-  type PartitionGroupTaskOutput,
-  type SnapshotGroupTaskInput,
-  type SnapshotGroupTaskOutput,
-  Step,
-} from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import { parentFolder, relativeKey } from "../storage/uri.js";
 import type { Task, TaskTracker } from "../tracker/types.js";
+import { Step, taskInput, taskOutput } from "./catalogue.js";
 import { findSnapshotChanges, SnapshotChangedError, type SnapshotSource } from "./step-0-build-manifest.js";
 
 export interface PartitionReport {
@@ -199,7 +193,7 @@ export async function validateDatalake(input: {
 
   // Step 1: did every snapshot file go through a succeeded group?
   const snapshotTasks = await tracker.list(projectId, Step.snapshotToStaging);
-  const plannedFiles = snapshotTasks.reduce((n, t) => n + (t.input as SnapshotGroupTaskInput).files, 0);
+  const plannedFiles = snapshotTasks.reduce((n, t) => n + taskInput(Step.snapshotToStaging, t).files, 0);
   if (snapshotTasks.length === 0) problems.push("no snapshot file groups were planned (run step 1.1)");
   else if (plannedFiles !== manifest.files.length) {
     problems.push(`snapshot has ${manifest.files.length} files but the planned groups hold ${plannedFiles}`);
@@ -208,7 +202,7 @@ export async function validateDatalake(input: {
   for (const task of snapshotTasks.filter((t) => t.status !== "succeeded")) {
     const group = await readJson(
       storage,
-      (task.input as SnapshotGroupTaskInput).groupUri,
+      taskInput(Step.snapshotToStaging, task).groupUri,
       snapshotFileGroupSchema,
     ).catch(() => undefined);
     gaps.push({
@@ -222,7 +216,7 @@ export async function validateDatalake(input: {
   const stagingManifests = await Promise.all(
     succeeded.map((t) =>
       limit(() =>
-        readJson(storage, (t.output as SnapshotGroupTaskOutput).stagingManifestUri, stagingManifestSchema),
+        readJson(storage, taskOutput(Step.snapshotToStaging, t).stagingManifestUri, stagingManifestSchema),
       ),
     ),
   );
@@ -299,16 +293,16 @@ export async function validateDatalake(input: {
   }
 
   // Step 2: compaction tasks and their de-duplication.
-  const compactionTasks = await tracker.list(projectId, Step.stagingToDatalake);
+  const compactionTasks = await tracker.list(projectId, Step.compact);
   if (compactionTasks.length === 0 && staging.files > 0)
     problems.push("no compaction groups were planned (run step 2.1)");
   for (const task of compactionTasks) {
-    const partition = (task.input as PartitionGroupTaskInput).partition;
+    const partition = taskInput(Step.compact, task).partition;
     if (task.status === "succeeded") {
-      partitionOf(partition).duplicatesRemoved += (task.output as PartitionGroupTaskOutput).duplicatesRemoved;
+      partitionOf(partition).duplicatesRemoved += taskOutput(Step.compact, task).duplicatesRemoved;
     } else {
       gaps.push({
-        step: Step.stagingToDatalake,
+        step: Step.compact,
         taskId: task.taskId,
         status: task.status,
         ...(lastError(task) ? { lastError: lastError(task) } : {}),
@@ -327,7 +321,7 @@ export async function validateDatalake(input: {
   }
   // Only this project's files count: other runs may have written into the same lake (hive appends, or a
   // Delta table's earlier commits), and a Delta log's checkpoints are Parquet too.
-  const ownGroups = new Set(compactionTasks.map((t) => (t.input as PartitionGroupTaskInput).fingerprint));
+  const ownGroups = new Set(compactionTasks.map((t) => taskInput(Step.compact, t).fingerprint));
   const lakeObjects = [];
   const idFrames: Array<{ frame: pl.DataFrame; source: string }> = [];
   for await (const object of storage.listSummaries(locations.datalake)) {

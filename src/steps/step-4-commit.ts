@@ -4,17 +4,17 @@
  * Hive lakes need nothing more; a Delta table gets one idempotent commit whose `txn` appId is the projectId.
  */
 import { SnaplakeError } from "../errors.js";
-import { type PartitionGroupTaskOutput, Step } from "../models/steps.js";
 import type { DeltaPrimitiveType } from "../table/delta/schema.js";
 import type { LakeCommitResult, LakeTable } from "../table/types.js";
 import type { TaskTracker } from "../tracker/types.js";
+import { Step, taskOutput } from "./catalogue.js";
 
 /** Step 4 was asked before every compaction task succeeded: committing would publish a partial run. */
 export class RunIncompleteError extends SnaplakeError {
   constructor(projectId: string, unfinished: string[]) {
     super(
       "RUN_INCOMPLETE",
-      `Project "${projectId}" cannot be committed: step ${Step.stagingToDatalake} tasks ${unfinished.slice(0, 5).join(", ")}` +
+      `Project "${projectId}" cannot be committed: step ${Step.compact} tasks ${unfinished.slice(0, 5).join(", ")}` +
         `${unfinished.length > 5 ? ` and ${unfinished.length - 5} more` : ""} did not succeed. Finish them and validate (step 3) first.`,
     );
   }
@@ -29,12 +29,10 @@ export async function commitRun(input: {
   partitionTypes?: Readonly<Record<string, DeltaPrimitiveType>>;
 }): Promise<LakeCommitResult> {
   const { tracker, projectId, table, partitionKeys } = input;
-  const tasks = await tracker.list(projectId, Step.stagingToDatalake);
+  const tasks = await tracker.list(projectId, Step.compact);
   const unfinished = tasks.filter((t) => t.status !== "succeeded").map((t) => t.taskId);
   if (unfinished.length > 0) throw new RunIncompleteError(projectId, unfinished);
-  const files = tasks
-    .flatMap((t) => (t.output as PartitionGroupTaskOutput).lakeFiles.map((f) => f.uri))
-    .sort();
+  const files = tasks.flatMap((t) => taskOutput(Step.compact, t).lakeFiles.map((f) => f.uri)).sort();
   const partitionTypes = Object.fromEntries(
     partitionKeys.map((key) => [key, input.partitionTypes?.[key] ?? ("string" as const)]),
   );

@@ -4,9 +4,9 @@
  */
 import type { Locations } from "../models/locations.js";
 import { writeJson } from "../models/manifests.js";
-import type { GroupStep } from "../models/steps.js";
 import type { Storage } from "../storage/types.js";
 import type { Task, TaskTracker } from "../tracker/types.js";
+import type { GroupStep } from "./catalogue.js";
 
 export interface TodoItem {
   projectId: string;

@@ -4,12 +4,7 @@ import type { TableSettings } from "../config.js";
 import { sha256Hex } from "../models/fingerprint.js";
 import type { Storage } from "../storage/types.js";
 import { joinUri, parentFolder } from "../storage/uri.js";
-import {
-  commitDeltaRewrite,
-  commitToDeltaTable,
-  type DeltaCommitResult,
-  tableRoot,
-} from "./delta/commit.js";
+import { commitDeltaRewrite, commitToDeltaTable, type DeltaCommitResult, tableRoot } from "./delta/commit.js";
 import { DeltaInputError, DeltaTableNotFoundError } from "./delta/errors.js";
 import { loadSnapshot } from "./delta/log.js";
 import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";

@@ -11,7 +11,7 @@ import {
   type TodoActionResult,
 } from "../../src/aws/lambda.js";
 import { ConfigError } from "../../src/errors.js";
-import { Step } from "../../src/models/steps.js";
+import { Step } from "../../src/steps/catalogue.js";
 import { StageBarrierError } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { createTestContext, ordersConfig, readLake } from "../support/orders-project.js";
 import { lambdaEnvironment, lambdaProject } from "./lambda-fixture.js";

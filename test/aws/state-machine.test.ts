@@ -8,7 +8,7 @@ import {
   WORKER_LOST_ERRORS,
 } from "../../src/aws/state-machine.js";
 import { ConfigError } from "../../src/errors.js";
-import { Step } from "../../src/models/steps.js";
+import { Step } from "../../src/steps/catalogue.js";
 import { readLake } from "../support/orders-project.js";
 import { checkAsl } from "./asl-check.js";
 import { AslRunner } from "./asl-runner.js";

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/cli/config-file.js";
 import { createConfiguredProject } from "../../src/configured-project.js";
-import { Step } from "../../src/models/steps.js";
 import type { ProgressEvent } from "../../src/project.js";
 import { openRuntime } from "../../src/runtime.js";
+import { Step } from "../../src/steps/catalogue.js";
 import { StageBarrierError } from "../../src/steps/step-2-1-plan-staging-to-datalake.js";
 import { builtFile, expectNoStackTrace, snaplake, stderrLines } from "../support/cli.js";
 

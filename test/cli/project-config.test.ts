@@ -18,7 +18,7 @@ import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
-import { snaplake, stderrLines } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 
 const dirs: string[] = [];
 afterEach(() => {

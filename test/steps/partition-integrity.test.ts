@@ -6,7 +6,7 @@ import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { checkPartitionPathFits, PartitionPathTooLongError } from "../../src/models/hive.js";
 import { readJson, stagingManifestSchema, writeJson } from "../../src/models/manifests.js";
-import { type SnapshotGroupTaskOutput, Step } from "../../src/models/steps.js";
+import { type SnapshotGroupTaskOutput, Step } from "../../src/steps/catalogue.js";
 import { splitByPartition } from "../../src/steps/step-1-3-process-snapshot-group.js";
 import {
   DuplicateStagingFileError,

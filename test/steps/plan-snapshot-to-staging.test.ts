@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { Locations } from "../../src/models/locations.js";
 import { type DataFile, summarizeFiles } from "../../src/models/manifests.js";
-import { Step } from "../../src/models/steps.js";
+import { Step } from "../../src/steps/catalogue.js";
 import {
   PlanChangedError,
   planSnapshotToStaging,

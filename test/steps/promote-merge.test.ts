@@ -6,7 +6,11 @@
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { type PartitionFileGroup, partitionFileGroupSchema, readJson } from "../../src/models/manifests.js";
-import { type PartitionGroupTaskInput, type PartitionGroupTaskOutput, Step } from "../../src/models/steps.js";
+import {
+  type PartitionGroupTaskInput,
+  type PartitionGroupTaskOutput,
+  Step,
+} from "../../src/steps/catalogue.js";
 import {
   parquetProject,
   readLake,

@@ -5,7 +5,7 @@ import pl from "nodejs-polars";
 import { afterEach, inject } from "vitest";
 import type { ProjectConfigInput } from "../../src/config.js";
 import { Project } from "../../src/project.js";
-import type { ReadContext } from "../../src/steps/step-1-3-process-snapshot-group.js";
+import type { ReadContext } from "../../src/readers/types.js";
 import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";

@@ -7,9 +7,18 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
-import { ALL_STEPS, Step, type StepId } from "../../models/steps.js";
 import type { OptimizeSummary, RunSummary } from "../../project.js";
+import {
+  isGroupStep,
+  STEP_CATALOGUE,
+  Step,
+  type StepDefinition,
+  type StepId,
+  stepDefinition,
+  stepNames,
+} from "../../steps/catalogue.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
+import { listTodo } from "../../steps/step-x-2-list-todo.js";
 import type { LakeCommitResult } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
@@ -20,33 +29,29 @@ import { configOption, wholeNumber } from "../options.js";
 import { LOG_FORMATS, print, withProject } from "../session.js";
 import { shownError } from "../task-errors.js";
 
-/** Step names accepted on the command line: the numbers and readable names. */
-const STEP_NAMES: Record<string, StepId> = {
-  "0": Step.manifest,
-  manifest: Step.manifest,
-  "1.1": Step.planSnapshotToStaging,
-  "plan-snapshot": Step.planSnapshotToStaging,
-  "1.2": Step.snapshotToStaging,
-  "1.3": Step.snapshotToStaging,
-  "process-snapshot": Step.snapshotToStaging,
-  "2.1": Step.planStagingToDatalake,
-  "plan-staging": Step.planStagingToDatalake,
-  "2.2": Step.stagingToDatalake,
-  "2.3": Step.stagingToDatalake,
-  compact: Step.stagingToDatalake,
-  "3": Step.validate,
-  validate: Step.validate,
-  "4": Step.commit,
-  commit: Step.commit,
-};
+/** A step as named on the command line (a number, a name, an older alias or the tracker id), from the catalogue. */
+function parseStepName(name: string): { step: StepId; todo: boolean } {
+  const names = stepNames();
+  const found = names.find((n) => n.name === name);
+  if (!found)
+    throw new ConfigError("step", [
+      `unknown step "${name}"; use one of ${names
+        .filter((n) => n.name !== n.step)
+        .map((n) => n.name)
+        .join(", ")}`,
+    ]);
+  return found;
+}
 
 function parseStep(name: string): StepId {
-  const step = STEP_NAMES[name] ?? (ALL_STEPS as readonly string[]).find((s) => s === name);
-  if (!step)
-    throw new ConfigError("step", [
-      `unknown step "${name}"; use one of ${Object.keys(STEP_NAMES).join(", ")}`,
-    ]);
-  return step as StepId;
+  return parseStepName(name).step;
+}
+
+/** `0|manifest, 1.1|plan-snapshot, 1.2 (list), 1.3|process-snapshot, ...`: the steps, for `step --help`. */
+export function stepHelp(): string {
+  return (STEP_CATALOGUE as readonly StepDefinition[])
+    .flatMap((s) => [...(s.kind === "group" ? [`${s.todoNumber} (list)`] : []), `${s.number}|${s.name}`])
+    .join(", ");
 }
 
 const logFormatOption = () =>
@@ -186,10 +191,16 @@ async function confirm(question: string): Promise<boolean> {
  * A task `step --task` could not claim: already done (exit 0), held by another worker, used up, or unknown
  * (exit 1), each with what to do about it.
  */
+/** The number of the step listing a group step's tasks still to do (1.2 for 1.3). */
+function todoNumber(step: StepId): string {
+  const definition = stepDefinition(step);
+  return definition.kind === "group" ? definition.todoNumber : definition.number;
+}
+
 function reportUnclaimable(json: boolean, step: StepId, taskId: string, task: Task | undefined): number {
   const state = task?.status ?? "unknown";
   const message = !task
-    ? `step ${step} has no task ${taskId}: see \`snaplake step ${step === Step.snapshotToStaging ? "1.2" : "2.2"}\` for its tasks`
+    ? `step ${step} has no task ${taskId}: see \`snaplake step ${todoNumber(step)}\` for its tasks`
     : task.status === "succeeded"
       ? `task ${taskId} of step ${step} already succeeded (${task.finishedAt ?? "earlier"}): nothing to do`
       : task.status === "in_progress"
@@ -267,9 +278,7 @@ export function register(program: Command): void {
 
   program
     .command("step")
-    .description(
-      "run one step: 0|manifest, 1.1|plan-snapshot, 1.2 (list), 1.3|process-snapshot, 2.1|plan-staging, 2.2 (list), 2.3|compact, 3|validate, 4|commit",
-    )
+    .description(`run one step: ${stepHelp()}`)
     .argument("<name>", "the step")
     .addOption(configOption())
     .addOption(stateDirOption())
@@ -280,31 +289,29 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON on stdout")
     .action(
       action(async (name, options) => {
-        const step = parseStep(name);
+        const { step, todo } = parseStepName(name);
         const json = Boolean(options.json);
         return withProject({ ...options, progress: !json }, async ({ project, runOptions }) => {
-          if (name === "1.2" || name === "2.2") {
-            const todo =
-              step === Step.snapshotToStaging
-                ? await project.step1_2ListSnapshotGroupsTodo()
-                : await project.step2_2ListPartitionGroupsTodo();
-            const items = todo.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
-            print(json, items, () =>
-              items.length === 0 ? "nothing to do" : items.map((t) => `${t.taskId} ${t.status}`).join("\n"),
-            );
-            return ExitCode.ok;
-          }
-          if (step === Step.snapshotToStaging || step === Step.stagingToDatalake) {
+          if (isGroupStep(step)) {
+            const definition = stepDefinition(step);
+            if (todo) {
+              const tasks = await listTodo({ tracker: project.tracker, projectId: project.projectId, step });
+              const items = tasks.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
+              print(json, items, () =>
+                items.length === 0 ? "nothing to do" : items.map((t) => `${t.taskId} ${t.status}`).join("\n"),
+              );
+              return ExitCode.ok;
+            }
             const before = await project.tracker.counts(project.projectId, step);
             if (Object.values(before).every((n) => n === 0)) {
-              const plan = step === Step.snapshotToStaging ? "1.1" : "2.1";
+              const plan = stepDefinition(definition.plannedBy as StepId).number;
               process.stderr.write(
                 `snaplake: step ${step} is not planned yet (it has no tasks): run \`snaplake step ${plan}\` (or \`snaplake run\`) first\n`,
               );
               return ExitCode.failed;
             }
             if (options.task) {
-              const result = await project.processTask(step, options.task);
+              const result = await definition.run(project, options.task);
               if (result.outcome === "not_claimable")
                 return reportUnclaimable(json, step, options.task, result.task);
               print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
@@ -315,14 +322,11 @@ export function register(program: Command): void {
             print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
             return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
           }
-          if (step === Step.planStagingToDatalake) {
-            const result = await project.step2_1PlanStagingToDatalake({ force: Boolean(options.force) });
-            print(json, result, () => JSON.stringify(result));
-            return ExitCode.ok;
-          }
-          const outcome = await reportingValidation(json, () => project.processTask(step, "all"));
-          if (typeof outcome === "number") return outcome;
-          const output = "output" in outcome ? outcome.output : outcome;
+          const definition = stepDefinition(step);
+          const output = await reportingValidation(json, () =>
+            definition.run(project, { force: Boolean(options.force) }),
+          );
+          if (typeof output === "number") return output;
           print(json, output, () =>
             step === Step.validate
               ? describeValidation(output as ValidationResult)

@@ -12,23 +12,15 @@
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";
 import { SnaplakeError } from "../errors.js";
-import { sha256Hex } from "./fingerprint.js";
-import { ALL_STEPS, Step, type StepId } from "./steps.js";
+import { sha256Hex } from "../models/fingerprint.js";
+import { ALL_STEPS, STEP_CATALOGUE, Step, type StepId } from "./catalogue.js";
 
-export const RECORDED_SETTINGS = {
-  snapshot: Step.manifest,
-  targetFileGroupSize: Step.planSnapshotToStaging,
-  reader: Step.snapshotToStaging,
-  derivedColumns: Step.snapshotToStaging,
-  partitionKeys: Step.snapshotToStaging,
-  recordIdColumn: Step.planStagingToDatalake,
-  updateTimeColumn: Step.planStagingToDatalake,
-  targetParquetFileSize: Step.planStagingToDatalake,
-  sortBy: Step.stagingToDatalake,
-  compression: Step.stagingToDatalake,
-  rowGroupSize: Step.stagingToDatalake,
-  table: Step.commit,
-} as const satisfies Record<string, StepId>;
+type SettingOf<E> = E extends { settings: readonly (infer S)[] } ? S : never;
+
+/** Each recorded setting with the first step it shapes, from the step catalogue, in step order. */
+export const RECORDED_SETTINGS = Object.fromEntries(
+  STEP_CATALOGUE.flatMap((step) => step.settings.map((setting) => [setting, step.id])),
+) as Record<SettingOf<(typeof STEP_CATALOGUE)[number]>, StepId>;
 
 export type SettingName = keyof typeof RECORDED_SETTINGS;
 

@@ -1,0 +1,7 @@
+/**
+ * `snaplake/table`: the lake-table seam (`openLakeTable`) and Delta Lake tables: commits, time travel,
+ * history, optimize and vacuum; Apache Iceberg tables (the library: filesystem and Glue catalogs).
+ */
+export * from "../table/delta/index.js";
+export * as iceberg from "../table/iceberg/index.js";
+export * from "../table/index.js";
