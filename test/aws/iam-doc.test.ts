@@ -21,6 +21,12 @@ const ACTIONS: Record<string, string[]> = {
   paginateListObjectsV2: ["s3:ListBucket"],
   // Multipart: CreateMultipartUpload, UploadPart, CompleteMultipartUpload, and AbortMultipartUpload on failure.
   Upload: ["s3:PutObject", "s3:AbortMultipartUpload"],
+  // Promoting a staging file into the lake: a copy reads the source and writes the target (multipart above 5 GB).
+  CopyObjectCommand: ["s3:GetObject", "s3:PutObject"],
+  CreateMultipartUploadCommand: ["s3:PutObject"],
+  UploadPartCopyCommand: ["s3:GetObject", "s3:PutObject"],
+  CompleteMultipartUploadCommand: ["s3:PutObject"],
+  AbortMultipartUploadCommand: ["s3:AbortMultipartUpload"],
   CreateTableCommand: ["dynamodb:CreateTable"],
   DescribeTableCommand: ["dynamodb:DescribeTable"],
   DescribeTimeToLiveCommand: ["dynamodb:DescribeTimeToLive"],

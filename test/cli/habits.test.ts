@@ -183,7 +183,7 @@ complete -p snaplake`;
     const top = complete(script, "snaplake ");
     expect(top).toEqual(expect.arrayContaining(["run", "status", "preview", "query", "table", "completion"]));
     expect(top.at(-1)).toBe("complete -o default -F _snaplake snaplake");
-    expect(complete(script, "snaplake re").slice(0, -1).sort()).toEqual(["reset", "retry"]);
+    expect(complete(script, "snaplake re").slice(0, -1).sort()).toEqual(["report", "reset", "retry"]);
     const runOptions = complete(script, "snaplake run --");
     expect(runOptions).toEqual(expect.arrayContaining(["--config", "--dry-run", "--workers"]));
     expect(runOptions).not.toContain("--task");

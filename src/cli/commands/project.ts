@@ -18,7 +18,6 @@ import {
   stepNames,
 } from "../../steps/catalogue.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
-import { listTodo } from "../../steps/step-x-2-list-todo.js";
 import type { LakeCommitResult } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
@@ -295,6 +294,8 @@ export function register(program: Command): void {
           if (isGroupStep(step)) {
             const definition = stepDefinition(step);
             if (todo) {
+              // Loaded here: the manifests it reads pull in polars, which `snaplake --help` must not load.
+              const { listTodo } = await import("../../steps/step-x-2-list-todo.js");
               const tasks = await listTodo({ tracker: project.tracker, projectId: project.projectId, step });
               const items = tasks.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
               print(json, items, () =>

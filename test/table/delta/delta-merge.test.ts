@@ -172,7 +172,7 @@ describe("commitDeltaMerge", () => {
     const error = await merge("increment-1", [changes], racing).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeltaConflictError);
     expect((error as Error).message).toContain(
-      "read version 0, but version 1, committed meanwhile, removed region=eu/b.parquet, which this merge replaces",
+      "read version 0, but version 1 (by optimize), committed meanwhile, removed region=eu/b.parquet, which this merge replaces",
     );
     expect(replayLog(table).version).toBe(1);
     expect(replayLog(table).txns.has("increment-1")).toBe(false);
