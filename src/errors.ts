@@ -349,8 +349,10 @@ export const ERROR_CATALOGUE = {
   },
   DELTA_COMMIT_CONFLICT: {
     errorClass: "DeltaConflictError",
-    retryable: true,
-    action: "Run the commit again; if another overwrite keeps winning, stop the competing writer.",
+    // Not retryable: a retry would commit against the winner's version, so an overwrite would remove its rows.
+    retryable: false,
+    action:
+      "Another writer changed the table after this commit read it: check the named commit, then re-run step 4 only if this run should still replace it.",
   },
   DELTA_SCHEMA_INCOMPATIBLE: {
     errorClass: "DeltaSchemaError",
