@@ -21,6 +21,7 @@ import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
   type LakeLayout,
+  type LakeSchema,
   lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
@@ -514,6 +515,14 @@ export abstract class Project implements StepRunner {
     return result ?? (await readJson(this.storage, this.locations.validationResult, writtenValidationSchema));
   }
 
+  /** Step 2.1's lake schema; undefined before step 2.1 has planned (step 4 then fails on the unfinished run). */
+  private async lakeSchemaIfPlanned(): Promise<LakeSchema | undefined> {
+    return readJson(this.storage, this.locations.lakeSchema, lakeSchemaSchema).catch((error: unknown) => {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    });
+  }
+
   /**
    * Step 4: commits the run's lake files to the table (a Delta commit; nothing for a hive lake), once per
    * project and only after step 3 has passed. Idempotent: a table already holding the project's commit
@@ -524,12 +533,13 @@ export abstract class Project implements StepRunner {
     await this.checkSettings();
     return this.runSingleStep(
       Step.commit,
-      () =>
+      async () =>
         commitRun({
           tracker: this.tracker,
           projectId: this.projectId,
           table: this.lakeTable,
           partitionKeys: this.config.partitionKeys,
+          lakeSchema: await this.lakeSchemaIfPlanned(),
         }),
       async () => {
         const validation = await this.tracker.get(this.projectId, Step.validate, SINGLE_TASK_ID);

@@ -411,6 +411,11 @@ export const stagingManifestSchema = z.object({
   rowsPerFile: z.record(z.string(), z.number()).optional(),
   /** Older versions of records removed within the group (rowsRead = written + bad + dropped + these). */
   duplicatesRemoved: z.number().optional(),
+  /**
+   * The partition keys' types (names as in src/frames/column-types.ts) before step 1.3 dropped them from
+   * the files; absent in manifests written before they were recorded, and when the group had no rows.
+   */
+  partitionTypes: z.record(z.string(), z.string().min(1)).optional(),
   files: z.array(stagingFileSchema),
 });
 export type StagingManifest = z.infer<typeof stagingManifestSchema>;
@@ -437,5 +442,10 @@ export const lakeSchemaSchema = z.object({
   kind: z.literal("lake-schema"),
   /** Type names as in src/frames/column-types.ts, e.g. "Int64", "String", "Datetime(us, tz)". */
   columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })),
+  /**
+   * The partition keys' types, widened across the staging manifests that recorded them (they are folder
+   * names in the files, not columns). Absent in projects planned before they were recorded: strings.
+   */
+  partitionColumns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).optional(),
 });
 export type LakeSchema = z.infer<typeof lakeSchemaSchema>;

@@ -9,6 +9,7 @@ import pLimit from "p-limit";
 import { inflateIfGzip } from "../compression.js";
 import type { Compression } from "../config.js";
 import { SnaplakeError } from "../errors.js";
+import { typeNameOf } from "../frames/column-types.js";
 import { categoricalToString, type FrameLike, isFrameLike, toPolars } from "../frames/convert.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
@@ -264,6 +265,11 @@ export async function processSnapshotGroup(input: {
   signal.throwIfAborted();
 
   const parts = frame.height === 0 ? [] : splitByPartition(frame, input.partitionKeys);
+  // The keys become folder names and leave the files: their types live on only in the manifest.
+  const partitionTypes =
+    parts.length === 0
+      ? undefined
+      : Object.fromEntries(input.partitionKeys.map((key) => [key, typeNameOf(frame.getColumn(key).dtype)]));
   // Before anything is written: the staging and (longer) lake file names of every part must fit an S3 key.
   for (const part of parts) {
     checkPartitionPathFits(input.partitionKeys, part.values, [
@@ -325,6 +331,7 @@ export async function processSnapshotGroup(input: {
     dropped: { ...(read.dropped ?? {}) },
     ...(read.rowsPerFile ? { rowsPerFile: { ...read.rowsPerFile } } : {}),
     ...(input.layout?.dedupe ? { duplicatesRemoved } : {}),
+    ...(partitionTypes && input.partitionKeys.length > 0 ? { partitionTypes } : {}),
     files,
   };
   const stagingManifestUri = locations.stagingManifest(group.fingerprint);

@@ -296,6 +296,13 @@ export async function planStagingToDatalake(input: {
   // Before any group is planned: a conflict then fails the plan, not one compaction in the middle.
   const footers = await stagingFooterColumns(storage, files);
   const lakeSchema: LakeSchema = { kind: "lake-schema", columns: lakeSchemaOf(footers) };
+  // The same widening for the partition keys, across the groups that recorded their types.
+  const partitionTypes = manifests.flatMap((m) =>
+    m.partitionTypes
+      ? [{ source: `snapshot group ${m.snapshotGroup}`, columns: Object.entries(m.partitionTypes) }]
+      : [],
+  );
+  if (partitionTypes.length > 0) lakeSchema.partitionColumns = lakeSchemaOf(partitionTypes);
   await writeJson(storage, locations.lakeSchema, lakeSchema);
   if (input.recordIdColumn !== undefined)
     await checkRecordsStayInOnePartition(storage, files, input.recordIdColumn);

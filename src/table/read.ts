@@ -3,19 +3,23 @@
  * with their partition values, through the storage layer (local folders and S3 alike), as polars frames.
  * A hive lake is every Parquet file under its root; a Delta table is the active files of its latest version,
  * from the log (files step 2.3 wrote but step 4 has not committed are not the table's yet).
- * Partition columns come from the folder names (Hive) or the log's partitionValues (Delta), as strings, as
- * polars and Spark read them without a schema; a null partition (`__HIVE_DEFAULT_PARTITION__`) is null.
+ * Partition columns come from the folder names (Hive: strings, as polars and Spark read them without a
+ * schema) or the log's partitionValues (Delta: typed as the table's schema says); a null partition
+ * (`__HIVE_DEFAULT_PARTITION__`, a JSON null) is null.
  */
 import pl from "nodejs-polars";
 import { ConfigError } from "../errors.js";
 import { decodeHivePath, type PartitionValues } from "../models/hive.js";
 import type { Storage } from "../storage/types.js";
 import { asFolder, normalizeUri, relativeKey } from "../storage/uri.js";
+import type { DeltaStructType } from "./delta/schema.js";
 import { openDeltaTable } from "./delta/table.js";
 
 export interface LakeDataFile {
   uri: string;
   partition: PartitionValues;
+  /** Delta partition columns' types (absent: strings). */
+  partitionTypes?: Readonly<Record<string, string>>;
 }
 
 export interface LakeListing {
@@ -39,10 +43,11 @@ export async function listLakeFiles(
 ): Promise<LakeListing> {
   if (format === "delta") {
     const table = await openDeltaTable(storage, lakeUri);
+    const partitionTypes = primitiveTypes(table.schema);
     return {
       format,
       version: table.version,
-      files: table.files.map((file) => ({ uri: file.uri, partition: file.partitionValues })),
+      files: table.files.map((file) => ({ uri: file.uri, partition: file.partitionValues, partitionTypes })),
     };
   }
   const folder = asFolder(normalizeUri(lakeUri));
@@ -81,12 +86,62 @@ export function inPartition(file: LakeDataFile, wanted: PartitionValues): boolea
   return Object.entries(wanted).every(([key, value]) => (file.partition[key] ?? null) === value);
 }
 
-/** One lake file as a frame, with its partition values as string columns (unless the file holds them). */
+function primitiveTypes(schema: DeltaStructType): Record<string, string> {
+  return Object.fromEntries(
+    schema.fields.flatMap((field) => (typeof field.type === "string" ? [[field.name, field.type]] : [])),
+  );
+}
+
+/**
+ * A partition value as a typed literal, from its serialised text (Delta's "Partition Value Serialization");
+ * decimals stay text (nodejs-polars has no decimal literal). Dates and timestamps go through epoch numbers:
+ * nodejs-polars' strptime only targets millisecond datetimes.
+ */
+function partitionLiteral(value: string | null, type: string | undefined): pl.Expr {
+  const text = pl.lit(value).cast(pl.String);
+  if (value === null) return type === undefined ? text : text.cast(POLARS_TYPES[type] ?? pl.String);
+  switch (type) {
+    case "boolean":
+      return pl.lit(value === "true");
+    case "date":
+      return pl
+        .lit(Date.parse(`${value}T00:00:00Z`) / 86_400_000)
+        .cast(pl.Int32)
+        .cast(pl.Date);
+    case "timestamp":
+    case "timestamp_ntz": {
+      // `2024-01-02T03:04:05.123456Z` (UTC) or `2024-01-02 03:04:05.123456` (wall time, read as if UTC)
+      const [whole = "", fraction = ""] = value.replace(/Z$/, "").split(".");
+      const micros =
+        Date.parse(`${whole.replace(" ", "T")}Z`) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6));
+      return pl.lit(micros).cast(pl.Int64).cast(POLARS_TYPES[type]!);
+    }
+    default:
+      return type === undefined ? text : text.cast(POLARS_TYPES[type] ?? pl.String);
+  }
+}
+
+const POLARS_TYPES: Record<string, pl.DataType> = {
+  long: pl.Int64,
+  integer: pl.Int32,
+  short: pl.Int16,
+  byte: pl.Int8,
+  double: pl.Float64,
+  float: pl.Float32,
+  boolean: pl.Bool,
+  date: pl.Date,
+  timestamp: pl.Datetime("us", "UTC"),
+  timestamp_ntz: pl.Datetime("us"),
+};
+
+/** One lake file as a frame, with its partition values as columns (unless the file holds them). */
 export async function readLakeFile(storage: Storage, file: LakeDataFile): Promise<pl.DataFrame> {
   const frame = pl.readParquet(await storage.get(file.uri));
   const missing = Object.entries(file.partition).filter(([key]) => !frame.columns.includes(key));
   if (missing.length === 0) return frame;
-  return frame.withColumns(...missing.map(([key, value]) => pl.lit(value).cast(pl.String).alias(key)));
+  return frame.withColumns(
+    ...missing.map(([key, value]) => partitionLiteral(value, file.partitionTypes?.[key]).alias(key)),
+  );
 }
 
 /**
