@@ -1,7 +1,7 @@
 /**
- * A DynamoDB "Export to S3" through the built `snaplake` binary, on a local folder and on s3rver: the
- * generated export becomes a lake whose rows are the generator's items (compared here, from the items'
- * JavaScript values), validated file by file against the export's itemCounts; a tampered itemCount fails
+ * A DynamoDB "Export to S3" through the built `snaplake` binary, on a local folder (200k items) and on
+ * s3rver: the generated export becomes a lake whose rows are the generator's items (compared here, from the
+ * items' JavaScript values), validated file by file against the export's itemCounts; a tampered itemCount fails
  * validation naming the file, and a corrupt .json.gz fails its group naming the file and line.
  */
 import { createHash } from "node:crypto";
@@ -107,15 +107,16 @@ async function lakeRows(storage: Storage, lake: string): Promise<Array<Record<st
 const SCALARS = ["version", "name", "age", "balance", "active", "nickname", "total", "quantity", "reading"];
 const plain = (value: unknown) => (typeof value === "bigint" ? Number(value) : (value ?? null));
 
+// The issue's 200k items on a local folder; on s3rver (the same code, slower storage) a tenth of it.
 describe.each([
-  ["local", localPlace],
-  ["s3rver", s3Place],
-])("snaplake run on a DynamoDB export (%s)", (_name, makePlace) => {
-  it("turns a 20k-item export of 16 files into a validated lake whose rows are the items", async () => {
+  ["local", localPlace, 200_000],
+  ["s3rver", s3Place, 20_000],
+])("snaplake run on a DynamoDB export (%s)", (_name, makePlace, ITEMS) => {
+  it(`turns a ${ITEMS / 1000}k-item export of 16 files into a validated lake whose rows are the items`, async () => {
     const place = await makePlace();
     const generated = await generateDynamoDbExport(place.storage, {
       baseUri: joinUri(place.base, "exports/"),
-      itemCount: 20_000,
+      itemCount: ITEMS,
       fileCount: 16,
       seed: 7,
     });
@@ -129,8 +130,8 @@ describe.each([
     expect(validate.code).toBe(0);
     const result = JSON.parse(validate.stdout);
     expect(result.ok).toBe(true);
-    expect(result.snapshot).toMatchObject({ files: 16, rows: 20_000 });
-    expect(result.lake.rows).toBe(20_000);
+    expect(result.snapshot).toMatchObject({ files: 16, rows: ITEMS });
+    expect(result.lake.rows).toBe(ITEMS);
 
     const items = new Map<string, NativeItem>(
       generated.files.flatMap((f) => f.items.map((i) => [itemKey(i), i])),
