@@ -1,17 +1,20 @@
 /**
  * Runs that share one lake, through the real `snaplake` binary on local folders (tracker on dynalite):
  * Delta append and overwrite checked with the log reader written from the protocol text, and a hive lake
- * that a second project appends into.
+ * that a second project appends into; the nightly overwrite again on s3rver with the DynamoDB commit table
+ * (the table copied to a local folder for the reader).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
+import type { Storage } from "../../src/storage/types.js";
+import { relativeKey } from "../../src/storage/uri.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { runBuiltCli as run } from "../support/cli.js";
-import { testDynamoClient, uniqueName } from "../support/clients.js";
+import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
 
 const dirs: string[] = [];
@@ -27,31 +30,43 @@ async function lakeDir() {
   return { dir, tableName };
 }
 
-/** One night's (or batch's) orders snapshot and a project config that writes it into `./lake/`. */
+/** Where a lake's data lives: beside the configs (`./`), or in an s3rver bucket. */
+interface Place {
+  base: string;
+  storage: Storage;
+  aws: Record<string, unknown>;
+}
+
+/**
+ * One night's (or batch's) orders snapshot and a project config that writes it into `lake/` (under the
+ * config's folder by default).
+ */
 async function addRun(
   lake: { dir: string; tableName: string },
   name: string,
   seed: number,
   table: Record<string, unknown>,
+  place: Place = { base: "./", storage: createStorage({ localRoot: lake.dir }), aws: {} },
 ) {
-  const snapshot = await writeOrdersSnapshot(createStorage(), `${lake.dir}/${name}/snapshot/`, {
+  const base = place.base === "./" ? `${lake.dir}/` : place.base;
+  const snapshot = await writeOrdersSnapshot(place.storage, `${base}${name}/snapshot/`, {
     rows: 300,
     files: 2,
     seed,
   });
   const config = {
     projectId: uniqueName(name),
-    snapshot: { uri: `./${name}/snapshot/` },
+    snapshot: { uri: `${place.base}${name}/snapshot/` },
     reader: { format: "parquet" },
     derivedColumns: [{ name: "year", from: "order_time", format: "%Y" }],
-    stagingUri: `./${name}/staging/`,
-    datalakeUri: "./lake/",
+    stagingUri: `${place.base}${name}/staging/`,
+    datalakeUri: `${place.base}lake/`,
     partitionKeys: ["year"],
     sortBy: ["order_time", "order_id"],
     targetParquetFileSize: "64KB",
     table,
     tracker: { tableName: lake.tableName, leaseSeconds: 60, maxAttempts: 2 },
-    aws: { region: "us-east-1", dynamodbEndpoint: inject("servers").dynalite },
+    aws: { region: "us-east-1", dynamodbEndpoint: inject("servers").dynalite, ...place.aws },
   };
   const file = `${name}.json`;
   writeFileSync(join(lake.dir, file), JSON.stringify(config));
@@ -161,5 +176,53 @@ describe("runs sharing one lake", () => {
     }
     const revalidate = await run(["validate", "--config", first.file], lake.dir);
     expect(revalidate.code, revalidate.stdout).toBe(0);
+  });
+});
+
+describe("a Delta table on s3rver, commits through the DynamoDB commit table", () => {
+  const s3 = testS3Client();
+  afterAll(() => s3.destroy());
+  // s3rver accepts only its own key pair; dynalite takes any.
+  const env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
+
+  /** The table's objects copied into `{dir}/lake/`, for the reader written from the protocol text. */
+  async function copyToFolder(storage: Storage, lakeUri: string, dir: string): Promise<void> {
+    const local = createStorage({ localRoot: dir });
+    for await (const object of storage.list(lakeUri))
+      await local.put(join(dir, "lake", relativeKey(lakeUri, object.uri)), await storage.get(object.uri));
+  }
+
+  it("overwrite: the latest version holds only the second night, version 0 still the first", async () => {
+    const lake = await lakeDir();
+    const place: Place = {
+      base: `s3://${await createTestBucket(s3, "lake-table")}/`,
+      storage: createStorage({ s3 }),
+      aws: { s3Endpoint: inject("servers").s3, forcePathStyle: true },
+    };
+    const table = {
+      format: "delta",
+      mode: "overwrite",
+      logStore: { type: "dynamodb", tableName: uniqueName("delta-log") },
+    };
+    const nights = [
+      await addRun(lake, "night1", 51, table, place),
+      await addRun(lake, "night2", 52, table, place),
+    ];
+    for (const night of nights) {
+      const result = await run(["run", "--config", night.file], lake.dir, env);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    // Night 2 again: its commit is recognised, no version 2.
+    expect((await run(["run", "--config", nights[1]!.file], lake.dir, env)).code).toBe(0);
+
+    await copyToFolder(place.storage, `${place.base}lake/`, lake.dir);
+    const latest = tableRows(lake.dir);
+    expect(latest.table.version).toBe(1);
+    expect(latest.rows).toBe(nights[1]!.rows);
+    expect(latest.table.txns.get(nights[1]!.projectId)?.version).toBe(1);
+    expect(latest.table.commits[1]!.filter((action) => action.remove)).toHaveLength(
+      tableRows(lake.dir, 0).table.files.size,
+    );
+    expect(tableRows(lake.dir, 0).rows).toBe(nights[0]!.rows);
   });
 });

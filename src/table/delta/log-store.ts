@@ -16,6 +16,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import { createTableAndWait } from "../../clients/dynamodb-table.js";
 import { ObjectExistsError } from "../../storage/errors.js";
@@ -233,37 +234,47 @@ export class DynamoDbLogStore implements DeltaLogStore {
       [ATTR_COMPLETE]: { S: String(entry.complete) },
     };
     if (entry.expireTime !== undefined) item[ATTR_EXPIRE_TIME] = { N: String(entry.expireTime) };
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: item,
-        ...(overwrite ? {} : { ConditionExpression: `attribute_not_exists(${ATTR_FILE_NAME})` }),
-      }),
-    );
+    const put = new PutItemCommand({
+      TableName: this.tableName,
+      Item: item,
+      ...(overwrite ? {} : { ConditionExpression: `attribute_not_exists(${ATTR_FILE_NAME})` }),
+    });
+    try {
+      await this.client.send(put);
+    } catch (error) {
+      // The table's first commit creates the commit table, as the tracker's embedded default does its own.
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      await createDeltaLogTable(this.client, this.tableName);
+      await this.client.send(put);
+    }
   }
 
   private async getEntry(tablePath: string, fileName: string): Promise<CommitEntry | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [ATTR_TABLE_PATH]: { S: tablePath }, [ATTR_FILE_NAME]: { S: fileName } },
-        ConsistentRead: true,
-      }),
-    );
+    const out = await this.client
+      .send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [ATTR_TABLE_PATH]: { S: tablePath }, [ATTR_FILE_NAME]: { S: fileName } },
+          ConsistentRead: true,
+        }),
+      )
+      .catch(noEntriesWithoutTable);
     return out.Item ? this.entryOf(out.Item) : undefined;
   }
 
   private async latestEntry(tablePath: string): Promise<CommitEntry | undefined> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: `${ATTR_TABLE_PATH} = :tablePath`,
-        ExpressionAttributeValues: { ":tablePath": { S: tablePath } },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
+    const out = await this.client
+      .send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: `${ATTR_TABLE_PATH} = :tablePath`,
+          ExpressionAttributeValues: { ":tablePath": { S: tablePath } },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      )
+      .catch(noEntriesWithoutTable);
     const item = out.Items?.[0];
     return item ? this.entryOf(item) : undefined;
   }
@@ -287,6 +298,12 @@ export class DynamoDbLogStore implements DeltaLogStore {
       ...(expire !== undefined ? { expireTime: Number(expire) } : {}),
     };
   }
+}
+
+/** A commit table that does not exist yet (no commit made it) holds no entries: reading creates nothing. */
+function noEntriesWithoutTable(error: unknown): { Item?: undefined; Items?: undefined } {
+  if (error instanceof ResourceNotFoundException) return {};
+  throw error;
 }
 
 /** The `tablePath` key: the table URI without a trailing slash. */
