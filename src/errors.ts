@@ -212,7 +212,7 @@ export const ERROR_CATALOGUE = {
   DYNAMODB_EXPORT_FORMAT_UNSUPPORTED: {
     errorClass: "DynamoDbExportFormatError",
     retryable: false,
-    action: "Export the table again as DYNAMODB_JSON.",
+    action: "Export the table again as DYNAMODB_JSON (or ION).",
   },
   DYNAMODB_EXPORT_MANIFEST_INVALID: {
     errorClass: "DynamoDbExportManifestError",

@@ -27,7 +27,8 @@ import type { Storage } from "../storage/types.js";
 import { asFolder, baseName, joinUri, normalizeUri } from "../storage/uri.js";
 import type { DataFile } from "./manifests.js";
 
-export const SUPPORTED_EXPORT_FORMAT = "DYNAMODB_JSON";
+/** The export formats snaplake reads: DynamoDB JSON, and Amazon Ion through ion-js. */
+export const SUPPORTED_EXPORT_FORMATS = ["DYNAMODB_JSON", "ION"] as const;
 
 /** The export's manifests are missing, malformed, or describe an export snaplake can't read. */
 export class DynamoDbExportError extends SnaplakeError {
@@ -53,7 +54,7 @@ export class DynamoDbExportFormatError extends DynamoDbExportError {
     super(
       "DYNAMODB_EXPORT_FORMAT_UNSUPPORTED",
       uri,
-      `${uri}: outputFormat ${format} is not supported; snaplake reads ${SUPPORTED_EXPORT_FORMAT} exports (no maintained Amazon Ion reader is installed). Export the table again with --export-format ${SUPPORTED_EXPORT_FORMAT}`,
+      `${uri}: outputFormat ${format} is not supported; snaplake reads ${SUPPORTED_EXPORT_FORMATS.join(" and ")} exports. Export the table again with --export-format DYNAMODB_JSON`,
     );
   }
 }
@@ -187,7 +188,7 @@ export async function readDynamoDbExportManifest(
   if (summary.exportStatus && summary.exportStatus !== "COMPLETED") {
     throw new DynamoDbExportNotCompletedError(folder, `${baseName(summaryUri)} says ${summary.exportStatus}`);
   }
-  if (summary.outputFormat !== SUPPORTED_EXPORT_FORMAT) {
+  if (!(SUPPORTED_EXPORT_FORMATS as readonly string[]).includes(summary.outputFormat)) {
     throw new DynamoDbExportFormatError(summaryUri, summary.outputFormat);
   }
   const exportType = summary.exportType ?? "FULL_EXPORT";

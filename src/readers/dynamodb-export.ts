@@ -34,6 +34,7 @@ import { isGzip } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { SnapshotFileGroup } from "../models/manifests.js";
 import { CHANGE_DELETED_COLUMN, CHANGE_WRITE_TIME_COLUMN } from "../table/delta/merge.js";
+import { ionExportRecord, isIonDataFile } from "./dynamodb-ion.js";
 import type { BatchReadSnapshotDataFile, ReadContext, SnapshotReadResult } from "./types.js";
 
 export const dynamoDbDeclaredTypes = ["string", "int64", "float64", "boolean", "json"] as const;
@@ -610,6 +611,7 @@ function writeTimestampMicros(record: Record<string, unknown>, uri: string, line
 /** Splits a decompressed export file into items, gathering each attribute's values by column. */
 function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>, origins: RowOrigins): void {
   const fileIndex = origins.uris.push(uri) - 1;
+  const ion = isIonDataFile(uri);
   let start = 0;
   let line = 0;
   while (start < bytes.length) {
@@ -621,11 +623,10 @@ function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>,
     if (text.trim() === "") throw new DynamoDbExportLineError(uri, line, "empty line");
     let record: unknown;
     try {
-      record = JSON.parse(text);
+      record = ion ? ionExportRecord(text) : JSON.parse(text);
     } catch (error) {
-      throw new DynamoDbExportLineError(uri, line, `not JSON (${(error as Error).message})`, {
-        cause: error,
-      });
+      const reason = ion ? (error as Error).message : `not JSON (${(error as Error).message})`;
+      throw new DynamoDbExportLineError(uri, line, reason, { cause: error });
     }
     const fullItem = isObject(record) ? record.Item : undefined;
     const kind = isObject(fullItem) ? "items" : isObject(record) && "Keys" in record ? "changes" : undefined;
@@ -673,7 +674,7 @@ function gatherItems(uri: string, bytes: Buffer, columns: Map<string, Gathered>,
 }
 
 /**
- * Turns decompressed DYNAMODB_JSON export files into one typed frame (rows in file order, then line order).
+ * Turns decompressed DYNAMODB_JSON (or ION, `*.ion.gz`) export files into one typed frame (rows in file order, then line order).
  * Columns: declared ones first, in the order declared, then the others by name.
  */
 export function readDynamoDbExportItems(

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, type NativeAttributeValue, NumberValueImpl } from "@aws-sdk/util-dynamodb";
+import { Decimal, IonTypes, makeTextWriter, type Writer } from "ion-js";
 import { seededRandom } from "../samples/random.js";
 import type { Storage } from "../storage/types.js";
 import { asFolder, isS3Uri, joinUri, normalizeUri, parseUri } from "../storage/uri.js";
@@ -53,6 +54,8 @@ export interface GeneratedIncrementalExport extends GeneratedExport {
 interface CommonOptions {
   /** The export prefix: the export goes to `{baseUri}AWSDynamoDB/{exportId}/`. */
   baseUri: string;
+  /** DYNAMODB_JSON (default, `*.json.gz`) or ION (`*.ion.gz`, one Ion struct per line). */
+  outputFormat?: ExportFormat;
   seed?: number;
   fileCount?: number;
   tableName?: string;
@@ -76,6 +79,8 @@ export interface IncrementalExportOptions extends CommonOptions {
   deletes: number;
   outputView?: "NEW_AND_OLD_IMAGES" | "NEW_IMAGE";
 }
+
+export type ExportFormat = "DYNAMODB_JSON" | "ION";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -177,10 +182,71 @@ export function marshallItem(item: NativeItem): Record<string, AttributeValue> {
   return marshall(item, { removeUndefinedValues: true });
 }
 
+/** One line of an export: `{Item}`, or an incremental change's Metadata, Keys, NewImage and OldImage. */
+type ExportRecord = Record<string, Record<string, AttributeValue>>;
+
 function exportJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v,
   );
+}
+
+/**
+ * One export record as the ION export writes it: `$ion_1_0 {Item:{...}}`, numbers as Ion ints and decimals,
+ * binary as blobs, sets as lists annotated `$dynamodb_SS` / `$dynamodb_NS` / `$dynamodb_BS`.
+ */
+function ionLine(record: ExportRecord): string {
+  const writer = makeTextWriter();
+  writer.stepIn(IonTypes.STRUCT);
+  for (const [name, attributes] of Object.entries(record)) {
+    writer.writeFieldName(name);
+    writeIonMap(writer, attributes);
+  }
+  writer.stepOut();
+  writer.close();
+  return `$ion_1_0 ${Buffer.from(writer.getBytes()).toString("utf8")}`;
+}
+
+function writeIonMap(writer: Writer, attributes: Record<string, AttributeValue>): void {
+  writer.stepIn(IonTypes.STRUCT);
+  for (const [name, value] of Object.entries(attributes)) {
+    writer.writeFieldName(name);
+    writeIonValue(writer, value);
+  }
+  writer.stepOut();
+}
+
+function writeIonNumber(writer: Writer, text: string): void {
+  if (/^-?\d+$/.test(text)) writer.writeInt(BigInt(text));
+  else writer.writeDecimal(new Decimal(text.replace(/e/i, "d")));
+}
+
+function writeIonValue(writer: Writer, value: AttributeValue): void {
+  if (value.S !== undefined) writer.writeString(value.S);
+  else if (value.N !== undefined) writeIonNumber(writer, value.N);
+  else if (value.BOOL !== undefined) writer.writeBoolean(value.BOOL);
+  else if (value.NULL) writer.writeNull(IonTypes.NULL);
+  else if (value.B !== undefined) writer.writeBlob(value.B);
+  else if (value.M !== undefined) writeIonMap(writer, value.M);
+  else if (value.L !== undefined) {
+    writer.stepIn(IonTypes.LIST);
+    for (const element of value.L) writeIonValue(writer, element);
+    writer.stepOut();
+  } else {
+    const [kind, elements] = value.SS
+      ? (["SS", value.SS] as const)
+      : value.NS
+        ? (["NS", value.NS] as const)
+        : (["BS", value.BS ?? []] as const);
+    writer.setAnnotations([`$dynamodb_${kind}`]);
+    writer.stepIn(IonTypes.LIST);
+    for (const element of elements) {
+      if (kind === "SS") writer.writeString(element as string);
+      else if (kind === "NS") writeIonNumber(writer, element as string);
+      else writer.writeBlob(element as Uint8Array);
+    }
+    writer.stepOut();
+  }
 }
 
 const md5Base64 = (data: Buffer) => createHash("md5").update(data).digest("base64");
@@ -203,7 +269,9 @@ async function writeExport(
     baseUri: string;
     exportId: string;
     tableName: string;
-    lines: Array<{ fileIndex: number; json: string; item: NativeItem }>;
+    /** One export record per line, in DYNAMODB_JSON's form (rendered as `outputFormat` says). */
+    lines: Array<{ fileIndex: number; record: ExportRecord; item: NativeItem }>;
+    outputFormat: ExportFormat;
     fileCount: number;
     /** startTime, endTime, then exportTime (full) or exportFromTime/exportToTime (incremental). */
     times: Record<string, string>;
@@ -217,12 +285,16 @@ async function writeExport(
   const exportArn = `${tableArn}/export/${input.exportId}`;
   await storage.put(joinUri(folder, "_started"), "");
 
-  const names = Array.from({ length: input.fileCount }, () => `${randomName(random, 26)}.json.gz`);
+  const extension = input.outputFormat === "ION" ? "ion.gz" : "json.gz";
+  const names = Array.from({ length: input.fileCount }, () => `${randomName(random, 26)}.${extension}`);
+  const render = input.outputFormat === "ION" ? ionLine : exportJson;
+  const texts = input.lines.map((line) => render(line.record));
   const entries: string[] = [];
   const files: GeneratedDataFile[] = [];
   for (let fileIndex = 0; fileIndex < input.fileCount; fileIndex++) {
-    const mine = input.lines.filter((line) => line.fileIndex === fileIndex);
-    const body = gzipSync(mine.map((line) => `${line.json}\n`).join(""));
+    const indexes = input.lines.flatMap((line, index) => (line.fileIndex === fileIndex ? [index] : []));
+    const mine = indexes.map((index) => input.lines[index]!);
+    const body = gzipSync(indexes.map((index) => `${texts[index]}\n`).join(""));
     const uri = joinUri(folder, `data/${names[fileIndex]}`);
     const put = await storage.put(uri, body, { contentType: "application/gzip" });
     files.push({ uri, items: mine.map((line) => line.item) });
@@ -252,9 +324,9 @@ async function writeExport(
       s3SseAlgorithm: "AES256",
       s3SseKmsKeyId: null,
       manifestFilesS3Key: `${exportKey}manifest-files.json`,
-      billedSizeBytes: input.lines.reduce((sum, line) => sum + line.json.length, 0),
+      billedSizeBytes: texts.reduce((sum, text) => sum + text.length, 0),
       itemCount: input.lines.length,
-      outputFormat: "DYNAMODB_JSON",
+      outputFormat: input.outputFormat,
       ...(input.outputView ? { outputView: input.outputView } : {}),
       exportType: input.exportType,
     };
@@ -280,7 +352,7 @@ export async function generateDynamoDbExport(
     table.set(itemKey(item), item);
     return {
       fileIndex: Math.floor(random() * fileCount),
-      json: exportJson({ Item: marshallItem(item) }),
+      record: { Item: marshallItem(item) },
       item,
     };
   });
@@ -289,6 +361,7 @@ export async function generateDynamoDbExport(
     exportId,
     tableName: options.tableName ?? "SampleTable",
     lines,
+    outputFormat: options.outputFormat ?? "DYNAMODB_JSON",
     fileCount,
     inProgress: options.inProgress,
     times: {
@@ -383,19 +456,20 @@ export async function generateDynamoDbIncrementalExport(
   }
   const lines = changes.map((change) => {
     const image = (change.newImage ?? change.oldImage)!;
-    const line: Record<string, unknown> = {
+    const line: ExportRecord = {
       Metadata: { WriteTimestampMicros: { N: change.writeTimestampMicros.toString() } },
       Keys: marshallItem({ pk: image.pk, sk: image.sk }),
     };
     if (change.newImage) line.NewImage = marshallItem(change.newImage);
     if (change.oldImage && outputView === "NEW_AND_OLD_IMAGES") line.OldImage = marshallItem(change.oldImage);
-    return { fileIndex: Math.floor(random() * fileCount), json: exportJson(line), item: image };
+    return { fileIndex: Math.floor(random() * fileCount), record: line, item: image };
   });
   const written = await writeExport(storage, random, {
     baseUri: options.baseUri,
     exportId,
     tableName: options.tableName ?? "SampleTable",
     lines,
+    outputFormat: options.outputFormat ?? "DYNAMODB_JSON",
     fileCount,
     times: {
       startTime: iso(new Date(to + 60_000)),

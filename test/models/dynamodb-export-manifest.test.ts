@@ -79,15 +79,15 @@ describe.each(backendFactories)("DynamoDB export manifests on $name", (factory) 
     await expect(reading).rejects.toThrow(/says IN_PROGRESS/);
   });
 
-  it("refuses an ION export, naming DYNAMODB_JSON as the supported format", async () => {
+  it("refuses an output format other than DYNAMODB_JSON and ION, naming both", async () => {
     const generated = await generateDynamoDbExport(storage, {
       baseUri: `${backend.base}ion/`,
       itemCount: 10,
     });
-    await rewriteSummary(generated.folder, { outputFormat: "ION" });
+    await rewriteSummary(generated.folder, { outputFormat: "CSV" });
     const reading = readDynamoDbExportManifest(storage, generated.folder);
     await expect(reading).rejects.toBeInstanceOf(DynamoDbExportFormatError);
-    await expect(reading).rejects.toThrow(/outputFormat ION is not supported.*reads DYNAMODB_JSON/);
+    await expect(reading).rejects.toThrow(/outputFormat CSV is not supported.*reads DYNAMODB_JSON and ION/);
   });
 
   it("refuses a folder without manifests, and names the file and line of a bad manifest entry", async () => {

@@ -253,6 +253,45 @@ describe.each(backendFactories)("dynamodb-export reader on $name", (factory) => 
     );
   });
 
+  it("reads ION exports (full and incremental) into the same frames as their DYNAMODB_JSON twins", async () => {
+    const twins = async (outputFormat: "DYNAMODB_JSON" | "ION") => {
+      const base = `${backend.base}twins-${outputFormat}/`;
+      const full = await generateDynamoDbExport(storage, {
+        baseUri: base,
+        itemCount: 3_000,
+        fileCount: 3,
+        seed: 9,
+        outputFormat,
+      });
+      const increment = await generateDynamoDbIncrementalExport(storage, {
+        baseUri: base,
+        previous: full.table,
+        exportFromTime: new Date(Date.UTC(2024, 5, 1)),
+        exportToTime: new Date(Date.UTC(2024, 5, 1, 1)),
+        inserts: 20,
+        updates: 30,
+        deletes: 10,
+        outputFormat,
+      });
+      const declared = { columns: { ledger: { type: "float64" as const } } };
+      return Promise.all(
+        [full, increment].map((e) =>
+          read(
+            storage,
+            e.files.map((f) => f.uri),
+            declared,
+          ),
+        ),
+      );
+    };
+    const [json, ion] = [await twins("DYNAMODB_JSON"), await twins("ION")];
+    for (const [i, frame] of ion.entries()) {
+      expect(frame.height).toBeGreaterThan(0);
+      expect(typesOf(frame)).toEqual(typesOf(json[i]!));
+      expect(frame.toRecords()).toEqual(json[i]!.toRecords());
+    }
+  });
+
   it("reads maps and lists as JSON text, binary as bytes, and declared types and renames", async () => {
     const uri = `${backend.base}options/a.json.gz`;
     await storage.put(
