@@ -47,7 +47,16 @@ export const READER_FORMATS = {
   /** Per file by its extension: .parquet, .csv (the CSV options apply), .tsv, .ndjson/.jsonl, each maybe .gz. */
   auto: format({ options: csvOptionsSchema, reader: (options) => eachFile(decodeAuto(options)) }),
   "dynamodb-export": format({
-    options: dynamoDbExportReaderOptionsSchema,
+    // Binary columns stop at the reader: nodejs-polars 0.26.1 cannot report a Binary column's type, which
+    // steps 1.3 to 3 need, so a project run keeps B values as base64 text.
+    options: dynamoDbExportReaderOptionsSchema.extend({
+      binary: z
+        .literal("base64", {
+          error:
+            'binary "bytes" is for readDynamoDbExportItems in your own code: nodejs-polars 0.26.1 cannot report a Binary column\'s type, which steps 1.3 to 3 need. Keep "base64" (the default): B values become base64 text',
+        })
+        .default("base64"),
+    }),
     reader: (options) => dynamoDbExportReader(options),
   }),
   "snowplow-enriched": format({
