@@ -4,8 +4,11 @@
  * Subpaths: `snaplake/lambda` (the AWS Lambda handler and the Step Functions definition), `snaplake/snowplow`
  * (Snowplow enriched events), `snaplake/table` (Delta Lake tables) and `snaplake/testing` (sample data
  * generators).
+ *
+ * @module snaplake
  */
 
+export type { S3ClientOptions } from "./clients/aws.js";
 // --- configuration ---------------------------------------------------------------------------------------
 export {
   COMPRESSIONS,
@@ -45,13 +48,25 @@ export {
 export type { FrameLike } from "./frames/convert.js";
 export { LakeSchemaMismatchError, SchemaConflictError } from "./frames/harmonize.js";
 export { createLogger, type Logger, silentLogger } from "./logging.js";
-export { PartitionPathTooLongError } from "./models/hive.js";
+export { PartitionPathTooLongError, type PartitionValues } from "./models/hive.js";
 export { Locations } from "./models/locations.js";
-export type { SnapshotFileGroup, SnapshotManifest } from "./models/manifests.js";
-export { ManifestEntryOutsideRootsError, ManifestError } from "./models/manifests.js";
+export type {
+  DataFile,
+  LakeLayout,
+  SnapshotFileGroup,
+  SnapshotManifest,
+  SnapshotSource,
+} from "./models/manifests.js";
+export {
+  ManifestEntryOutsideRootsError,
+  ManifestError,
+  type SnapshotConfinement,
+} from "./models/manifests.js";
 // --- projects: the Project class, its runtime (storage + tracker from a config) ------------------------------
 export {
+  type ActivityEvent,
   NotValidatedError,
+  type OptimizeSummary,
   type ProgressEvent,
   Project,
   type ProjectDependencies,
@@ -78,19 +93,28 @@ export { EMBEDDED_TABLE_NAME, openRuntime, type Runtime } from "./runtime.js";
 export {
   GROUP_STEPS,
   type GroupStep,
+  type GroupStepDefinition,
+  type GroupStepStates,
   SINGLE_TASK_ID,
   SINGLE_TASK_STEPS,
+  type SingleStepState,
+  type SingleTaskStep,
+  type SingleTaskStepDefinition,
   STEP_CATALOGUE,
   Step,
   type StepDefinition,
   type StepId,
+  type StepOutcome,
+  type StepRunner,
+  type StepRunOptions,
   TaskDataInvalidError,
 } from "./steps/catalogue.js";
-export { ConfigChangedError, type ProjectSettings } from "./steps/settings.js";
+export { ConfigChangedError, type ProjectSettings, type SettingName } from "./steps/settings.js";
 export {
   buildSnapshotManifest,
   EmptySnapshotError,
   SnapshotChangedError,
+  type SnapshotChanges,
 } from "./steps/step-0-build-manifest.js";
 export {
   PlanChangedError,
@@ -113,6 +137,7 @@ export {
 } from "./steps/step-2-1-plan-staging-to-datalake.js";
 export {
   compactPartitionGroup,
+  type DedupeOptions,
   MissingColumnError,
   StagingFileReadError,
 } from "./steps/step-2-3-compact-partition-group.js";
@@ -128,11 +153,33 @@ export { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
 // --- storage and tracker ------------------------------------------------------------------------------------
 export { type CreateStorageOptions, createStorage } from "./storage/create.js";
 export * from "./storage/errors.js";
-export type { ObjectInfo, Storage } from "./storage/types.js";
+export type { LocalRoots } from "./storage/local.js";
+export type {
+  Body,
+  CopyResult,
+  GetOptions,
+  ObjectInfo,
+  ObjectSummary,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./storage/types.js";
 export { type DeltaTable, openDeltaTable } from "./table/delta/table.js";
 // --- the lake table ------------------------------------------------------------------------------------------
 export { type LakeCommitResult, type LakeTable, openLakeTable } from "./table/index.js";
 export { DynamoTracker, type DynamoTrackerOptions } from "./tracker/dynamo-tracker.js";
-export { EmbeddedTracker, EmbeddedTrackerBusyError } from "./tracker/embedded.js";
+export { type EmbeddedHostInfo, EmbeddedTracker, EmbeddedTrackerBusyError } from "./tracker/embedded.js";
 export * from "./tracker/errors.js";
-export type { RunTaskResult, StatusCounts, Task, TaskStatus, TaskTracker } from "./tracker/types.js";
+export type {
+  BarrierResult,
+  Lease,
+  RunTaskResult,
+  StatusCounts,
+  Task,
+  TaskContext,
+  TaskData,
+  TaskErrorRecord,
+  TaskSpec,
+  TaskStatus,
+  TaskTracker,
+} from "./tracker/types.js";

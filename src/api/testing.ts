@@ -1,6 +1,8 @@
 /**
  * `snaplake/testing`: deterministic sample data for tests and demos: an orders snapshot, Snowplow enriched
  * archives, DynamoDB exports and RDS snapshot exports.
+ *
+ * @module snaplake/testing
  */
 export {
   type OrdersSnapshot,

@@ -152,7 +152,8 @@ interface RunPlan {
   archived: boolean;
 }
 
-type ParsedLine = { eventId: string; fingerprint: string; etlTime: number } | { reason: string };
+/** One enriched line as the event manifest sees it: its three key fields, or why it has none. */
+export type ParsedLine = { eventId: string; fingerprint: string; etlTime: number } | { reason: string };
 
 /** Epoch seconds of an etl_tstamp, or null when it is not a valid UTC timestamp. */
 export function parseEtlTimestamp(value: string): number | null {
