@@ -30,7 +30,12 @@ const columnName = z.string().min(1);
 
 const sortKey = z.union([
   columnName.transform((column) => ({ column, descending: false })),
-  z.object({ column: columnName, descending: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      column: columnName.describe("The column to sort by."),
+      descending: z.boolean().default(false).describe("Sort this column from the greatest value down."),
+    })
+    .strict(),
 ]);
 
 function isRegExp(source: string): boolean {
@@ -86,133 +91,268 @@ const storageUri = z
 const snapshotSource = z.union([
   z
     .object({
-      /** A folder (prefix) holding the snapshot's data files. */
-      uri: z.string().min(1),
-      /**
-       * Keep only files matching this glob (picomatch) or any of these globs. A glob without "/" matches the
-       * file name anywhere under `uri` (`"*.parquet"`); one with "/" matches the path relative to `uri`
-       * (`"run=2024-*\/**"`).
-       */
-      include: globs("include").optional(),
-      /** Leave out files matching this glob or any of these globs (same rules as `include`); wins over it. */
-      exclude: globs("exclude").optional(),
-      /** Keep only files whose path relative to `uri` matches this regular expression (with `include`: both). */
+      uri: z
+        .string()
+        .min(1)
+        .describe(
+          "A folder (an s3:// prefix or a local path) holding the snapshot's data files; step 0 lists it.",
+        ),
+      include: globs("include")
+        .optional()
+        .describe(
+          'Keep only files matching this glob (picomatch) or any of these globs. A glob without "/" matches the file name anywhere under uri ("*.parquet"); one with "/" matches the path relative to uri ("run=2024-*/**").',
+        ),
+      exclude: globs("exclude")
+        .optional()
+        .describe(
+          "Leave out files matching this glob or any of these globs (same rules as include); wins over include.",
+        ),
       includeRegex: z
         .string()
         .refine(isRegExp, { error: (issue) => `not a valid regular expression: ${regExpError(issue.input)}` })
-        .optional(),
+        .optional()
+        .describe(
+          "Keep only files whose path relative to uri matches this regular expression (with include: both must match).",
+        ),
     })
-    .strict(),
+    .strict()
+    .describe("A folder of data files, listed by step 0."),
   z
     .object({
-      /** A ready manifest summary JSON (ours or s3manifesto's), written by the user. */
-      manifestUri: z.string().min(1),
-      /**
-       * Folders or buckets (`s3://bucket/prefix/`) the manifest's files may lie in besides the manifest's
-       * own folder (local) or bucket (S3). A manifest stored in S3 may never name a local path.
-       */
-      allowedRoots: z.array(storageUri).optional(),
+      manifestUri: z
+        .string()
+        .min(1)
+        .describe(
+          "A manifest summary JSON you wrote (snaplake's or s3manifesto's), listing the snapshot's files: step 0 reads it instead of listing a folder.",
+        ),
+      allowedRoots: z
+        .array(storageUri)
+        .optional()
+        .describe(
+          "Folders or buckets (s3://bucket/prefix/) the manifest's files may lie in besides the manifest's own folder (local) or bucket (S3). A manifest stored in S3 may never name a local path.",
+        ),
     })
-    .strict(),
+    .strict()
+    .describe("A manifest you wrote, listing the snapshot's files."),
   z
     .object({
-      /** A DynamoDB "Export to S3" folder, `.../AWSDynamoDB/<exportId>/`: its own manifests list the files. */
-      dynamodbExport: z.string().min(1),
+      dynamodbExport: z
+        .string()
+        .min(1)
+        .describe(
+          'A DynamoDB "Export to S3" folder, .../AWSDynamoDB/<exportId>/: its own manifests list the files (read it with the dynamodb-export reader).',
+        ),
     })
-    .strict(),
+    .strict()
+    .describe("A DynamoDB export to S3 (full, or incremental into a Delta merge)."),
   z
     .object({
-      /** An RDS or Aurora snapshot export to S3, `.../<export-identifier>/`. */
-      rdsExport: z.string().min(1),
-      /** The exported table to read: `database.schema.table` (PostgreSQL) or `database.table` (MySQL). */
+      rdsExport: z
+        .string()
+        .min(1)
+        .describe(
+          "An RDS or Aurora snapshot export to S3, .../<export-identifier>/ (its Parquet files: the parquet reader).",
+        ),
       table: z
         .string()
         .regex(
           /^[^./]+\.[^./]+(\.[^./]+)?$/,
           "use database.schema.table (PostgreSQL) or database.table (MySQL)",
+        )
+        .describe(
+          "The exported table to read: database.schema.table (PostgreSQL) or database.table (MySQL).",
         ),
     })
-    .strict(),
+    .strict()
+    .describe("One table of an RDS or Aurora snapshot export to S3."),
 ]);
 
 export const COMPRESSIONS = ["zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed"] as const;
 
 const awsSettings = z
   .object({
-    region: z.string().optional(),
-    /** S3-compatible endpoint (MinIO, LocalStack...). `AWS_ENDPOINT_URL_S3` works too. */
-    s3Endpoint: z.string().url().optional(),
-    forcePathStyle: z.boolean().optional(),
-    /** DynamoDB endpoint (DynamoDB Local...). `AWS_ENDPOINT_URL_DYNAMODB` works too. */
-    dynamodbEndpoint: z.string().url().optional(),
+    region: z
+      .string()
+      .optional()
+      .describe("AWS region of the buckets and tables (else AWS_REGION or the profile's region)."),
+    s3Endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe("An S3-compatible endpoint (MinIO, LocalStack...); AWS_ENDPOINT_URL_S3 works too."),
+    forcePathStyle: z
+      .boolean()
+      .optional()
+      .describe(
+        "Address buckets as endpoint/bucket rather than bucket.endpoint (most S3-compatible servers need it).",
+      ),
+    dynamodbEndpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe("A DynamoDB endpoint (DynamoDB Local...); AWS_ENDPOINT_URL_DYNAMODB works too."),
   })
   .strict();
 
 const trackerSettings = z
   .object({
-    /** DynamoDB table holding every step's tasks. Without it, the embedded tracker (dynalite) is used. */
-    tableName: z.string().min(3).max(255).optional(),
-    indexName: z.string().min(3).optional(),
-    /** How long a claimed task stays owned without a heartbeat. */
-    leaseSeconds: z.number().positive().default(300),
-    maxAttempts: z.number().int().positive().default(3),
-    /** Wait before retrying a retryable failure: doubled per attempt, with jitter, at most 60 s. */
-    retryDelaySeconds: z.number().nonnegative().max(60).default(1),
+    tableName: z
+      .string()
+      .min(3)
+      .max(255)
+      .optional()
+      .describe(
+        "The DynamoDB table holding every step's tasks, shared by all workers (create it with `snaplake tracker create`). Without it, the embedded tracker (dynalite in .snaplake/ beside the config file) is used.",
+      ),
+    indexName: z
+      .string()
+      .min(3)
+      .optional()
+      .describe(
+        "The tracker table's index by status (default by-status, as `snaplake tracker create` makes it).",
+      ),
+    leaseSeconds: z
+      .number()
+      .positive()
+      .default(300)
+      .describe(
+        "How long a claimed task stays owned without a heartbeat before another worker may take it over.",
+      ),
+    maxAttempts: z
+      .number()
+      .int()
+      .positive()
+      .default(3)
+      .describe("Attempts per task before it is ignored (failed for good until `snaplake retry`)."),
+    retryDelaySeconds: z
+      .number()
+      .nonnegative()
+      .max(60)
+      .default(1)
+      .describe("Wait before retrying a retryable failure: doubled per attempt, with jitter, at most 60 s."),
   })
   .strict();
 
-/** How step 4 makes a Delta commit exclusive on S3 (local folders use an exclusive create). */
-const deltaLogStore = z.discriminatedUnion("type", [
-  /** The DynamoDB commit table Delta Spark and delta-rs share (S3DynamoDbLogStore); create it with `createDeltaLogTable`. */
-  z.object({ type: z.literal("dynamodb"), tableName: z.string().min(3).max(255) }).strict(),
-  /** AWS S3 conditional writes (If-None-Match: *); S3-compatible stores may not enforce them. */
-  z.object({ type: z.literal("conditional-put") }).strict(),
-]);
+const deltaLogStore = z
+  .discriminatedUnion("type", [
+    z
+      .object({
+        type: z
+          .literal("dynamodb")
+          .describe("The DynamoDB commit table Delta Spark and delta-rs share (S3DynamoDbLogStore)."),
+        tableName: z
+          .string()
+          .min(3)
+          .max(255)
+          .describe("The commit table's name (the table's first commit creates it when it is missing)."),
+      })
+      .strict(),
+    z
+      .object({
+        type: z
+          .literal("conditional-put")
+          .describe(
+            "AWS S3 conditional writes (If-None-Match: *); S3-compatible stores may not enforce them.",
+          ),
+      })
+      .strict(),
+  ])
+  .describe(
+    "How step 4 makes a Delta commit exclusive on S3 (local folders use an exclusive create); needed for a Delta table on S3.",
+  );
 
 export const TABLE_FORMATS = ["hive", "delta"] as const;
 export const TABLE_MODES = ["append", "overwrite", "replacePartitions", "merge"] as const;
 
 const tableSettings = z
   .object({
-    /** hive: plain partition folders, files visible when written. delta: step 4 commits them to `_delta_log/`. */
-    format: z.enum(TABLE_FORMATS).default("hive"),
-    /**
-     * Delta: add the run's rows, make them the whole table, replace the partitions the run writes, or merge
-     * them by `recordIdColumn` (upsert, and delete the keys whose latest change is a deletion: a DynamoDB
-     * incremental export), rewriting only the files whose key range can hold a changed key.
-     */
-    mode: z.enum(TABLE_MODES).default("append"),
+    format: z
+      .enum(TABLE_FORMATS)
+      .default("hive")
+      .describe(
+        "hive: plain partition folders, files visible as they are written. delta: step 4 commits the validated run's files to _delta_log/ in one atomic commit.",
+      ),
+    mode: z
+      .enum(TABLE_MODES)
+      .default("append")
+      .describe(
+        "Delta: append the run's rows, make them the whole table (overwrite), replace the partitions the run writes (replacePartitions), or merge them by recordIdColumn (upserts, and deletes of the keys whose latest change is a deletion: a DynamoDB incremental export). Hive: append only.",
+      ),
     logStore: deltaLogStore.optional(),
   })
   .strict();
 
 export const projectConfigSchema = z
   .object({
-    projectId: identifier,
-    snapshot: snapshotSource,
-    /** Where manifests and staging Parquet go. */
-    stagingUri: z.string().min(1),
-    /** Where the compacted lake goes. */
-    datalakeUri: z.string().min(1),
-    /** Step 1 reads snapshot files in groups of about this many bytes once read (gzip files inflated). */
-    targetFileGroupSize: byteSize.default(100 * 1024 * 1024),
-    partitionKeys: z.array(columnName).default([]),
-    sortBy: z.array(sortKey).default([]),
-    targetParquetFileSize: byteSize.default(128 * 1024 * 1024),
-    /** Codec of the lake files (staging files are intermediate and always lz4). */
-    compression: z.enum(COMPRESSIONS).default("zstd"),
-    rowGroupSize: z.number().int().positive().default(122_880),
-    /**
-     * With `updateTimeColumn`: keep only the latest row per record id in the lake. With `table.mode: "merge"`:
-     * the table's key, one column or several (e.g. a DynamoDB table's partition and sort key).
-     */
-    recordIdColumn: z.union([columnName, z.array(columnName).min(1)]).optional(),
-    updateTimeColumn: columnName.optional(),
-    /** Count this column's non-null values in validation, in addition to rows. */
-    countColumn: columnName.optional(),
-    tracker: trackerSettings.default({ leaseSeconds: 300, maxAttempts: 3, retryDelaySeconds: 1 }),
-    aws: awsSettings.default({}),
-    table: tableSettings.default({ format: "hive", mode: "append" }),
+    projectId: identifier.describe(
+      "One id per snapshot-to-lake conversion (letters, digits, '.', '_', '-'): the tracker keys every task by it, and staging goes under stagingUri/projectId/. A new snapshot takes a new projectId.",
+    ),
+    snapshot: snapshotSource.describe(
+      "Where the snapshot is: a folder ({ uri, include, exclude, includeRegex }), a manifest you wrote ({ manifestUri, allowedRoots }), a DynamoDB export ({ dynamodbExport }) or one table of an RDS export ({ rdsExport, table }).",
+    ),
+    stagingUri: z
+      .string()
+      .min(1)
+      .describe(
+        "Where manifests, staging Parquet and bad rows go (per project, under stagingUri/projectId/).",
+      ),
+    datalakeUri: z
+      .string()
+      .min(1)
+      .describe(
+        "Where the compacted, partitioned lake (or the Delta table) goes; must not overlap stagingUri.",
+      ),
+    targetFileGroupSize: byteSize
+      .default(100 * 1024 * 1024)
+      .describe(
+        'Step 1.1 packs the snapshot\'s files into groups of about this many bytes once read (gzip files inflated): a byte count or a size such as "100MB".',
+      ),
+    partitionKeys: z
+      .array(columnName)
+      .default([])
+      .describe(
+        "Columns the lake is partitioned by, in folder order (k=v/...); a derived column may be one.",
+      ),
+    sortBy: z
+      .array(sortKey)
+      .default([])
+      .describe('Columns each lake file is sorted by: names, or { "column", "descending" }.'),
+    targetParquetFileSize: byteSize
+      .default(128 * 1024 * 1024)
+      .describe('Step 2.3 writes lake files of about this size: a byte count or a size such as "128MB".'),
+    compression: z
+      .enum(COMPRESSIONS)
+      .default("zstd")
+      .describe("Codec of the lake files and of the staging files written in the lake's form."),
+    rowGroupSize: z
+      .number()
+      .int()
+      .positive()
+      .default(122_880)
+      .describe("Rows per Parquet row group in the lake files."),
+    recordIdColumn: z
+      .union([columnName, z.array(columnName).min(1)])
+      .optional()
+      .describe(
+        "With updateTimeColumn: keep only the latest row per record id in the lake. With table.mode \"merge\": the table's key, one column or several (e.g. a DynamoDB table's partition and sort key).",
+      ),
+    updateTimeColumn: columnName
+      .optional()
+      .describe("With recordIdColumn: the column whose greatest value marks a record's latest version."),
+    countColumn: columnName
+      .optional()
+      .describe("Validation also counts this column's non-null values, end to end, besides rows."),
+    tracker: trackerSettings
+      .default({ leaseSeconds: 300, maxAttempts: 3, retryDelaySeconds: 1 })
+      .describe(
+        "Where tasks are tracked (a DynamoDB table, or the embedded tracker) and how they are retried.",
+      ),
+    aws: awsSettings
+      .default({})
+      .describe("Region and endpoints; credentials come from the standard AWS chain, never from this file."),
+    table: tableSettings
+      .default({ format: "hive", mode: "append" })
+      .describe("The lake's table format (hive or delta) and how step 4 commits a run to it."),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -286,7 +426,16 @@ export const projectConfigSchema = z
     }
   });
 
+/**
+ * A project config as written (before defaults). Every field is described in the config file's JSON Schema,
+ * [snaplake.schema.json](../snaplake.schema.json), generated from `projectConfigSchema`; `snaplake init`
+ * writes a commented example.
+ */
 export type ProjectConfigInput = z.input<typeof projectConfigSchema>;
+/**
+ * A parsed project config: `ProjectConfigInput` with its defaults filled in. The fields are described in
+ * [snaplake.schema.json](../snaplake.schema.json).
+ */
 export type ProjectConfig = z.output<typeof projectConfigSchema>;
 export type SortKey = ProjectConfig["sortBy"][number];
 export type Compression = ProjectConfig["compression"];

@@ -35,8 +35,19 @@ export type ReaderSpec = z.output<typeof readerSpecSchema>;
 
 /** `{ name: "year", from: "order_time", format: "%Y" }`: strftime of a temporal column, or a string copy. */
 export const derivedColumnSpecSchema = z
-  .object({ name: z.string().min(1), from: z.string().min(1), format: z.string().min(1).optional() })
-  .strict();
+  .object({
+    name: z.string().min(1).describe("The new column's name (it may be a partition key)."),
+    from: z.string().min(1).describe("The column it is computed from."),
+    format: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A strftime format ("%Y", "%Y-%m-%d") applied to a date or datetime column; without it, a string copy.',
+      ),
+  })
+  .strict()
+  .describe("A column computed after reading: strftime of a time column, or a string copy of a column.");
 export type DerivedColumnSpec = z.infer<typeof derivedColumnSpecSchema>;
 
 const fileConfigSchema = z.looseObject({

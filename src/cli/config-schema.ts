@@ -10,6 +10,16 @@ import { projectConfigSchema } from "../config.js";
 import { derivedColumnSpecSchema } from "../configured-project.js";
 import { READER_FORMAT_NAMES, READER_FORMATS } from "../readers/registry.js";
 
+/** What each `reader.format` reads, for editors (the options describe themselves). */
+const READER_DESCRIPTIONS: Record<(typeof READER_FORMAT_NAMES)[number], string> = {
+  parquet: "Parquet files.",
+  csv: "CSV files (any separator), plain or gzip.",
+  ndjson: "Newline-delimited JSON files, plain or gzip.",
+  auto: "Per file by its extension: .parquet, .csv, .tsv, .ndjson or .jsonl, each maybe .gz (the CSV options apply to CSV files).",
+  "dynamodb-export": "A DynamoDB export's DYNAMODB_JSON items (snapshot.dynamodbExport).",
+  "snowplow-enriched": "Snowplow enriched events: the 131-field TSV, typed, bad lines kept as bad rows.",
+};
+
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] };
 
 const asJsonSchema = (schema: z.ZodType): JsonSchema => {
@@ -26,7 +36,7 @@ export function configJsonSchema(): JsonSchema {
     const options = asJsonSchema(READER_FORMATS[name].options);
     return {
       ...options,
-      properties: { format: { const: name }, ...options.properties },
+      properties: { format: { const: name, description: READER_DESCRIPTIONS[name] }, ...options.properties },
       required: ["format", ...(options.required ?? [])],
     };
   });
@@ -41,7 +51,12 @@ export function configJsonSchema(): JsonSchema {
       $schema: { type: "string", description: "This schema's location, for editors." },
       ...project.properties,
       reader: { description: "How to read the snapshot's files: a format and its options.", oneOf: readers },
-      derivedColumns: { type: "array", items: asJsonSchema(derivedColumnSpecSchema) },
+      derivedColumns: {
+        type: "array",
+        description:
+          "Columns computed after reading, before partitioning (strftime of a time column, or a string copy).",
+        items: asJsonSchema(derivedColumnSpecSchema),
+      },
     },
   };
 }

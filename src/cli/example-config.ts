@@ -49,7 +49,7 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // Step 1 reads the snapshot in groups of about this size; step 2 writes files of about this size.
   "targetFileGroupSize": "100MB",
   "targetParquetFileSize": "128MB",
-  // Codec of the lake files; staging files are intermediate and always lz4.
+  // Codec of the lake files (staging files are written in the lake's form, so with it too).
   "compression": "zstd",
   "rowGroupSize": 122880,
 

@@ -43,17 +43,35 @@ export type DynamoDbDeclaredType = (typeof dynamoDbDeclaredTypes)[number];
 /** The reader's options as they appear under `reader` in a config file. */
 export const dynamoDbExportReaderOptionsSchema = z
   .object({
-    nested: z.enum(["struct", "json"]).default("struct"),
-    mixedTypes: z.enum(["error", "json"]).default("error"),
-    binary: z.enum(["base64", "bytes"]).default("base64"),
+    nested: z
+      .enum(["struct", "json"])
+      .default("struct")
+      .describe("Maps (M) and lists (L) as struct and list columns, or kept as JSON text."),
+    mixedTypes: z
+      .enum(["error", "json"])
+      .default("error")
+      .describe(
+        "An attribute holding values of two types fails its group, naming it, or is kept as JSON text.",
+      ),
+    binary: z
+      .enum(["base64", "bytes"])
+      .default("base64")
+      .describe("Binary values (B, BS) as base64 text, or as Binary columns."),
     columns: z
       .record(
         z.string().min(1),
         z
-          .object({ name: z.string().min(1).optional(), type: z.enum(dynamoDbDeclaredTypes).optional() })
+          .object({
+            name: z.string().min(1).optional().describe("The column's name in the lake (a rename)."),
+            type: z
+              .enum(dynamoDbDeclaredTypes)
+              .optional()
+              .describe("The column's type, instead of the one inferred from the values."),
+          })
           .strict(),
       )
-      .default({}),
+      .default({})
+      .describe("Declared types and renames, by attribute name (a dotted path for a nested attribute)."),
   })
   .strict();
 

@@ -34,14 +34,30 @@ const typeName = z.string().refine((name) => dtypeOfTypeName(name) !== undefined
 
 export const csvOptionsSchema = z
   .object({
-    separator: z.string().length(1).default(","),
-    hasHeader: z.boolean().default(true),
-    /** Column types by name, for the columns whose inferred type is not the wanted one (others are inferred). */
-    schema: z.record(z.string(), typeName).optional(),
-    /** Let polars recognise ISO dates and datetimes in text columns (default false; unset, so older projects' recorded settings still match). */
-    tryParseDates: z.boolean().optional(),
-    /** strftime format of the text in the columns `schema` declares Date or Datetime, e.g. "%d/%m/%Y". */
-    dateFormat: z.string().min(1).optional(),
+    separator: z
+      .string()
+      .length(1)
+      .default(",")
+      .describe("The field separator, one character (.tsv files: a tab)."),
+    hasHeader: z.boolean().default(true).describe("The first line names the columns."),
+    schema: z
+      .record(z.string(), typeName)
+      .optional()
+      .describe(
+        'Column types by name, as the lake schema spells them ({ "amount": "Float64", "day": "Date", "at": "Datetime(us)" }), for the columns whose inferred type is not the wanted one; the others are inferred.',
+      ),
+    // Unset rather than defaulting to false, so older projects' recorded settings still match.
+    tryParseDates: z
+      .boolean()
+      .optional()
+      .describe("Let polars recognise ISO dates and datetimes in text columns (default false)."),
+    dateFormat: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'strftime format of the text in the columns schema declares Date or Datetime, e.g. "%d/%m/%Y".',
+      ),
   })
   .strict();
 export type CsvOptions = z.output<typeof csvOptionsSchema>;

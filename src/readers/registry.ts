@@ -62,10 +62,23 @@ export const READER_FORMATS = {
   "snowplow-enriched": format({
     options: z
       .object({
-        shred: z.boolean().default(false),
-        dedupe: z.boolean().default(true),
-        /** Cross-batch de-duplication against this Snowplow event manifest table (see `snaplake populate-event-manifest`). */
-        eventManifestTable: z.string().min(3).optional(),
+        shred: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Add one JSON column per context and unstruct event schema (contexts_com_acme_checkout_step_2, ...).",
+          ),
+        dedupe: z
+          .boolean()
+          .default(true)
+          .describe("In-batch natural de-duplication: one event per event_id and event_fingerprint."),
+        eventManifestTable: z
+          .string()
+          .min(3)
+          .optional()
+          .describe(
+            "Cross-batch de-duplication against this Snowplow event manifest table (fill it with `snaplake populate-event-manifest`).",
+          ),
       })
       .strict(),
     withConfigDefaults: withSnowplowDefaults,

@@ -15,9 +15,58 @@ import { tempDir } from "../support/temp-dir.js";
 
 const schemaFile = fileURLToPath(new URL("../../snaplake.schema.json", import.meta.url));
 
+/** Every property of the schema, wherever it is nested (variants, arrays, records), by its dotted path. */
+function propertiesOf(node: unknown, path = ""): Array<{ path: string; schema: Record<string, unknown> }> {
+  if (Array.isArray(node)) return node.flatMap((item) => propertiesOf(item, path));
+  if (typeof node !== "object" || node === null) return [];
+  const found: Array<{ path: string; schema: Record<string, unknown> }> = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "properties" && typeof value === "object" && value !== null) {
+      for (const [name, schema] of Object.entries(value)) {
+        const at = path ? `${path}.${name}` : name;
+        found.push({ path: at, schema: schema as Record<string, unknown> }, ...propertiesOf(schema, at));
+      }
+    } else {
+      found.push(...propertiesOf(value, path));
+    }
+  }
+  return found;
+}
+
 describe("snaplake.schema.json", () => {
   it("is what the generator writes from the zod schemas (run scripts/write-config-schema.mjs after changing them)", () => {
     expect(JSON.parse(readFileSync(schemaFile, "utf8"))).toEqual(configJsonSchema());
+  });
+
+  it("describes every field, so editors show what it does (top level, snapshot, reader, table, aws and the rest)", () => {
+    const properties = propertiesOf(JSON.parse(readFileSync(schemaFile, "utf8")));
+    const undescribed = properties
+      .filter(({ schema }) => typeof schema.description !== "string" || schema.description.trim() === "")
+      .map(({ path }) => path);
+    expect(undescribed).toEqual([]);
+    // The walk reaches into each block the brief names (each reader format's options, each snapshot source).
+    const paths = new Set(properties.map(({ path }) => path));
+    for (const field of [
+      "projectId",
+      "snapshot.uri",
+      "snapshot.include",
+      "snapshot.manifestUri",
+      "snapshot.dynamodbExport",
+      "snapshot.rdsExport",
+      "reader.format",
+      "reader.separator",
+      "reader.mixedTypes",
+      "reader.eventManifestTable",
+      "table.format",
+      "table.mode",
+      "table.logStore.tableName",
+      "aws.region",
+      "aws.s3Endpoint",
+      "tracker.leaseSeconds",
+      "derivedColumns.from",
+    ]) {
+      expect(paths, field).toContain(field);
+    }
   });
 
   it("validates the config snaplake init writes, and refuses a misspelt field or a reader option of another format", async () => {
