@@ -1,6 +1,7 @@
 /**
- * The docs stay honest: the config examples in README.md and docs/*.md are valid configs, every `snaplake
- * <command>` they show exists in the built CLI, and the README links every task page.
+ * The docs stay honest: the config examples in README.md, the pages of docs/ and the examples' READMEs are
+ * valid configs, every `snaplake <command>` they show exists in the built CLI, and the README links every
+ * task page.
  *
  * Marker convention: a fenced block whose info string is `json snaplake` or `jsonc snaplake` (the language,
  * then the word snaplake) holds a whole snaplake config file. It must validate against snaplake.schema.json
@@ -9,7 +10,8 @@
  * fragments of a config) carry no marker and are not checked. Editors and GitHub highlight the block by its
  * first word as usual.
  */
-import { readdirSync, readFileSync } from "node:fs";
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -25,6 +27,9 @@ const docFiles = [
   ...readdirSync(join(root, "docs"))
     .filter((name) => name.endsWith(".md"))
     .map((name) => `docs/${name}`),
+  ...readdirSync(join(root, "examples"))
+    .filter((name) => existsSync(join(root, "examples", name, "README.md")))
+    .map((name) => `examples/${name}/README.md`),
 ];
 
 interface Fence {

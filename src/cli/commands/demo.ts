@@ -26,6 +26,17 @@ const DEMO_CONFIG = {
   targetParquetFileSize: "1MB",
 };
 
+/** The demo's archive: 4 runs × 3 files × 1,500 lines, 1% bad (docs/snowplow-archives.md counts it). */
+export const DEMO_ARCHIVE = {
+  runs: 4,
+  filesPerRun: 3,
+  linesPerFile: 1500,
+  badShare: 0.01,
+  seed: 7,
+  // Events are ~50 ms apart: starting before midnight spreads them over two dates.
+  startTime: new Date("2024-03-01T23:55:00Z"),
+};
+
 export function register(program: Command): void {
   program
     .command("demo")
@@ -38,16 +49,7 @@ export function register(program: Command): void {
         if (!existsSync(configPath)) {
           process.stderr.write(`generating a sample enriched archive in ${join(dir, "archive")} ...\n`);
           const { writeEnrichedArchive } = await import("../../snowplow/generator.js");
-          const archive = await writeEnrichedArchive({
-            root: join(dir, "archive"),
-            runs: 4,
-            filesPerRun: 3,
-            linesPerFile: 1500,
-            badShare: 0.01,
-            seed: 7,
-            // Events are ~50 ms apart: starting before midnight spreads them over two dates.
-            startTime: new Date("2024-03-01T23:55:00Z"),
-          });
+          const archive = await writeEnrichedArchive({ root: join(dir, "archive"), ...DEMO_ARCHIVE });
           await writeFile(join(dir, "ground-truth.json"), `${JSON.stringify(archive.truth, null, 2)}\n`);
           // Written last: its presence means the archive is complete.
           await writeFile(configPath, `${JSON.stringify(DEMO_CONFIG, null, 2)}\n`);
