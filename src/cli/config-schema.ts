@@ -16,7 +16,7 @@ const READER_DESCRIPTIONS: Record<(typeof READER_FORMAT_NAMES)[number], string> 
   csv: "CSV files (any separator), plain or gzip.",
   ndjson: "Newline-delimited JSON files, plain or gzip.",
   auto: "Per file by its extension: .parquet, .csv, .tsv, .ndjson or .jsonl, each maybe .gz (the CSV options apply to CSV files).",
-  "dynamodb-export": "A DynamoDB export's DYNAMODB_JSON items (snapshot.dynamodbExport).",
+  "dynamodb-export": "A DynamoDB export's items, DYNAMODB_JSON or ION (snapshot.dynamodbExport).",
   "snowplow-enriched": "Snowplow enriched events: the 131-field TSV, typed, bad lines kept as bad rows.",
 };
 

@@ -55,7 +55,8 @@ export const READER_FORMATS = {
           error:
             'binary "bytes" is for readDynamoDbExportItems in your own code: nodejs-polars 0.26.1 cannot report a Binary column\'s type, which steps 1.3 to 3 need. Keep "base64" (the default): B values become base64 text',
         })
-        .default("base64"),
+        .default("base64")
+        .describe("Binary values (B, BS) as base64 text, the only choice in a project."),
     }),
     reader: (options) => dynamoDbExportReader(options),
   }),
