@@ -305,7 +305,7 @@ export const projectConfigSchema = z
     targetFileGroupSize: byteSize
       .default(100 * 1024 * 1024)
       .describe(
-        'Step 1.1 packs the snapshot\'s files into groups of about this many bytes once read (gzip files inflated): a byte count or a size such as "100MB".',
+        'Step 1.1 packs the snapshot\'s files into groups of about this many bytes once read (gzip files inflated): a byte count or a size such as "100MB" (the default).',
       ),
     partitionKeys: z
       .array(columnName)
@@ -316,10 +316,12 @@ export const projectConfigSchema = z
     sortBy: z
       .array(sortKey)
       .default([])
-      .describe('Columns each lake file is sorted by: names, or { "column", "descending" }.'),
+      .describe('Columns each lake file is sorted by: names, or { "column", "descending" } (default: none).'),
     targetParquetFileSize: byteSize
       .default(128 * 1024 * 1024)
-      .describe('Step 2.3 writes lake files of about this size: a byte count or a size such as "128MB".'),
+      .describe(
+        'Step 2.3 writes lake files of about this size: a byte count or a size such as "128MB" (the default).',
+      ),
     compression: z
       .enum(COMPRESSIONS)
       .default("zstd")
@@ -427,14 +429,15 @@ export const projectConfigSchema = z
   });
 
 /**
- * A project config as written (before defaults). Every field is described in the config file's JSON Schema,
- * [snaplake.schema.json](../snaplake.schema.json), generated from `projectConfigSchema`; `snaplake init`
+ * A project config as written (before defaults). Every field, with its type, default and what it does, is in
+ * the [configuration reference](../docs/configuration.md) and the config file's JSON Schema,
+ * [snaplake.schema.json](../snaplake.schema.json), both generated from `projectConfigSchema`; `snaplake init`
  * writes a commented example.
  */
 export type ProjectConfigInput = z.input<typeof projectConfigSchema>;
 /**
  * A parsed project config: `ProjectConfigInput` with its defaults filled in. The fields are described in
- * [snaplake.schema.json](../snaplake.schema.json).
+ * the [configuration reference](../docs/configuration.md).
  */
 export type ProjectConfig = z.output<typeof projectConfigSchema>;
 export type SortKey = ProjectConfig["sortBy"][number];

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
-import { configJsonSchema } from "../../src/cli/config-schema.js";
+import { configJsonSchema, configReferenceMarkdown } from "../../src/cli/config-schema.js";
 import { runBuiltCli } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -36,6 +36,18 @@ function propertiesOf(node: unknown, path = ""): Array<{ path: string; schema: R
 describe("snaplake.schema.json", () => {
   it("is what the generator writes from the zod schemas (run scripts/write-config-schema.mjs after changing them)", () => {
     expect(JSON.parse(readFileSync(schemaFile, "utf8"))).toEqual(configJsonSchema());
+  });
+
+  it("docs/configuration.md is the reference the generator writes from it (run scripts/write-config-schema.mjs)", () => {
+    const reference = readFileSync(
+      fileURLToPath(new URL("../../docs/configuration.md", import.meta.url)),
+      "utf8",
+    );
+    expect(reference).toBe(configReferenceMarkdown(JSON.parse(readFileSync(schemaFile, "utf8"))));
+    // Every field of every block is in it, under its block's heading.
+    expect(reference).toContain("| `projectId` | string | required |");
+    expect(reference).toMatch(/## table\.logStore[\s\S]*`type: "conditional-put"`/);
+    expect(reference).toMatch(/## reader[\s\S]*`format: "csv"`[\s\S]*\| `tryParseDates` \| boolean \|/);
   });
 
   it("describes every field, so editors show what it does (top level, snapshot, reader, table, aws and the rest)", () => {
