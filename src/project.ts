@@ -21,10 +21,10 @@ import { type Logger, silentLogger } from "./logging.js";
 import { Locations } from "./models/locations.js";
 import {
   type LakeLayout,
-  type LakeSchema,
   lakeSchemaSchema,
   partitionFileGroupSchema,
   readJson,
+  readJsonIfPresent,
   readSnapshotManifest,
   type SnapshotFileGroup,
   type SnapshotManifest,
@@ -76,7 +76,6 @@ import {
 } from "./steps/step-3-validate-datalake.js";
 import { commitRun } from "./steps/step-4-commit.js";
 import { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
-import { ObjectNotFoundError } from "./storage/errors.js";
 import type { Storage } from "./storage/types.js";
 import {
   type LakeCommitResult,
@@ -292,14 +291,9 @@ export abstract class Project implements StepRunner {
   checkSettings(): Promise<void> {
     this.settingsCheck ??= (async () => {
       const uri = this.locations.settingsRecord;
-      let recorded: Record<string, unknown>;
-      try {
-        recorded = (await readJson(this.storage, uri, recordedSettingsSchema)).settings;
-      } catch (error) {
-        if (error instanceof ObjectNotFoundError) return;
-        throw error;
-      }
-      const changed = changedSettings(recorded, this.settings());
+      const recorded = await readJsonIfPresent(this.storage, uri, recordedSettingsSchema);
+      if (!recorded) return;
+      const changed = changedSettings(recorded.settings, this.settings());
       if (changed.length > 0) throw new ConfigChangedError(this.projectId, changed, uri);
     })().catch((error) => {
       this.settingsCheck = undefined;
@@ -515,14 +509,6 @@ export abstract class Project implements StepRunner {
     return result ?? (await readJson(this.storage, this.locations.validationResult, writtenValidationSchema));
   }
 
-  /** Step 2.1's lake schema; undefined before step 2.1 has planned (step 4 then fails on the unfinished run). */
-  private async lakeSchemaIfPlanned(): Promise<LakeSchema | undefined> {
-    return readJson(this.storage, this.locations.lakeSchema, lakeSchemaSchema).catch((error: unknown) => {
-      if (error instanceof ObjectNotFoundError) return undefined;
-      throw error;
-    });
-  }
-
   /**
    * Step 4: commits the run's lake files to the table (a Delta commit; nothing for a hive lake), once per
    * project and only after step 3 has passed. Idempotent: a table already holding the project's commit
@@ -539,7 +525,8 @@ export abstract class Project implements StepRunner {
           projectId: this.projectId,
           table: this.lakeTable,
           partitionKeys: this.config.partitionKeys,
-          lakeSchema: await this.lakeSchemaIfPlanned(),
+          // Undefined before step 2.1 has planned: step 4 then fails on the unfinished run.
+          lakeSchema: await readJsonIfPresent(this.storage, this.locations.lakeSchema, lakeSchemaSchema),
         }),
       async () => {
         const validation = await this.tracker.get(this.projectId, Step.validate, SINGLE_TASK_ID);
@@ -734,12 +721,7 @@ export abstract class Project implements StepRunner {
     const from = ALL_STEPS.indexOf(fromStep);
     const resets = (step: StepId) => ALL_STEPS.indexOf(step) >= from;
     const recordUri = this.locations.settingsRecord;
-    const recorded = await readJson(this.storage, recordUri, recordedSettingsSchema).catch(
-      (error: unknown) => {
-        if (error instanceof ObjectNotFoundError) return undefined;
-        throw error;
-      },
-    );
+    const recorded = await readJsonIfPresent(this.storage, recordUri, recordedSettingsSchema);
     const changed = recorded ? changedSettings(recorded.settings, this.settings()) : [];
     if (changed.length > 0 && !resets(firstStepOf(changed)))
       throw new ConfigChangedError(this.projectId, changed, recordUri);

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { readJson } from "../models/manifests.js";
+import { readJsonIfPresent } from "../models/manifests.js";
 import { type Project, ProjectNotTrackedError } from "../project.js";
 import {
   ALL_STEPS,
@@ -18,7 +18,6 @@ import {
   Step,
   type StepId,
 } from "../steps/catalogue.js";
-import { ObjectNotFoundError } from "../storage/errors.js";
 
 /** The part of the validation result the report shows, parsed at the boundary. */
 const validationSchema = z.object({
@@ -76,12 +75,7 @@ export async function collectRunReport(project: Project): Promise<RunReport> {
   const manifest = await tracker.get(projectId, Step.manifest, SINGLE_TASK_ID);
   if (manifest?.status !== "succeeded") throw new ProjectNotTrackedError(projectId, "report on");
   const tasks = (await Promise.all(ALL_STEPS.map((step) => tracker.list(projectId, step)))).flat();
-  const validation = await readJson(storage, locations.validationResult, validationSchema).catch(
-    (error: unknown) => {
-      if (error instanceof ObjectNotFoundError) return null;
-      throw error;
-    },
-  );
+  const validation = (await readJsonIfPresent(storage, locations.validationResult, validationSchema)) ?? null;
 
   const badRowsByReason: Record<string, number> = {};
   for await (const object of storage.list(locations.badRowsFolder)) {

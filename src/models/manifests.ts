@@ -6,6 +6,7 @@ import pl from "nodejs-polars";
 import { z } from "zod";
 import type { Compression } from "../config.js";
 import { ConfigError, formatZodIssues, SnaplakeError } from "../errors.js";
+import { ObjectNotFoundError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
 import {
   asFolder,
@@ -135,6 +136,20 @@ function parseJson<T>(schema: z.ZodType<T>, text: string, uri: string): T {
 
 export async function readJson<T>(storage: Storage, uri: string, schema: z.ZodType<T>): Promise<T> {
   return parseJson(schema, (await storage.get(uri)).toString("utf8"), uri);
+}
+
+/** As `readJson`, undefined when the file does not exist (yet); any other failure still throws. */
+export async function readJsonIfPresent<T>(
+  storage: Storage,
+  uri: string,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  try {
+    return await readJson(storage, uri, schema);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return undefined;
+    throw error;
+  }
 }
 
 export async function writeJson(storage: Storage, uri: string, value: unknown): Promise<void> {
