@@ -98,8 +98,8 @@ function primitiveTypes(schema: DeltaStructType): Record<string, string> {
  * nodejs-polars' strptime only targets millisecond datetimes.
  */
 function partitionLiteral(value: string | null, type: string | undefined): pl.Expr {
-  const text = pl.lit(value).cast(pl.String);
-  if (value === null) return type === undefined ? text : text.cast(POLARS_TYPES[type] ?? pl.String);
+  const dtype = (type !== undefined && POLARS_TYPES[type]) || pl.String;
+  if (value === null) return pl.lit(null).cast(dtype);
   switch (type) {
     case "boolean":
       return pl.lit(value === "true");
@@ -107,17 +107,17 @@ function partitionLiteral(value: string | null, type: string | undefined): pl.Ex
       return pl
         .lit(Date.parse(`${value}T00:00:00Z`) / 86_400_000)
         .cast(pl.Int32)
-        .cast(pl.Date);
+        .cast(dtype);
     case "timestamp":
     case "timestamp_ntz": {
       // `2024-01-02T03:04:05.123456Z` (UTC) or `2024-01-02 03:04:05.123456` (wall time, read as if UTC)
       const [whole = "", fraction = ""] = value.replace(/Z$/, "").split(".");
       const micros =
         Date.parse(`${whole.replace(" ", "T")}Z`) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6));
-      return pl.lit(micros).cast(pl.Int64).cast(POLARS_TYPES[type]!);
+      return pl.lit(micros).cast(pl.Int64).cast(dtype);
     }
     default:
-      return type === undefined ? text : text.cast(POLARS_TYPES[type] ?? pl.String);
+      return pl.lit(value).cast(pl.String).cast(dtype);
   }
 }
 
