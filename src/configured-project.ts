@@ -1,6 +1,6 @@
 /**
- * Projects described entirely by a config file, for the CLI and Lambda: the reader is a built-in format
- * (Parquet, CSV, NDJSON, Snowplow enriched TSV) and derived columns are declared as data. Code users can
+ * Projects described entirely by a config file, for the CLI and Lambda: the reader is a registered format
+ * (Parquet, CSV, NDJSON, DynamoDB export, Snowplow enriched TSV, or one a program registered) and derived columns are declared as data. Code users can
  * subclass `Project` instead and read anything.
  */
 import pl from "nodejs-polars";
@@ -9,28 +9,30 @@ import { parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
-import {
-  READER_FORMAT_NAMES,
-  READER_FORMATS,
-  type ReaderFormat,
-  type ReaderFormatName,
-} from "./readers/registry.js";
+import { findReaderFormat, type ReaderFormat, readerFormatNames } from "./readers/registry.js";
 import type { BatchReadSnapshotDataFile, DerivedColumn, ReadContext } from "./readers/types.js";
 import type { Runtime } from "./runtime.js";
 
 /** `reader` in a config file: a format of the registry and that format's options. */
-export const readerSpecSchema = z
-  .looseObject({ format: z.enum(READER_FORMAT_NAMES) })
-  .transform((spec, ctx) => {
-    const { format, ...options } = spec;
-    const parsed = READER_FORMATS[format].options.safeParse(options);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
-      return z.NEVER;
-    }
-    return { format, ...parsed.data } as { format: ReaderFormatName } & Record<string, unknown>;
-  });
+export const readerSpecSchema = z.looseObject({ format: z.string() }).transform((spec, ctx) => {
+  const { format, ...options } = spec;
+  const entry = findReaderFormat(format);
+  if (!entry) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["format"],
+      message: `no reader format "${format}": use one of ${readerFormatNames().join(", ")} (a program adds its own with registerReaderFormat)`,
+    });
+    return z.NEVER;
+  }
+  const parsed = entry.options.safeParse(options);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  return { format, ...parsed.data } as { format: string } & Record<string, unknown>;
+});
 export type ReaderSpec = z.output<typeof readerSpecSchema>;
 
 /** `{ name: "year", from: "order_time", format: "%Y" }`: strftime of a temporal column, or a string copy. */
@@ -61,13 +63,23 @@ export interface ConfiguredProjectDefinition {
   derivedColumns: DerivedColumnSpec[];
 }
 
+/** A parsed spec's format; gone only if a program removed it since the parse. */
+function registeredFormat(name: string): ReaderFormat {
+  const entry = findReaderFormat(name);
+  if (!entry)
+    throw new ConfigError(`reader.format "${name}"`, [
+      `the format is no longer registered: use one of ${readerFormatNames().join(", ")}`,
+    ]);
+  return entry;
+}
+
 /** Parses a whole config file's object: the project config plus `reader` and `derivedColumns`. */
 export function parseConfiguredProject(input: unknown, source = "config"): ConfiguredProjectDefinition {
   const file = fileConfigSchema.safeParse(input);
   if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
   // "$schema" points editors at snaplake.schema.json; it is no setting.
   const { reader, derivedColumns, $schema: _schema, ...rest } = file.data;
-  const entry: ReaderFormat = READER_FORMATS[reader.format];
+  const entry = registeredFormat(reader.format);
   const withDefaults = entry.withConfigDefaults ? entry.withConfigDefaults(rest) : rest;
   return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
 }
@@ -109,7 +121,7 @@ export class FileFormatProject extends Project {
 /** The right Project for a config file: the format's ready project, or a file-format one with its reader. */
 export function createConfiguredProject(definition: ConfiguredProjectDefinition, runtime: Runtime): Project {
   const { format, ...options } = definition.reader;
-  const entry: ReaderFormat = READER_FORMATS[format];
+  const entry = registeredFormat(format);
   if ("project" in entry) return entry.project(definition.config, runtime, options, runtime);
   return new FileFormatProject(definition, runtime, entry.reader(options));
 }

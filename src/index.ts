@@ -76,10 +76,11 @@ export {
   StepFailedError,
 } from "./project.js";
 export {
-  READER_FORMAT_NAMES,
-  READER_FORMATS,
+  BUILT_IN_READER_FORMATS,
+  findReaderFormat,
   type ReaderFormat,
-  type ReaderFormatName,
+  readerFormatNames,
+  registerReaderFormat,
 } from "./readers/registry.js";
 export type {
   BadRecord,

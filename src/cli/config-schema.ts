@@ -8,17 +8,7 @@
 import { z } from "zod";
 import { projectConfigSchema } from "../config.js";
 import { derivedColumnSpecSchema } from "../configured-project.js";
-import { READER_FORMAT_NAMES, READER_FORMATS } from "../readers/registry.js";
-
-/** What each `reader.format` reads, for editors (the options describe themselves). */
-const READER_DESCRIPTIONS: Record<(typeof READER_FORMAT_NAMES)[number], string> = {
-  parquet: "Parquet files.",
-  csv: "CSV files (any separator), plain or gzip.",
-  ndjson: "Newline-delimited JSON files, plain or gzip.",
-  auto: "Per file by its extension: .parquet, .csv, .tsv, .ndjson or .jsonl, each maybe .gz (the CSV options apply to CSV files).",
-  "dynamodb-export": "A DynamoDB export's items, DYNAMODB_JSON or ION (snapshot.dynamodbExport).",
-  "snowplow-enriched": "Snowplow enriched events: the 131-field TSV, typed, bad lines kept as bad rows.",
-};
+import { BUILT_IN_READER_FORMATS } from "../readers/registry.js";
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] };
 
@@ -32,11 +22,12 @@ const asJsonSchema = (schema: z.ZodType): JsonSchema => {
 
 export function configJsonSchema(): JsonSchema {
   const project = asJsonSchema(projectConfigSchema);
-  const readers = READER_FORMAT_NAMES.map((name) => {
-    const options = asJsonSchema(READER_FORMATS[name].options);
+  // The built-in formats: the CLI's config files can name no other.
+  const readers = Object.entries(BUILT_IN_READER_FORMATS).map(([name, format]) => {
+    const options = asJsonSchema(format.options);
     return {
       ...options,
-      properties: { format: { const: name, description: READER_DESCRIPTIONS[name] }, ...options.properties },
+      properties: { format: { const: name, description: format.description }, ...options.properties },
       required: ["format", ...(options.required ?? [])],
     };
   });
