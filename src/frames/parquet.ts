@@ -46,11 +46,19 @@ function removeInFlightOnExit(): void {
 /**
  * Serialises a frame to Parquet bytes. Row-group size and statistics are only reachable through the lazy
  * sink in nodejs-polars, so that path goes through a temp file; `await collect()` keeps the event loop free.
+ * A lazy frame's last operations (a sort) run inside the sink, which encodes their output as it comes
+ * instead of keeping a sorted copy of every column first.
  * The sink writes into a folder of its own in $TMPDIR, removed afterwards; the first call of a process
  * removes the folders that killed processes left.
  */
-export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteOptions): Promise<Buffer> {
-  if (options.rowGroupSize === undefined) return frame.writeParquet({ compression: options.compression });
+export async function frameToParquet(
+  frame: pl.DataFrame | pl.LazyDataFrame,
+  options: ParquetWriteOptions,
+): Promise<Buffer> {
+  if (options.rowGroupSize === undefined) {
+    const eager = "collect" in frame ? await frame.collect() : frame;
+    return eager.writeParquet({ compression: options.compression });
+  }
   if (!sweep) {
     sweep = sweepStaleSinkFolders();
     process.once("exit", removeInFlightOnExit);
@@ -61,8 +69,7 @@ export async function frameToParquet(frame: pl.DataFrame, options: ParquetWriteO
   inFlightDirs.add(dir);
   try {
     const path = join(dir, "out.parquet");
-    await frame
-      .lazy()
+    await ("collect" in frame ? frame : frame.lazy())
       .sinkParquet(path, {
         compression: options.compression,
         rowGroupSize: options.rowGroupSize,

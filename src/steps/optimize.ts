@@ -12,7 +12,7 @@ import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
 import type { Storage } from "../storage/types.js";
 import type { OptimizePlan, OptimizePlanGroup } from "../table/types.js";
-import { sortFrame } from "./step-2-3-compact-partition-group.js";
+import { sortedLazy } from "./step-2-3-compact-partition-group.js";
 
 /** The tracker's name for optimize tasks: maintenance, not one of the numbered steps of a run. */
 export const OPTIMIZE_STEP = "optimize";
@@ -67,7 +67,7 @@ export async function rewriteOptimizeGroup(
     frames.push({ frame: pl.readParquet(await storage.get(input.uri)), source: input.uri });
   }
   const sortBy = options.sortBy.filter((key) => !plan.partitionColumns.includes(key.column));
-  const frame = sortFrame(concatHarmonized(frames), sortBy);
+  const frame = concatHarmonized(frames);
   const expected = group.inputs.every((input) => input.rows !== null)
     ? group.inputs.reduce((sum, input) => sum + (input.rows ?? 0), 0)
     : frames.reduce((sum, { frame }) => sum + frame.height, 0);
@@ -77,7 +77,7 @@ export async function rewriteOptimizeGroup(
       `Optimize read ${frame.height} rows for ${group.output}, but its input files hold ${expected} by the table's statistics; nothing was written`,
     );
   }
-  const bytes = await frameToParquet(frame, {
+  const bytes = await frameToParquet(sortedLazy(frame, sortBy), {
     compression: options.compression,
     rowGroupSize: options.rowGroupSize,
   });

@@ -39,7 +39,7 @@ import type {
 import { ObjectChangedError } from "../storage/errors.js";
 import type { Storage } from "../storage/types.js";
 import type { SnapshotGroupTaskOutput } from "./catalogue.js";
-import { keepLatest, sortFrame } from "./step-2-3-compact-partition-group.js";
+import { keepLatest, sortedLazy } from "./step-2-3-compact-partition-group.js";
 
 export class SnapshotFileReadError extends SnaplakeError {
   readonly uri: string;
@@ -171,12 +171,18 @@ const STAGING_ROW_GROUP_SIZE = 512 * 512;
  */
 export const STAGING_COMPRESSION: Compression = "lz4";
 
-/** One partition's rows in the lake's form: the latest row per record (in input order), then sorted. */
-function toLakeLayout(rows: pl.DataFrame, layout: LakeLayout): { rows: pl.DataFrame; removed: number } {
+/**
+ * One partition's rows in the lake's form: the latest row per record (in input order), then sorted, lazily:
+ * the sort runs inside the Parquet sink.
+ */
+function toLakeLayout(
+  rows: pl.DataFrame,
+  layout: LakeLayout,
+): { rows: pl.LazyDataFrame; height: number; removed: number } {
   let removed = 0;
   let frame = rows;
   if (layout.dedupe) ({ frame, removed } = keepLatest(frame, layout.dedupe));
-  return { rows: sortFrame(frame, layout.sortBy), removed };
+  return { rows: sortedLazy(frame, layout.sortBy), height: frame.height, removed };
 }
 
 /** Above this many partitions in one frame, one partitionBy beats a filter per partition. */
@@ -289,9 +295,9 @@ export async function processSnapshotGroup(input: {
   const files: StagingFile[] = await Promise.all(
     parts.map((part) =>
       limit(async () => {
-        const { rows, removed } = input.layout
+        const { rows, height, removed } = input.layout
           ? toLakeLayout(part.rows, input.layout)
-          : { rows: part.rows, removed: 0 };
+          : { rows: part.rows, height: part.rows.height, removed: 0 };
         // Through the async sink, so another task's work runs while polars writes. Files in the lake's form
         // may become lake files as they are, so they carry its statistics; the others are only read whole.
         const bytes = await frameToParquet(rows, {
@@ -305,7 +311,7 @@ export async function processSnapshotGroup(input: {
           uri,
           etag: put.etag,
           size: put.size,
-          nRecord: rows.height,
+          nRecord: height,
           partition: part.path,
           ...(input.layout?.dedupe ? { duplicatesRemoved: removed } : {}),
           layout,

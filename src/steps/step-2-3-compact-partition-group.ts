@@ -71,16 +71,22 @@ export function keepLatest(
   return { frame: kept, removed: frame.height - kept.height };
 }
 
-export function sortFrame(frame: pl.DataFrame, sortBy: readonly SortKey[]): pl.DataFrame {
-  if (sortBy.length === 0 || frame.height === 0) return frame;
+/** The frame sorted by `sortBy`, as a lazy frame: a Parquet sink sorts while it encodes (frameToParquet). */
+export function sortedLazy(frame: pl.DataFrame, sortBy: readonly SortKey[]): pl.LazyDataFrame {
+  if (sortBy.length === 0 || frame.height === 0) return frame.lazy();
   const missing = sortBy.find((k) => !frame.columns.includes(k.column));
   if (missing) throw new MissingColumnError("sortBy", missing.column, frame.columns);
-  return frame.sort(
+  return frame.lazy().sort(
     sortBy.map((k) => k.column),
     sortBy.map((k) => k.descending),
     true,
     true,
   );
+}
+
+export function sortFrame(frame: pl.DataFrame, sortBy: readonly SortKey[]): pl.DataFrame {
+  if (sortBy.length === 0 || frame.height === 0) return frame;
+  return sortedLazy(frame, sortBy).collectSync();
 }
 
 /**
