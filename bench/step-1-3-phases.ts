@@ -115,7 +115,9 @@ try {
     Promise.all(parts.map((part) => frameToParquet(part.rows, layout))),
   );
   await timed("put staging files", () =>
-    Promise.all(encoded.map((bytes, i) => runtime.storage.put(`file://${output}/staging/put-${i}.parquet`, bytes))),
+    Promise.all(
+      encoded.map((bytes, i) => runtime.storage.put(`file://${output}/staging/put-${i}.parquet`, bytes)),
+    ),
   );
   await timed("whole step-1.3 task (same group, warm)", () =>
     project.step1_3ProcessSnapshotGroup(task.taskId),
