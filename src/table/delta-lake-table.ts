@@ -1,28 +1,29 @@
 /** The Delta format behind the lake-table seam: one `commitToDeltaTable` per run, with the configured log store. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { TableSettings } from "../config.js";
-import { sha256Hex } from "../models/fingerprint.js";
 import type { Storage } from "../storage/types.js";
-import { joinUri, parentFolder } from "../storage/uri.js";
 import { commitDeltaRewrite, commitToDeltaTable, type DeltaCommitResult, tableRoot } from "./delta/commit.js";
 import { DeltaInputError, DeltaTableNotFoundError } from "./delta/errors.js";
 import { loadSnapshot } from "./delta/log.js";
-import { ConditionalPutLogStore, type DeltaLogStore, DynamoDbLogStore } from "./delta/log-store.js";
-import { planOptimize, vacuum } from "./delta/maintenance.js";
+import {
+  type CommitLayout,
+  ConditionalPutLogStore,
+  DELTA_LOG_LAYOUT,
+  type DeltaLogStore,
+  DynamoDbLogStore,
+} from "./delta/log-store.js";
+import { vacuum } from "./delta/maintenance.js";
 import { commitDeltaMerge } from "./delta/merge.js";
 import { openDeltaTable } from "./delta/table.js";
+import { optimizeAppId, optimizePlanOf } from "./optimize-plan.js";
 import type {
   LakeCommitResult,
   LakeRun,
   LakeTable,
   OptimizeCommitResult,
   OptimizePlan,
-  OptimizePlanGroup,
   VacuumResult,
 } from "./types.js";
-
-/** The txn appId of an optimize plan's commit: the same plan, from any project, commits once. */
-export const optimizeAppId = (plan: OptimizePlan) => `snaplake-optimize-${plan.id}`;
 
 export class DeltaLakeTable implements LakeTable {
   readonly format = "delta" as const;
@@ -73,23 +74,7 @@ export class DeltaLakeTable implements LakeTable {
 
   async planOptimize(options: { targetFileSize: number }): Promise<OptimizePlan> {
     const table = await openDeltaTable(this.storage, this.tableUri, this.logStoreOption());
-    const groups: OptimizePlanGroup[] = planOptimize(table, options).map((group) => {
-      const inputs = group.files.map(({ path, uri, size, rows }) => ({ path, uri, size, rows }));
-      // Named by its inputs: a retried rewrite of the same files writes the same file.
-      const name = `part-optimize-${sha256Hex(JSON.stringify(inputs.map((f) => f.path))).slice(0, 32)}.parquet`;
-      return {
-        partitionValues: group.partitionValues,
-        inputs,
-        output: joinUri(parentFolder(inputs[0]!.uri), name),
-      };
-    });
-    return {
-      format: this.format,
-      readVersion: table.version,
-      id: sha256Hex(JSON.stringify(groups.map((g) => g.inputs.map((f) => f.path)))).slice(0, 32),
-      partitionColumns: table.partitionColumns,
-      groups,
-    };
+    return optimizePlanOf({ ...table, format: this.format }, options);
   }
 
   async commitOptimize(plan: OptimizePlan, projectId: string): Promise<OptimizeCommitResult> {
@@ -127,19 +112,23 @@ export class DeltaLakeTable implements LakeTable {
   }
 }
 
-/** The configured log store; undefined lets the Delta library pick (exclusive create on local folders). */
+/**
+ * The configured log store, for Delta logs or (with ICEBERG_METADATA_LAYOUT) Iceberg metadata versions;
+ * undefined lets the library pick (exclusive create on local folders).
+ */
 export function deltaLogStoreFor(
   settings: TableSettings,
   storage: Storage,
   dynamodb: (() => DynamoDBClient) | undefined,
+  layout: CommitLayout = DELTA_LOG_LAYOUT,
 ): DeltaLogStore | undefined {
   const store = settings.logStore;
   if (!store) return undefined;
-  if (store.type === "conditional-put") return new ConditionalPutLogStore(storage);
+  if (store.type === "conditional-put") return new ConditionalPutLogStore(storage, layout);
   if (!dynamodb) {
     throw new DeltaInputError(
       `table.logStore is the DynamoDB table "${store.tableName}", but this project was built without a DynamoDB client (pass the runtime)`,
     );
   }
-  return new DynamoDbLogStore({ storage, client: dynamodb(), tableName: store.tableName });
+  return new DynamoDbLogStore({ storage, client: dynamodb(), tableName: store.tableName, layout });
 }

@@ -2,56 +2,23 @@
  * Maintenance across runs: which small files to bin-pack (the rewrite itself is the caller's, committed
  * with commitDeltaRewrite), and vacuum.
  */
-import { packBalanced } from "../../models/pack.js";
 import type { Storage } from "../../storage/types.js";
 import { asFolder, relativeKey } from "../../storage/uri.js";
+import { packSmallFiles, type SmallFileGroup } from "../optimize-plan.js";
 import type { VacuumResult } from "../types.js";
 import { tableRoot } from "./commit.js";
 import { loadSnapshot } from "./log.js";
 import { type DeltaLogStore, logFolder } from "./log-store.js";
 import { type DeltaTable, type DeltaTableFile, fileUri } from "./table.js";
 
-export interface OptimizeGroup {
-  partitionValues: Record<string, string | null>;
-  /** The small files to read and rewrite together into about `targetFileSize` bytes. */
-  files: DeltaTableFile[];
-  bytes: number;
-}
+export type OptimizeGroup = SmallFileGroup<DeltaTableFile>;
 
-/**
- * Per partition, the files smaller than `minFileSize` (default 3/4 of the target) are packed into groups
- * of about `targetFileSize` (packBalanced: ceil(bytes / target) groups, in path order); files near the
- * target are left alone, and a group of one file is no rewrite at all. Deterministic for a table version.
- */
+/** The small files of a Delta table version to pack together (see packSmallFiles). */
 export function planOptimize(
   table: DeltaTable,
   options: { targetFileSize: number; minFileSize?: number },
 ): OptimizeGroup[] {
-  const minFileSize = options.minFileSize ?? Math.floor(options.targetFileSize * 0.75);
-  const byPartition = new Map<string, DeltaTableFile[]>();
-  for (const file of table.files) {
-    if (file.size >= minFileSize) continue;
-    const key = JSON.stringify(table.partitionColumns.map((column) => file.partitionValues[column] ?? null));
-    byPartition.set(key, [...(byPartition.get(key) ?? []), file]);
-  }
-  const groups: OptimizeGroup[] = [];
-  for (const key of [...byPartition.keys()].sort()) {
-    const files = byPartition.get(key)!;
-    for (const packed of packBalanced(
-      files,
-      options.targetFileSize,
-      (f) => f.size,
-      (f) => f.path,
-    )) {
-      if (packed.length < 2) continue;
-      groups.push({
-        partitionValues: packed[0]!.partitionValues,
-        files: packed,
-        bytes: packed.reduce((sum, file) => sum + file.size, 0),
-      });
-    }
-  }
-  return groups;
+  return packSmallFiles(table.files, table.partitionColumns, options);
 }
 
 /**
