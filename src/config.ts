@@ -191,6 +191,13 @@ const awsSettings = z
       .url()
       .optional()
       .describe("A DynamoDB endpoint (DynamoDB Local...); AWS_ENDPOINT_URL_DYNAMODB works too."),
+    glueEndpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        "An AWS Glue endpoint, for an Iceberg table in the Glue Data Catalog (a local stand-in...); AWS_ENDPOINT_URL_GLUE works too.",
+      ),
   })
   .strict();
 
@@ -258,10 +265,37 @@ const deltaLogStore = z
       .strict(),
   ])
   .describe(
-    "How step 4 makes a Delta commit exclusive on S3 (local folders use an exclusive create); needed for a Delta table on S3.",
+    "How step 4 makes a Delta or Iceberg commit exclusive on S3 (local folders use an exclusive create); needed for a Delta table on S3, and for an Iceberg table on S3 in the filesystem catalog. Iceberg metadata versions go in the same DynamoDB commit table as Delta's.",
   );
 
-export const TABLE_FORMATS = ["hive", "delta"] as const;
+const icebergCatalog = z
+  .discriminatedUnion("type", [
+    z
+      .object({
+        type: z
+          .literal("filesystem")
+          .describe(
+            "metadata/v<N>.metadata.json created only if absent, plus metadata/version-hint.text (the default).",
+          ),
+      })
+      .strict(),
+    z
+      .object({
+        type: z
+          .literal("glue")
+          .describe(
+            "The AWS Glue Data Catalog, as Athena reads it: a Glue table with table_type ICEBERG and metadata_location, swapped with Glue's VersionId.",
+          ),
+        database: z.string().min(1).describe("The Glue database holding the table (it must exist)."),
+        name: z.string().min(1).describe("The Glue table's name (created by the table's first commit)."),
+      })
+      .strict(),
+  ])
+  .describe(
+    'Iceberg: where the current metadata file is recorded: { "type": "filesystem" } (default) or { "type": "glue", "database", "name" }.',
+  );
+
+export const TABLE_FORMATS = ["hive", "delta", "iceberg"] as const;
 export const TABLE_MODES = ["append", "overwrite", "replacePartitions", "merge"] as const;
 
 const tableSettings = z
@@ -270,15 +304,16 @@ const tableSettings = z
       .enum(TABLE_FORMATS)
       .default("hive")
       .describe(
-        "hive: plain partition folders, files visible as they are written. delta: step 4 commits the validated run's files to _delta_log/ in one atomic commit.",
+        "hive: plain partition folders, files visible as they are written. delta: step 4 commits the validated run's files to _delta_log/ in one atomic commit. iceberg: step 4 commits them as one Apache Iceberg (format version 2) snapshot, through table.catalog.",
       ),
     mode: z
       .enum(TABLE_MODES)
       .default("append")
       .describe(
-        "Delta: append the run's rows, make them the whole table (overwrite), replace the partitions the run writes (replacePartitions), or merge them by recordIdColumn (upserts, and deletes of the keys whose latest change is a deletion: a DynamoDB incremental export). Hive: append only.",
+        "Delta and Iceberg: append the run's rows, make them the whole table (overwrite), or replace the partitions the run writes (replacePartitions). Delta only: merge them by recordIdColumn (upserts, and deletes of the keys whose latest change is a deletion: a DynamoDB incremental export). Hive: append only.",
       ),
     logStore: deltaLogStore.optional(),
+    catalog: icebergCatalog.optional(),
   })
   .strict();
 
@@ -354,7 +389,7 @@ export const projectConfigSchema = z
       .describe("Region and endpoints; credentials come from the standard AWS chain, never from this file."),
     table: tableSettings
       .default({ format: "hive", mode: "append" })
-      .describe("The lake's table format (hive or delta) and how step 4 commits a run to it."),
+      .describe("The lake's table format (hive, delta or iceberg) and how step 4 commits a run to it."),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -365,7 +400,7 @@ export const projectConfigSchema = z
           code: "custom",
           path: ["table", "mode"],
           message:
-            'mode "merge" needs format "delta": a merge removes the files holding changed keys, which only a Delta commit can do',
+            'mode "merge" needs format "delta": a merge removes the files holding changed keys, which only a Delta commit does here (Iceberg merge is not built yet)',
         });
       }
       if (!config.recordIdColumn) {
@@ -409,12 +444,14 @@ export const projectConfigSchema = z
     if (config.partitionKeys.length !== new Set(config.partitionKeys).size) {
       ctx.addIssue({ code: "custom", path: ["partitionKeys"], message: "partition keys must be distinct" });
     }
-    if (config.table.format === "delta" && /^s3:\/\//i.test(config.datalakeUri) && !config.table.logStore) {
+    const { format, catalog } = config.table;
+    const fileSystemCommits = format === "delta" || (format === "iceberg" && catalog?.type !== "glue");
+    if (fileSystemCommits && /^s3:\/\//i.test(config.datalakeUri) && !config.table.logStore) {
       ctx.addIssue({
         code: "custom",
         path: ["table", "logStore"],
         message:
-          "a Delta table on S3 needs a log store, since a plain PUT can overwrite another writer's commit: " +
+          `a ${format === "delta" ? "Delta" : "filesystem-catalog Iceberg"} table on S3 needs a log store, since a plain PUT can overwrite another writer's commit: ` +
           '{ "type": "dynamodb", "tableName": "delta_log" } (shared with Delta Spark and delta-rs) or, on AWS S3, ' +
           '{ "type": "conditional-put" }',
       });
@@ -423,7 +460,14 @@ export const projectConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["table", "mode"],
-        message: `mode "${config.table.mode}" needs format "delta" (a hive lake has no commits to replace files with)`,
+        message: `mode "${config.table.mode}" needs format "delta" or "iceberg" (a hive lake has no commits to replace files with)`,
+      });
+    }
+    if (catalog && format !== "iceberg") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["table", "catalog"],
+        message: `a catalog is for format "iceberg"; this table's format is "${format}"`,
       });
     }
   });

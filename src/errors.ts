@@ -362,7 +362,7 @@ export const ERROR_CATALOGUE = {
   TABLE_OPERATION_UNSUPPORTED: {
     errorClass: "TableOperationUnsupportedError",
     retryable: false,
-    action: 'Set table.format to "delta" for a table that optimize and vacuum can maintain.',
+    action: 'Set table.format to "delta" or "iceberg" for a table that optimize and vacuum can maintain.',
   },
   DELTA_INPUT_INVALID: {
     errorClass: "DeltaInputError",
@@ -452,7 +452,7 @@ export class TableOperationUnsupportedError extends SnaplakeError {
   constructor(operation: string, format: string) {
     super(
       "TABLE_OPERATION_UNSUPPORTED",
-      `${operation} needs a table with commits (table.format "delta"); this lake's format is "${format}", ` +
+      `${operation} needs a table with commits (table.format "delta" or "iceberg"); this lake's format is "${format}", ` +
         "whose readers would see a rewrite's old and new files at once. Nothing was changed.",
     );
   }

@@ -8,7 +8,7 @@
  * @module snaplake
  */
 
-export type { S3ClientOptions } from "./clients/aws.js";
+export type { GlueCatalogClient, S3ClientOptions } from "./clients/aws.js";
 // --- configuration ---------------------------------------------------------------------------------------
 export {
   COMPRESSIONS,

@@ -77,6 +77,7 @@ import {
 import { commitRun } from "./steps/step-4-commit.js";
 import { listTodo, writeTodoList } from "./steps/step-x-2-list-todo.js";
 import type { Storage } from "./storage/types.js";
+import type { GlueClientLike } from "./table/iceberg/glue.js";
 import {
   type LakeCommitResult,
   type LakeTable,
@@ -98,8 +99,10 @@ export interface ProjectDependencies {
   storage: Storage;
   tracker: TaskTracker;
   logger?: Logger;
-  /** The project's DynamoDB client (the runtime's), for a Delta table whose log store is a DynamoDB table. */
+  /** The project's DynamoDB client (the runtime's), for a table whose commit store is a DynamoDB table. */
   dynamodb?: () => DynamoDBClient;
+  /** The project's Glue client (the runtime's), for an Iceberg table in the Glue Data Catalog. */
+  glue?: () => GlueClientLike;
 }
 
 /** A step's single task failed for good (attempts exhausted) or with an error worth stopping for. */
@@ -147,12 +150,13 @@ export class NotValidatedError extends SnaplakeError {
   }
 }
 
-/** A reset would delete or rewrite the data files of a run that a Delta table version already holds. */
+/** A reset would delete or rewrite the data files of a run that a Delta or Iceberg table version already holds. */
 export class RunCommittedError extends SnaplakeError {
-  constructor(projectId: string, tableUri: string, version: number, fromStep: StepId) {
+  constructor(projectId: string, tableUri: string, version: number, fromStep: StepId, format = "delta") {
+    const table = format === "iceberg" ? "Iceberg table" : "Delta table";
     super(
       "RUN_COMMITTED",
-      `Project "${projectId}" is committed to the Delta table ${tableUri} as version ${version}: resetting from step ${fromStep} ` +
+      `Project "${projectId}" is committed to the ${table} ${tableUri} as version ${version}: resetting from step ${fromStep} ` +
         "would delete or rewrite the data files that version references, and no reset un-commits a table version. " +
         "Reset from step 3 or 4 (validation and step 4 run again; the table keeps its version), or run " +
         "the changed data as a new projectId (table.mode overwrite or replacePartitions replaces its rows).",
@@ -236,7 +240,7 @@ export abstract class Project implements StepRunner {
   readonly storage: Storage;
   readonly tracker: TaskTracker;
   readonly logger: Logger;
-  /** Where step 4 commits the run's lake files: a hive lake, or a Delta table. */
+  /** Where step 4 commits the run's lake files: a hive lake, a Delta table or an Iceberg table. */
   readonly lakeTable: LakeTable;
   /** How often to look again while another worker holds a step's task. */
   protected pollMs = 500;
@@ -255,7 +259,10 @@ export abstract class Project implements StepRunner {
       this.config.table,
       this.storage,
       this.config.datalakeUri,
-      dependencies.dynamodb,
+      {
+        ...(dependencies.dynamodb ? { dynamodb: dependencies.dynamodb } : {}),
+        ...(dependencies.glue ? { glue: dependencies.glue } : {}),
+      },
       { keyColumns: mergeKeyColumns(this.config) },
     );
   }
@@ -725,11 +732,17 @@ export abstract class Project implements StepRunner {
     const changed = recorded ? changedSettings(recorded.settings, this.settings()) : [];
     if (changed.length > 0 && !resets(firstStepOf(changed)))
       throw new ConfigChangedError(this.projectId, changed, recordUri);
-    // A committed Delta version references the run's lake files, which a reset from 2.3 or earlier deletes.
+    // A committed Delta version (or Iceberg snapshot) references the run's lake files, which a reset from 2.3 or earlier deletes.
     if (resets(Step.stagingToDatalake)) {
       const version = await this.lakeTable.committedVersion(this.projectId);
       if (version !== null)
-        throw new RunCommittedError(this.projectId, this.config.datalakeUri, version, fromStep);
+        throw new RunCommittedError(
+          this.projectId,
+          this.config.datalakeUri,
+          version,
+          fromStep,
+          this.lakeTable.format,
+        );
     }
 
     let tasks = 0;

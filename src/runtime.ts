@@ -7,7 +7,7 @@
  * writes to staging and the lake.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createDynamoDBClient } from "./clients/aws.js";
+import { createDynamoDBClient, createGlueClient, type GlueCatalogClient } from "./clients/aws.js";
 import type { ProjectConfig } from "./config.js";
 import { type Logger, silentLogger } from "./logging.js";
 import { snapshotConfinement } from "./models/manifests.js";
@@ -34,6 +34,8 @@ export interface Runtime {
    * use and closed with the runtime; the tracker's own client when the tracker is a DynamoDB table.
    */
   dynamodb(): DynamoDBClient;
+  /** The Glue client for the project's AWS settings (an Iceberg table in the Glue Data Catalog), made on first use. */
+  glue(): GlueCatalogClient;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,8 @@ export async function openRuntime(
   let projectClient: DynamoDBClient | undefined;
   const dynamodb = () =>
     (projectClient ??= createDynamoDBClient({ region: aws.region, endpoint: aws.dynamodbEndpoint }));
+  let glueClient: GlueCatalogClient | undefined;
+  const glue = () => (glueClient ??= createGlueClient({ region: aws.region, endpoint: aws.glueEndpoint }));
   if (trackerConfig.tableName) {
     const tracker = new DynamoTracker({
       client: dynamodb(),
@@ -90,7 +94,11 @@ export async function openRuntime(
       logger,
       trackerDescription: `DynamoDB table ${trackerConfig.tableName} in ${region}`,
       dynamodb,
-      close: async () => projectClient?.destroy(),
+      glue,
+      close: async () => {
+        projectClient?.destroy();
+        glueClient?.destroy();
+      },
     };
   }
 
@@ -115,8 +123,10 @@ export async function openRuntime(
     logger,
     trackerDescription: `embedded, state ${embedded.stateDir} (${hosting ? "served by this process" : `served by process ${pid}`})`,
     dynamodb,
+    glue,
     close: async () => {
       projectClient?.destroy();
+      glueClient?.destroy();
       await embedded.close();
     },
   };

@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import { z } from "zod";
-import type { Compression, SortKey } from "../config.js";
+import { type Compression, type SortKey, TABLE_FORMATS } from "../config.js";
 import { SnaplakeError } from "../errors.js";
 import { concatHarmonized } from "../frames/harmonize.js";
 import { frameToParquet } from "../frames/parquet.js";
@@ -19,7 +19,7 @@ export const OPTIMIZE_STEP = "optimize";
 
 /** A plan as recorded in staging (external JSON: parsed at the boundary). */
 export const optimizePlanSchema: z.ZodType<OptimizePlan> = z.object({
-  format: z.enum(["hive", "delta"]),
+  format: z.enum(TABLE_FORMATS),
   readVersion: z.number().int(),
   id: z.string().min(1),
   partitionColumns: z.array(z.string()),

@@ -7,7 +7,8 @@
  * Not recorded, because changing them changes no step's output: `projectId` (the project itself),
  * `stagingUri`/`datalakeUri` (where, not what), `countColumn` (validation always runs afresh), `tracker`
  * and `aws` (how the work is shared), `table.logStore` (how a Delta commit is made exclusive, not what it
- * holds). `table` records its `format` and `mode`, which shape step 4's commit.
+ * holds) and `table.catalog` (where an Iceberg table's current metadata is recorded). `table` records its
+ * `format` and `mode`, which shape step 4's commit.
  */
 import { z } from "zod";
 import type { ProjectConfig } from "../config.js";

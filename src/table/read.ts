@@ -2,10 +2,11 @@
  * Reading a lake back, for people looking into it (`snaplake preview`, `snaplake query`): its data files
  * with their partition values, through the storage layer (local folders and S3 alike), as polars frames.
  * A hive lake is every Parquet file under its root; a Delta table is the active files of its latest version,
- * from the log (files step 2.3 wrote but step 4 has not committed are not the table's yet).
+ * from the log, an Iceberg table those of its current snapshot (files step 2.3 wrote but step 4 has not
+ * committed are not the table's yet).
  * Partition columns come from the folder names (Hive: strings, as polars and Spark read them without a
- * schema) or the log's partitionValues (Delta: typed as the table's schema says); a null partition
- * (`__HIVE_DEFAULT_PARTITION__`, a JSON null) is null.
+ * schema; Iceberg: typed as the table's schema says) or the log's partitionValues (Delta: typed as the
+ * table's schema says); a null partition (`__HIVE_DEFAULT_PARTITION__`, a JSON null) is null.
  */
 import pl from "nodejs-polars";
 import { ConfigError } from "../errors.js";
@@ -14,6 +15,9 @@ import type { Storage } from "../storage/types.js";
 import { asFolder, normalizeUri, relativeKey } from "../storage/uri.js";
 import type { DeltaStructType } from "./delta/schema.js";
 import { openDeltaTable } from "./delta/table.js";
+import { fileSystemCatalogForReading, type IcebergCatalog } from "./iceberg/catalog.js";
+import type { IcebergSchema } from "./iceberg/schema.js";
+import { openIcebergTable } from "./iceberg/table.js";
 
 export interface LakeDataFile {
   uri: string;
@@ -22,9 +26,11 @@ export interface LakeDataFile {
   partitionTypes?: Readonly<Record<string, string>>;
 }
 
+export type LakeFormat = "hive" | "delta" | "iceberg";
+
 export interface LakeListing {
-  format: "hive" | "delta";
-  /** The Delta version read, null for a hive lake. */
+  format: LakeFormat;
+  /** The Delta version or Iceberg sequence number read, null for a hive lake. */
   version: number | null;
   files: LakeDataFile[];
 }
@@ -36,11 +42,27 @@ function isLakeDataFile(key: string): boolean {
   );
 }
 
+/** `catalog`: an Iceberg table's catalog (default: the filesystem catalog at `lakeUri`). */
 export async function listLakeFiles(
   storage: Storage,
   lakeUri: string,
-  format: "hive" | "delta",
+  format: LakeFormat,
+  catalog?: IcebergCatalog,
 ): Promise<LakeListing> {
+  if (format === "iceberg") {
+    const table = await openIcebergTable(storage, catalog ?? fileSystemCatalogForReading(storage, lakeUri));
+    const partitionTypes = icebergPartitionTypes(table.schema);
+    const root = asFolder(table.uri);
+    return {
+      format,
+      version: table.sequenceNumber,
+      files: table.files.map((file) => ({
+        uri: file.uri,
+        partition: decodeHivePath(relativeKey(root, file.uri)),
+        partitionTypes,
+      })),
+    };
+  }
   if (format === "delta") {
     const table = await openDeltaTable(storage, lakeUri);
     const partitionTypes = primitiveTypes(table.schema);
@@ -89,6 +111,20 @@ export function inPartition(file: LakeDataFile, wanted: PartitionValues): boolea
 function primitiveTypes(schema: DeltaStructType): Record<string, string> {
   return Object.fromEntries(
     schema.fields.flatMap((field) => (typeof field.type === "string" ? [[field.name, field.type]] : [])),
+  );
+}
+
+/** An Iceberg table's primitive columns by the Delta type names partitionLiteral reads. */
+function icebergPartitionTypes(schema: IcebergSchema): Record<string, string> {
+  const names: Record<string, string> = {
+    int: "integer",
+    timestamptz: "timestamp",
+    timestamp: "timestamp_ntz",
+  };
+  return Object.fromEntries(
+    schema.fields.flatMap((field) =>
+      typeof field.type === "string" ? [[field.name, names[field.type] ?? field.type]] : [],
+    ),
   );
 }
 

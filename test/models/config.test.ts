@@ -89,6 +89,32 @@ describe("project config", () => {
     expect(() => parseProjectConfig({ ...minimal, table: { mode: "overwrite" } })).toThrow(/table\.mode/);
   });
 
+  it("an Iceberg table on S3 needs a log store in the filesystem catalog, not in Glue; a catalog is for Iceberg only; merge is not for Iceberg", () => {
+    expect(() => parseProjectConfig({ ...minimal, table: { format: "iceberg" } })).toThrow(
+      /table\.logStore.*filesystem-catalog Iceberg table on S3 needs a log store/,
+    );
+    const glue = { type: "glue", database: "lake", name: "events" } as const;
+    expect(
+      parseProjectConfig({
+        ...minimal,
+        table: { format: "iceberg", mode: "replacePartitions", catalog: glue },
+      }).table,
+    ).toEqual({ format: "iceberg", mode: "replacePartitions", catalog: glue });
+    const stored = { format: "iceberg", logStore: { type: "dynamodb", tableName: "delta_log" } } as const;
+    expect(parseProjectConfig({ ...minimal, table: stored }).table.catalog).toBeUndefined();
+    expect(() =>
+      parseProjectConfig({ ...minimal, datalakeUri: "./lake/", table: { format: "delta", catalog: glue } }),
+    ).toThrow(/table\.catalog.*a catalog is for format "iceberg"/);
+    expect(() =>
+      parseProjectConfig({
+        ...minimal,
+        datalakeUri: "./lake/",
+        recordIdColumn: "id",
+        table: { format: "iceberg", mode: "merge" },
+      }),
+    ).toThrow(/mode "merge" needs format "delta"/);
+  });
+
   it("takes mode merge only for a Delta table with its key column(s), and no updateTimeColumn", () => {
     const local = { ...minimal, datalakeUri: "./lake/" };
     const merge = parseProjectConfig({

@@ -1,12 +1,15 @@
 /**
  * Looking into the lake: `snaplake preview` (the first rows, of one partition if asked) and `snaplake query
  * "SQL"` (polars SQL over the lake as the table `lake`). Both read the lake through the storage layer (local
- * folders and S3), a Delta table as its latest version's files; neither opens the tracker or writes anything.
+ * folders and S3), a Delta table as its latest version's files, an Iceberg table as its current snapshot's;
+ * neither opens the tracker or writes anything.
  * query reads every file it is given into memory: narrow it with --partition on a big lake.
  */
 import type { Command } from "@commander-js/extra-typings";
 import type pl from "nodejs-polars";
+import type { ProjectConfig } from "../../config.js";
 import { ConfigError } from "../../errors.js";
+import type { Storage } from "../../storage/types.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { configOption, wholeNumber } from "../options.js";
@@ -28,9 +31,13 @@ async function openLake(options: LakeOptions) {
   const { config } = await loadConfigFile(options.config);
   const storage = openStorage(config);
   const wanted = lake.parsePartitionFilters(options.partition, config.partitionKeys);
-  const listing = await lake.listLakeFiles(storage, config.datalakeUri, config.table.format);
+  const catalog = await glueCatalogOf(config, storage);
+  const listing = await lake.listLakeFiles(storage, config.datalakeUri, config.table.format, catalog);
   const files = listing.files.filter((file) => lake.inPartition(file, wanted));
-  const version = listing.version === null ? "" : `, Delta version ${listing.version}`;
+  const version =
+    listing.version === null
+      ? ""
+      : `, ${listing.format === "iceberg" ? "Iceberg sequence number" : "Delta version"} ${listing.version}`;
   process.stderr.write(
     `snaplake: lake ${config.datalakeUri} (${listing.format}${version}): ${files.length} of ${listing.files.length} file(s)\n`,
   );
@@ -46,6 +53,17 @@ async function openLake(options: LakeOptions) {
     return undefined;
   }
   return { storage, files, lake };
+}
+
+/** An Iceberg table in the Glue Data Catalog is found through Glue; other tables by their folder. */
+async function glueCatalogOf(config: ProjectConfig, storage: Storage) {
+  if (config.table.format !== "iceberg" || config.table.catalog?.type !== "glue") return undefined;
+  const [{ createGlueClient }, { icebergCatalogFor }] = await Promise.all([
+    import("../../clients/aws.js"),
+    import("../../table/iceberg-lake-table.js"),
+  ]);
+  const glue = createGlueClient({ region: config.aws.region, endpoint: config.aws.glueEndpoint });
+  return icebergCatalogFor(config.table, storage, config.datalakeUri, { glue: () => glue });
 }
 
 function printFrame(frame: pl.DataFrame, json: boolean): void {

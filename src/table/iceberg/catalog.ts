@@ -134,3 +134,11 @@ function versionOf(metadataLocation: string): number {
   if (!match) throw new IcebergMetadataError(`${metadataLocation} is not named v<N>.metadata.json`);
   return Number(match[1]);
 }
+
+/**
+ * The filesystem catalog of a table at `uri`, for reading it (history, files, preview): on S3 without the
+ * project's commit store, so it must not be used to commit there.
+ */
+export function fileSystemCatalogForReading(storage: Storage, uri: string): FileSystemCatalog {
+  return new FileSystemCatalog(storage, uri, new ConditionalPutLogStore(storage, ICEBERG_METADATA_LAYOUT));
+}

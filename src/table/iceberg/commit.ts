@@ -8,8 +8,9 @@
  * - overwrite conflicts with any snapshot committed after the one it read;
  * - replacePartitions conflicts with snapshots that added or removed files in the partitions it replaces;
  * - a rewrite (optimize) conflicts when a file it replaces is no longer in the table.
- * Idempotence: each snapshot's summary holds `snaplake.project-id`; a table that already has a snapshot
- * for the projectId gets nothing new, also when that snapshot won the race against this very call.
+ * Idempotence: each snapshot's summary holds `snaplake.project-id`, and the table property
+ * `snaplake.committed.<projectId>` names the snapshot (and outlives its expiry); a table that already holds
+ * the projectId's commit gets nothing new, also when that commit won the race against this very call.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import pLimit from "p-limit";
@@ -34,6 +35,9 @@ import {
   writeManifestList,
 } from "./manifests.js";
 import {
+  type CommittedSnapshot,
+  committedPropertyOf,
+  committedSnapshot,
   currentSchema,
   currentSnapshot,
   defaultSpec,
@@ -177,9 +181,7 @@ async function runCommit(
   const snapshotId = newSnapshotId();
 
   for (let attempt = 1; ; attempt++) {
-    const existing = state?.metadata.snapshots.find(
-      (s) => s.summary[PROJECT_ID_PROPERTY] === input.projectId,
-    );
+    const existing = committedSnapshot(state?.metadata, input.projectId);
     if (existing) return alreadyCommitted(existing);
 
     const built = await buildCommit(input, operation, files, state, snapshotId);
@@ -193,7 +195,7 @@ async function runCommit(
     if (!winnerState)
       throw new IcebergInputError(`Iceberg table ${catalog.displayName} vanished during a commit`);
     const winners = winnerState.metadata.snapshots.filter((s) => !before.has(s["snapshot-id"]));
-    const ours = winners.find((s) => s.summary[PROJECT_ID_PROPERTY] === input.projectId);
+    const ours = committedSnapshot(winnerState.metadata, input.projectId);
     if (ours) return alreadyCommitted(ours);
     for (const winner of winners) {
       const conflict = await conflictOf(storage, operation, winner, built.partitions, winnerState);
@@ -213,10 +215,9 @@ async function runCommit(
   }
 }
 
-function alreadyCommitted(snapshot: IcebergSnapshot): IcebergCommitResult {
+function alreadyCommitted(snapshot: CommittedSnapshot): IcebergCommitResult {
   return {
-    snapshotId: snapshot["snapshot-id"],
-    sequenceNumber: snapshot["sequence-number"],
+    ...snapshot,
     committed: false,
     filesAdded: 0,
     filesRemoved: 0,
@@ -477,7 +478,11 @@ async function buildCommit(
       ...base["partition-specs"].filter((s) => s["spec-id"] !== base["default-spec-id"]),
     ],
     "last-partition-id": Math.max(base["last-partition-id"], ...spec.map((f) => f["field-id"])),
-    properties: { ...base.properties, [NAME_MAPPING_PROPERTY]: nameMappingOf(fields) },
+    properties: {
+      ...base.properties,
+      [NAME_MAPPING_PROPERTY]: nameMappingOf(fields),
+      ...committedPropertyOf(input.projectId, { snapshotId, sequenceNumber }),
+    },
     "current-snapshot-id": snapshotId,
     snapshots: [...base.snapshots, snapshot],
     "snapshot-log": [...base["snapshot-log"], { "timestamp-ms": now, "snapshot-id": snapshotId }],

@@ -18,16 +18,16 @@ import { IcebergCatalogError, IcebergTableNotFoundError } from "./errors.js";
 import { type IcebergTableMetadata, parseTableMetadata } from "./metadata.js";
 
 export interface GlueTableInput {
-  Name: string;
-  TableType?: string;
-  Parameters?: Record<string, string>;
-  StorageDescriptor?: { Location?: string };
+  Name: string | undefined;
+  TableType?: string | undefined;
+  Parameters?: Record<string, string> | undefined;
+  StorageDescriptor?: { Location?: string | undefined } | undefined;
 }
 
 /** The three Glue calls the catalog makes, with the Glue API's shapes. */
 export interface GlueClientLike {
   getTable(input: { DatabaseName: string; Name: string }): Promise<{
-    Table?: GlueTableInput & { VersionId?: string };
+    Table?: (GlueTableInput & { VersionId?: string | undefined }) | undefined;
   }>;
   createTable(input: { DatabaseName: string; TableInput: GlueTableInput }): Promise<unknown>;
   updateTable(input: {

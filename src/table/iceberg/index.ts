@@ -4,6 +4,7 @@ export * from "./catalog.js";
 export * from "./commit.js";
 export * from "./errors.js";
 export * from "./glue.js";
+export * from "./maintenance.js";
 export * from "./manifests.js";
 export * from "./metadata.js";
 export * from "./schema.js";

@@ -10,6 +10,58 @@ import { type IcebergSchema, icebergSchemaSchema } from "./schema.js";
 /** The snapshot summary property naming the snaplake project that committed it: a re-run finds it. */
 export const PROJECT_ID_PROPERTY = "snaplake.project-id";
 export const NAME_MAPPING_PROPERTY = "schema.name-mapping.default";
+/**
+ * `snaplake.committed.<projectId>`: a table property naming the snapshot that holds a project's commit, as
+ * `{"snapshot-id":…,"sequence-number":…}`. Properties outlive expired snapshots, so a re-run after a vacuum
+ * still commits nothing.
+ */
+export const COMMITTED_PROPERTY_PREFIX = "snaplake.committed.";
+
+export interface CommittedSnapshot {
+  snapshotId: number;
+  sequenceNumber: number;
+}
+
+/** The snapshot holding `projectId`'s commit: by the table property, else by a snapshot's summary. */
+export function committedSnapshot(
+  metadata: IcebergTableMetadata | undefined,
+  projectId: string,
+): CommittedSnapshot | null {
+  if (!metadata) return null;
+  const property = metadata.properties[COMMITTED_PROPERTY_PREFIX + projectId];
+  if (property !== undefined) {
+    const parsed = committedValue.safeParse(safeJson(property));
+    if (!parsed.success) {
+      throw new IcebergMetadataError(
+        `Iceberg table ${metadata.location}: property ${COMMITTED_PROPERTY_PREFIX + projectId} is ${JSON.stringify(property)}, not {"snapshot-id":…,"sequence-number":…}`,
+      );
+    }
+    return { snapshotId: parsed.data["snapshot-id"], sequenceNumber: parsed.data["sequence-number"] };
+  }
+  const snapshot = metadata.snapshots.find((s) => s.summary[PROJECT_ID_PROPERTY] === projectId);
+  return snapshot
+    ? { snapshotId: snapshot["snapshot-id"], sequenceNumber: snapshot["sequence-number"] }
+    : null;
+}
+
+export function committedPropertyOf(projectId: string, committed: CommittedSnapshot): Record<string, string> {
+  return {
+    [COMMITTED_PROPERTY_PREFIX + projectId]: JSON.stringify({
+      "snapshot-id": committed.snapshotId,
+      "sequence-number": committed.sequenceNumber,
+    }),
+  };
+}
+
+const committedValue = z.object({ "snapshot-id": z.number().int(), "sequence-number": z.number().int() });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const snapshotSchema = z.looseObject({
   "snapshot-id": z.number().int(),
