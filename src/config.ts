@@ -2,6 +2,8 @@
  * The project configuration: one object, parsed with zod at the boundary. Errors name the field.
  * Everything inside snaplake works with the parsed, typed `ProjectConfig`.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { isAbsolute, resolve } from "node:path";
 import bytes from "bytes";
 import { z } from "zod";
 import { ConfigError, formatZodIssues } from "./errors.js";
@@ -80,23 +82,37 @@ function folderOf(uri: string): string | undefined {
   }
 }
 
-/** An `s3://` URI or a local path (`file://` or plain). */
-const storageUri = z
-  .string()
-  .min(1)
-  .refine((uri) => isS3Uri(uri) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith("file:///"), {
-    message: "use an s3:// URI or a local path",
+/** The folder relative local paths are resolved against while a config file is parsed (the file's own). */
+const relativePathBase = new AsyncLocalStorage<string>();
+
+/**
+ * A location field: while a config file is parsed, a relative local path in it is resolved against the
+ * file's folder (a trailing "/" kept), so the file works the same from any working directory. URIs
+ * (`s3://`, `file://`), absolute paths and configs parsed without a file stay as written.
+ */
+const location = <T extends z.ZodType<string, string>>(schema: T) =>
+  schema.transform((value) => {
+    const base = relativePathBase.getStore();
+    if (base === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isAbsolute(value)) return value;
+    return resolve(base, value) + (value.endsWith("/") ? "/" : "");
   });
+
+/** An `s3://` URI or a local path (`file://` or plain). */
+const storageUri = location(
+  z
+    .string()
+    .min(1)
+    .refine((uri) => isS3Uri(uri) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith("file:///"), {
+      message: "use an s3:// URI or a local path",
+    }),
+);
 
 const snapshotSource = z.union([
   z
     .object({
-      uri: z
-        .string()
-        .min(1)
-        .describe(
-          "A folder (an s3:// prefix or a local path) holding the snapshot's data files; step 0 lists it.",
-        ),
+      uri: location(z.string().min(1)).describe(
+        "A folder (an s3:// prefix or a local path) holding the snapshot's data files; step 0 lists it.",
+      ),
       include: globs("include")
         .optional()
         .describe(
@@ -119,12 +135,9 @@ const snapshotSource = z.union([
     .describe("A folder of data files, listed by step 0."),
   z
     .object({
-      manifestUri: z
-        .string()
-        .min(1)
-        .describe(
-          "A manifest summary JSON you wrote (snaplake's or s3manifesto's), listing the snapshot's files: step 0 reads it instead of listing a folder.",
-        ),
+      manifestUri: location(z.string().min(1)).describe(
+        "A manifest summary JSON you wrote (snaplake's or s3manifesto's), listing the snapshot's files: step 0 reads it instead of listing a folder.",
+      ),
       allowedRoots: z
         .array(storageUri)
         .optional()
@@ -136,23 +149,17 @@ const snapshotSource = z.union([
     .describe("A manifest you wrote, listing the snapshot's files."),
   z
     .object({
-      dynamodbExport: z
-        .string()
-        .min(1)
-        .describe(
-          'A DynamoDB "Export to S3" folder, .../AWSDynamoDB/<exportId>/: its own manifests list the files (read it with the dynamodb-export reader).',
-        ),
+      dynamodbExport: location(z.string().min(1)).describe(
+        'A DynamoDB "Export to S3" folder, .../AWSDynamoDB/<exportId>/: its own manifests list the files (read it with the dynamodb-export reader).',
+      ),
     })
     .strict()
     .describe("A DynamoDB export to S3 (full, or incremental into a Delta merge)."),
   z
     .object({
-      rdsExport: z
-        .string()
-        .min(1)
-        .describe(
-          "An RDS or Aurora snapshot export to S3, .../<export-identifier>/ (its Parquet files: the parquet reader).",
-        ),
+      rdsExport: location(z.string().min(1)).describe(
+        "An RDS or Aurora snapshot export to S3, .../<export-identifier>/ (its Parquet files: the parquet reader).",
+      ),
       table: z
         .string()
         .regex(
@@ -325,18 +332,12 @@ export const projectConfigSchema = z
     snapshot: snapshotSource.describe(
       "Where the snapshot is: a folder ({ uri, include, exclude, includeRegex }), a manifest you wrote ({ manifestUri, allowedRoots }), a DynamoDB export ({ dynamodbExport }) or one table of an RDS export ({ rdsExport, table }).",
     ),
-    stagingUri: z
-      .string()
-      .min(1)
-      .describe(
-        "Where manifests, staging Parquet and bad rows go (per project, under stagingUri/projectId/).",
-      ),
-    datalakeUri: z
-      .string()
-      .min(1)
-      .describe(
-        "Where the compacted, partitioned lake (or the Delta table) goes; must not overlap stagingUri.",
-      ),
+    stagingUri: location(z.string().min(1)).describe(
+      "Where manifests, staging Parquet and bad rows go (per project, under stagingUri/projectId/).",
+    ),
+    datalakeUri: location(z.string().min(1)).describe(
+      "Where the compacted, partitioned lake (or the Delta table) goes; must not overlap stagingUri.",
+    ),
     targetFileGroupSize: byteSize
       .default(100 * 1024 * 1024)
       .describe(
@@ -501,9 +502,19 @@ export function mergeKeyColumns(config: ProjectConfig): string[] {
   return id === undefined ? [] : Array.isArray(id) ? id : [id];
 }
 
+export interface ParseConfigOptions {
+  /** The folder relative local paths are resolved against: a config file's own (default: kept relative). */
+  relativeTo?: string;
+}
+
 /** Parses a config object; throws `ConfigError` naming every field at fault. */
-export function parseProjectConfig(input: unknown, source = "project config"): ProjectConfig {
-  const result = projectConfigSchema.safeParse(input);
+export function parseProjectConfig(
+  input: unknown,
+  source = "project config",
+  options: ParseConfigOptions = {},
+): ProjectConfig {
+  const parse = () => projectConfigSchema.safeParse(input);
+  const result = options.relativeTo === undefined ? parse() : relativePathBase.run(options.relativeTo, parse);
   if (!result.success) throw new ConfigError(source, formatZodIssues(result.error.issues));
   return result.data;
 }

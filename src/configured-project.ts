@@ -5,7 +5,7 @@
  */
 import pl from "nodejs-polars";
 import { z } from "zod";
-import { parseProjectConfig } from "./config.js";
+import { type ParseConfigOptions, parseProjectConfig } from "./config.js";
 import { ConfigError, formatZodIssues } from "./errors.js";
 import type { SnapshotFileGroup } from "./models/manifests.js";
 import { Project, type ProjectDependencies } from "./project.js";
@@ -74,14 +74,18 @@ function registeredFormat(name: string): ReaderFormat {
 }
 
 /** Parses a whole config file's object: the project config plus `reader` and `derivedColumns`. */
-export function parseConfiguredProject(input: unknown, source = "config"): ConfiguredProjectDefinition {
+export function parseConfiguredProject(
+  input: unknown,
+  source = "config",
+  options: ParseConfigOptions = {},
+): ConfiguredProjectDefinition {
   const file = fileConfigSchema.safeParse(input);
   if (!file.success) throw new ConfigError(source, formatZodIssues(file.error.issues));
   // "$schema" points editors at snaplake.schema.json; it is no setting.
   const { reader, derivedColumns, $schema: _schema, ...rest } = file.data;
   const entry = registeredFormat(reader.format);
   const withDefaults = entry.withConfigDefaults ? entry.withConfigDefaults(rest) : rest;
-  return { config: parseProjectConfig(withDefaults, source), reader, derivedColumns };
+  return { config: parseProjectConfig(withDefaults, source, options), reader, derivedColumns };
 }
 
 /** A Project reading its groups with a registered format's reader, with declared derived columns. */

@@ -13,6 +13,7 @@ export type { GlueCatalogClient, S3ClientOptions } from "./clients/aws.js";
 export {
   COMPRESSIONS,
   type Compression,
+  type ParseConfigOptions,
   type ProjectConfig,
   type ProjectConfigInput,
   parseProjectConfig,

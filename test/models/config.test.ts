@@ -26,6 +26,47 @@ describe("project config", () => {
     expect(config.tracker.maxAttempts).toBe(3);
   });
 
+  it("resolves relative local locations against relativeTo, keeping URIs, absolute paths and trailing slashes", () => {
+    const locations = {
+      projectId: "p1",
+      stagingUri: "./staging/",
+      datalakeUri: "lake",
+    };
+    const folder = parseProjectConfig({ ...locations, snapshot: { uri: "../snap/" } }, "config", {
+      relativeTo: "/work/project",
+    });
+    expect([folder.snapshot, folder.stagingUri, folder.datalakeUri]).toEqual([
+      { uri: "/work/snap/" },
+      "/work/project/staging/",
+      "/work/project/lake",
+    ]);
+    const manifest = parseProjectConfig(
+      {
+        ...locations,
+        snapshot: { manifestUri: "m.json", allowedRoots: ["data/", "s3://b/x/", "/abs/", "file:///f/"] },
+      },
+      "config",
+      { relativeTo: "/work/project" },
+    );
+    expect(manifest.snapshot).toEqual({
+      manifestUri: "/work/project/m.json",
+      allowedRoots: ["/work/project/data/", "s3://b/x/", "/abs/", "file:///f/"],
+    });
+    for (const [snapshot, field] of [
+      [{ dynamodbExport: "./export/" }, "dynamodbExport"],
+      [{ rdsExport: "./rds/", table: "db.public.t" }, "rdsExport"],
+    ] as const) {
+      const parsed = parseProjectConfig({ ...locations, snapshot }, "config", {
+        relativeTo: "/work/project",
+      });
+      expect((parsed.snapshot as Record<string, string>)[field]).toBe(
+        `/work/project/${field === "rdsExport" ? "rds" : "export"}/`,
+      );
+    }
+    // Without a file to be relative to, paths stay as written.
+    expect(parseProjectConfig({ ...locations, snapshot: { uri: "../snap/" } }).stagingUri).toBe("./staging/");
+  });
+
   it("names every field at fault", () => {
     const error = (() => {
       try {
