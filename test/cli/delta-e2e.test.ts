@@ -11,7 +11,6 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { describe, expect, inject, it } from "vitest";
@@ -26,6 +25,7 @@ import { createDeltaLogTable } from "../../src/table/delta/index.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { runBuiltCli as run, startBuiltCli, stderrLines } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
+import { pausedPaths, pauseEnv } from "../support/pause.js";
 import { tempDir } from "../support/temp-dir.js";
 import { checkFiles, type ReplayedTable, replayLog } from "../table/delta/independent-reader.js";
 
@@ -319,16 +319,15 @@ describe("Delta tables across runs, through the CLI", () => {
     const append = await ordersRun(lake, "late-append", 23, APPEND);
     await Promise.all([night2, append].map((r) => runUntilValidated(lake, r.file)));
 
-    // The overwrite reads version 0, then waits before creating version 1 (see pause-delta-commit.mjs)...
+    // The overwrite reads version 0, then waits before creating version 1 (the local log store links a
+    // complete temp file to the version's name)...
     const pause = tempDir("snaplake-pause-");
-    const shim = fileURLToPath(new URL("../support/pause-delta-commit.mjs", import.meta.url));
     const overwrite = startBuiltCli(["step", "4", "--config", night2.file], lake.dir, {
       ...lake.env,
-      SNAPLAKE_TEST_PAUSE_DIR: pause,
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${shim}`,
+      ...pauseEnv(pause, "link", /[/\\]_delta_log[/\\]\d{20}\.json$/),
     });
     const ended = overwrite.done.then(() => true);
-    while (!readdirSync(pause).includes("paused")) {
+    while (pausedPaths(pause).length === 0) {
       expect(await Promise.race([ended, new Promise((ok) => setTimeout(() => ok(false), 20))])).toBe(false);
     }
     // ...while the append commits version 1.

@@ -2,11 +2,11 @@
  * The embedded tracker (no tracker.tableName) shared by several `snaplake` processes on one state folder:
  * the built binary, real processes, a real SIGKILL.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EMBEDDED_TABLE_NAME } from "../../src/runtime.js";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { Step } from "../../src/steps/catalogue.js";
@@ -15,17 +15,8 @@ import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
 import { EmbeddedTracker } from "../../src/tracker/embedded.js";
 import { runBuiltCli as run, startBuiltCli as start } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+import { pausedPaths, pauseEnv } from "../support/pause.js";
+import { tempDir } from "../support/temp-dir.js";
 
 /** An orders project in `dir` on the embedded tracker, with a 5-minute lease nobody should wait out. */
 function writeConfig(dir: string, name: string) {
@@ -136,28 +127,35 @@ describe("the embedded tracker shared by local processes", () => {
     expect(empty.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(resultFile, "utf8")).toBe(before);
 
-    // --- project b: its host is SIGKILLed while it holds a task; a worker carries on, a re-run finishes.
+    // --- project b: its host is SIGKILLed while it holds two tasks; a worker carries on, a re-run finishes.
+    // The host's step-1.3 tasks stop where they read their group file (as on a disk that never answers), so it
+    // holds exactly its two tasks when it is killed, however fast or slow the machine: left to race, it could
+    // finish the step between two looks and never be seen holding two.
     const b = writeConfig(dir, "b");
-    const victim = start(["run", "--config", b.file, "--workers", "2"], dir);
-    await waitFor("b's first task", () => victim.stderr().includes(succeededLine));
+    const pause = tempDir("snaplake-pause-");
+    const victim = start(
+      ["run", "--config", b.file, "--workers", "2"],
+      dir,
+      pauseEnv(pause, "readFile", /[/\\]manifests[/\\]snapshot-file-groups[/\\][0-9a-f]+\.json$/),
+    );
+    await waitFor("b's host to hold two tasks", () => pausedPaths(pause).length === 2);
     const helper = start(["worker", "--config", b.file, "--workers", "1", "--json"], dir);
-    await waitFor("the worker to connect", () => helper.stderr().includes("snaplake: tracker: embedded"));
+    // The worker has done every other task of the step and waits for the two the host holds.
+    await waitFor("the worker to wait for b's host", () =>
+      helper.stderr().includes('"msg":"waiting for task'),
+    );
+    expect(helper.stderr()).toContain(succeededLine);
+    expect(helper.stderr()).toContain(
+      `snaplake: tracker: embedded, state ${stateDir} (served by process ${victim.child.pid})`,
+    );
     const victimOwner = `${victim.child.pid}@${hostname()}`;
-    let heldWhenKilled: string[] = [];
-    await withTracker(stateDir, async (tracker) => {
-      await waitFor("two tasks held by b's host", async () => {
-        const tasks = [
-          ...(await tracker.list(b.config.projectId, Step.snapshotToStaging)),
-          ...(await tracker.list(b.config.projectId, Step.stagingToDatalake)),
-        ];
-        heldWhenKilled = tasks
-          .filter((t) => t.status === "in_progress" && t.leaseOwner === victimOwner)
-          .map((t) => t.taskId);
-        // Two tasks in its hands, killed at once: it cannot finish both in between.
-        if (heldWhenKilled.length === 2) victim.child.kill("SIGKILL");
-        return heldWhenKilled.length === 2;
-      });
-    });
+    const heldWhenKilled = await withTracker(stateDir, async (tracker) =>
+      (await tracker.list(b.config.projectId, Step.snapshotToStaging))
+        .filter((t) => t.status === "in_progress" && t.leaseOwner === victimOwner)
+        .map((t) => t.taskId),
+    );
+    expect(heldWhenKilled).toHaveLength(2);
+    victim.child.kill("SIGKILL");
     expect((await victim.done).signal).toBe("SIGKILL");
     const started = Date.now();
     const carriedOn = await helper.done;
@@ -175,10 +173,7 @@ describe("the embedded tracker shared by local processes", () => {
     ]);
     expect(tasks.every((t) => t.status === "succeeded")).toBe(true);
     const takenOver = tasks.filter((t) => t.errors.some((e) => e.name === "LeaseHolderGoneError"));
-    expect(
-      takenOver.some((t) => heldWhenKilled.includes(t.taskId)),
-      `one of ${heldWhenKilled.join(", ")} taken over`,
-    ).toBe(true);
+    expect(takenOver.map((t) => t.taskId).sort()).toEqual([...heldWhenKilled].sort());
     expect(tasks.filter((t) => t.errors.some((e) => e.name === "LeaseExpiredError"))).toEqual([]);
     const lake = await lakeOrderIds(join(dir, "b", "lake/"));
     expect(lake.height).toBe(snapshot.rows);
