@@ -316,6 +316,19 @@ describe("LocalStorage", () => {
     expect(listed?.etag).toBe(md5("version 3, longer!!"));
   });
 
+  it("a get with ifMatch trusts the cached etag only while size and mtime are the cached ones", async () => {
+    const uri = `file://${root}/etag-get/data.bin`;
+    const first = await storage.put(uri, "version one");
+    expect((await storage.get(uri, { ifMatch: first.etag })).toString()).toBe("version one");
+
+    // Same size, different bytes, written behind the store's back: the new mtime means the bytes are hashed.
+    await writeFile(join(root, "etag-get/data.bin"), "version two");
+    const later = new Date(Date.now() + 5000);
+    await utimes(join(root, "etag-get/data.bin"), later, later);
+    const error = await storage.get(uri, { ifMatch: first.etag }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "OBJECT_CHANGED", actualEtag: md5("version two") });
+  });
+
   it("has no empty folders: listFolders skips them and delete prunes the ones it empties", async () => {
     await mkdir(join(root, "t/empty-leftover"), { recursive: true });
     await storage.put(`${root}/t/dt=1/x/y/part-0`, "0");
