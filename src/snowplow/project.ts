@@ -36,7 +36,8 @@ export function withSnowplowDefaults<C extends Partial<ProjectConfigInput>>(conf
 }
 
 interface BatchInput {
-  text: Buffer;
+  /** The files' texts (decompressed), in file order: read as one stream, never copied into one buffer. */
+  texts: Buffer[];
   /** Where each file's lines start in `text` (0-based line index), in file order. */
   files: Array<{ uri: string; firstLine: number }>;
 }
@@ -44,7 +45,7 @@ interface BatchInput {
 /** Files of a group read and inflated at once (gunzip runs on libuv's thread pool). */
 const FILE_READ_CONCURRENCY = 4;
 
-/** Joins the group's files (decompressed, each ending in a newline) into one enriched TSV batch. */
+/** The group's files (decompressed), in order, as one enriched TSV batch. */
 async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promise<BatchInput> {
   const limit = pLimit(FILE_READ_CONCURRENCY);
   const texts = await Promise.all(group.files.map((file) => limit(() => context.readFile(file.uri))));
@@ -56,11 +57,11 @@ async function readBatch(group: SnapshotFileGroup, context: ReadContext): Promis
     if (text.length === 0) continue;
     files.push({ uri: file.uri, firstLine: lines });
     parts.push(text);
-    if (text[text.length - 1] !== 0x0a) parts.push(Buffer.from("\n"));
+    // The reader ends a file's last line at its end, newline or not.
     for (let i = text.indexOf(0x0a); i !== -1; i = text.indexOf(0x0a, i + 1)) lines++;
     if (text[text.length - 1] !== 0x0a) lines++;
   }
-  return { text: Buffer.concat(parts), files };
+  return { texts: parts, files };
 }
 
 /** The file and 1-based line of a 1-based batch line. */
@@ -105,7 +106,7 @@ export class SnowplowEnrichedProject extends Project {
     context: ReadContext,
   ): Promise<SnapshotReadResult> {
     const batch = await readBatch(group, context);
-    const { events, badRows, stats } = await readEnrichedEventsAsync(batch.text, {
+    const { events, badRows, stats } = await readEnrichedEventsAsync(batch.texts, {
       source: `snapshot file group ${group.fingerprint}`,
       dedupe: this.options.dedupe ?? true,
       ...(this.options.shred ? { shred: true } : {}),

@@ -120,9 +120,17 @@ function corruptGzip(source: string, cause: unknown): EnrichedReadError {
   return new EnrichedReadError(source, `gzip data is corrupt (${(cause as Error).message})`, { cause });
 }
 
-/** The lines of the input as polars splits them: line i is `text[starts[i], starts[i] + byteLengths[i])`. */
+/**
+ * The lines of the input pieces as polars splits them, numbered across the pieces: line i is
+ * `texts[k][starts[i], starts[i] + byteLengths[i])` for the piece k holding it (firstLines[k] <= i).
+ */
 interface LineIndex {
-  text: Buffer;
+  texts: Buffer[];
+  /** The 0-based index of each piece's first line. */
+  firstLines: number[];
+  /** Each piece's text is valid UTF-8. */
+  utf8: boolean[];
+  /** Offsets within the line's piece. */
   starts: number[];
   /** Without the "\n" and a "\r" before it (polars drops both). */
   byteLengths: Uint32Array;
@@ -131,29 +139,36 @@ interface LineIndex {
 }
 
 /**
- * Lines end at "\n"; a final "\n" ends the last line rather than starting an empty one. Each line's UTF-8
- * is checked only when the whole input is not valid UTF-8.
+ * Lines end at "\n"; a final "\n" ends the last line rather than starting an empty one, and the end of a
+ * piece ends its last line. Each line's UTF-8 is checked only when its piece is not valid UTF-8.
  */
-function indexLines(text: Buffer, utf8: boolean): LineIndex {
+function indexLines(texts: Buffer[]): LineIndex {
   const starts: number[] = [];
   const lengths: number[] = [];
+  const firstLines: number[] = [];
   const invalidUtf8 = new Set<number>();
-  for (let start = 0; start < text.length; ) {
-    const newline = text.indexOf(0x0a, start);
-    const end = newline === -1 ? text.length : newline;
-    const length = end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start;
-    if (!utf8 && !isUtf8(text.subarray(start, start + length))) invalidUtf8.add(starts.length);
-    starts.push(start);
-    lengths.push(length);
-    start = end + 1;
+  const utf8 = texts.map((text) => isUtf8(text));
+  for (const [piece, text] of texts.entries()) {
+    firstLines.push(starts.length);
+    for (let start = 0; start < text.length; ) {
+      const newline = text.indexOf(0x0a, start);
+      const end = newline === -1 ? text.length : newline;
+      const length = end > start && text[end - 1] === 0x0d ? end - 1 - start : end - start;
+      if (!utf8[piece] && !isUtf8(text.subarray(start, start + length))) invalidUtf8.add(starts.length);
+      starts.push(start);
+      lengths.push(length);
+      start = end + 1;
+    }
   }
-  return { text, starts, byteLengths: Uint32Array.from(lengths), invalidUtf8 };
+  return { texts, firstLines, utf8, starts, byteLengths: Uint32Array.from(lengths), invalidUtf8 };
 }
 
 /** Line `row` (0-based) as text; invalid UTF-8 becomes U+FFFD, as in polars' lossy reading. */
 function lineText(lines: LineIndex, row: number): string {
+  let piece = 0;
+  while (piece + 1 < lines.firstLines.length && (lines.firstLines[piece + 1] as number) <= row) piece++;
   const start = lines.starts[row] as number;
-  return lines.text.toString("utf8", start, start + (lines.byteLengths[row] as number));
+  return (lines.texts[piece] as Buffer).toString("utf8", start, start + (lines.byteLengths[row] as number));
 }
 
 /** The names of the fields of one type, in field order. */
@@ -366,31 +381,38 @@ type StartedRead =
   | { result: ReadEnrichedResult }
   | { checks: LazyDataFrame; fields: DataFrame; lines: LineIndex };
 
-/** Starts reading plain (already inflated) enriched TSV. */
-function startRead(text: Buffer, options: ReadEnrichedOptions): StartedRead {
+/**
+ * Starts reading plain (already inflated) enriched TSV, given in pieces (a batch's files): their lines are
+ * numbered on from one piece to the next, as if they were one text, without copying them into one.
+ */
+function startRead(pieces: readonly Buffer[], options: ReadEnrichedOptions): StartedRead {
   const { source } = options;
-  if (text.length === 0) {
+  const texts = pieces.filter((piece) => piece.length > 0);
+  if (texts.length === 0) {
     const events = pl.DataFrame(
       Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.Series(f.name, [], polarsType(f.type))])),
     );
     return { result: { events, badRows: [], stats: { lines: 0, good: 0, bad: 0, duplicates: 0 } } };
   }
-  const utf8 = isUtf8(text);
-  const lines = indexLines(text, utf8);
+  const lines = indexLines(texts);
 
   let fields: DataFrame;
   try {
-    fields = pl.readCSV(text, {
-      sep: "\t",
-      hasHeader: false,
-      quoteChar: undefined,
-      encoding: utf8 ? "utf8" : "utf8-lossy",
-      schema: Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.String])),
-      nullValues: "",
-      truncateRaggedLines: true,
-      rowIndexName: LINE_NUMBER,
-      rowIndexOffset: 1,
-    });
+    const frames = texts.map((text, piece) =>
+      pl.readCSV(text, {
+        sep: "\t",
+        hasHeader: false,
+        quoteChar: undefined,
+        encoding: lines.utf8[piece] ? "utf8" : "utf8-lossy",
+        schema: Object.fromEntries(ENRICHED_FIELDS.map((f) => [f.name, pl.String])),
+        nullValues: "",
+        truncateRaggedLines: true,
+        rowIndexName: LINE_NUMBER,
+        rowIndexOffset: (lines.firstLines[piece] as number) + 1,
+      }),
+    );
+    // Chunks side by side, not copied into one: every later step reads chunked columns as they are.
+    fields = frames.length === 1 ? frames[0]! : pl.concat(frames, { how: "vertical", rechunk: false });
   } catch (cause) {
     throw new EnrichedReadError(source, (cause as Error).message, { cause });
   }
@@ -409,11 +431,19 @@ function startRead(text: Buffer, options: ReadEnrichedOptions): StartedRead {
 }
 
 /**
- * Reads enriched events from a Buffer (plain or gzip). Never throws for bad lines: they come back in
- * `badRows`, and `stats.good + stats.bad === stats.lines`.
+ * Reads enriched events from a Buffer (plain or gzip), or from several read as one stream (their lines
+ * numbered on from one to the next). Never throws for bad lines: they come back in `badRows`, and
+ * `stats.good + stats.bad === stats.lines`.
  */
-export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions): ReadEnrichedResult {
-  const started = startRead(decompress(input, options.source), options);
+export function readEnrichedEvents(
+  input: Buffer | readonly Buffer[],
+  options: ReadEnrichedOptions,
+): ReadEnrichedResult {
+  const pieces = Buffer.isBuffer(input) ? [input] : input;
+  const started = startRead(
+    pieces.map((piece) => decompress(piece, options.source)),
+    options,
+  );
   if ("result" in started) return started.result;
   const json = validateJsonColumns(started.fields, options.shred === true);
   return finishRead(started.checks.collectSync(), json, started.lines, options);
@@ -424,11 +454,12 @@ export function readEnrichedEvents(input: Buffer, options: ReadEnrichedOptions):
  * loop: this read's JSON checks run in JS meanwhile, and other tasks of the process go on.
  */
 export async function readEnrichedEventsAsync(
-  input: Buffer,
+  input: Buffer | readonly Buffer[],
   options: ReadEnrichedOptions,
 ): Promise<ReadEnrichedResult> {
   // Inflated on the thread pool, not on the event loop.
-  const plain = await inflateIfGzip(input).catch((cause: unknown) => {
+  const pieces = Buffer.isBuffer(input) ? [input] : input;
+  const plain = await Promise.all(pieces.map((piece) => inflateIfGzip(piece))).catch((cause: unknown) => {
     throw corruptGzip(options.source, cause);
   });
   const started = startRead(plain, options);

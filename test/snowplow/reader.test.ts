@@ -351,6 +351,34 @@ describe("readEnrichedEventsAsync", () => {
   });
 });
 
+describe("readEnrichedEvents: a batch in pieces", () => {
+  it("reads several texts as the one stream their concatenation is, line numbers and bad rows included", async () => {
+    const { text } = generateEnrichedTsv(1200, { seed: 91, badShare: 0.05 });
+    const lines = text.split("\n").filter((line) => line.length > 0);
+    // Pieces: one without a final newline, one a blank line, one gzipped, one not valid UTF-8, one empty.
+    const first = Buffer.from(lines.slice(0, 400).join("\n"));
+    const middle = Buffer.from(`${lines.slice(400, 900).join("\n")}\n`);
+    const invalid = Buffer.concat([Buffer.from(`${lines[900]}\n`), Buffer.from([0xff, 0x09, 0x0a])]);
+    const last = Buffer.from(`${lines.slice(901).join("\r\n")}\r\n`);
+    const pieces = [first, Buffer.from("\n"), gzipSync(middle), invalid, Buffer.alloc(0), last];
+    // The same batch as one text: the first piece's last line ended by a newline.
+    const whole = Buffer.concat([first, Buffer.from("\n\n"), middle, invalid, last]);
+    const options = { source: "batch", shred: true, dedupe: true, lineNumbers: true };
+    const expected = readEnrichedEvents(whole, options);
+    for (const actual of [
+      readEnrichedEvents(pieces, options),
+      await readEnrichedEventsAsync(pieces, options),
+    ]) {
+      expect(actual.stats).toEqual(expected.stats);
+      expect(actual.badRows).toEqual(expected.badRows);
+      expect(actual.events.frameEqual(expected.events, true)).toBe(true);
+    }
+    expect(expected.badRows.map((row) => row.line)).toContain(401); // the blank piece
+    expect(expected.badRows.map((row) => row.line)).toContain(903); // the invalid UTF-8 line
+    expect(expected.stats.lines).toBe(lines.length + 2);
+  });
+});
+
 describe("readEnrichedEvents: in-batch natural de-duplication", () => {
   const id = "7b1c1a42-0000-4000-a000-000000000001";
   const event = (etl: string, fingerprint: string, appId: string) =>
