@@ -261,17 +261,18 @@ function exportLocation(baseUri: string, exportId: string) {
   return { folder: joinUri(base, `AWSDynamoDB/${exportId}/`), s3Bucket, s3Prefix, exportKey };
 }
 
-/** Writes the files of one export: `_started`, data, then manifest-files.json and manifest-summary.json last. */
+/**
+ * Writes the files of one export: `_started`, data, then manifest-files.json and manifest-summary.json last.
+ * Where, the table's name and the format come from the caller's options.
+ */
 async function writeExport(
   storage: Storage,
   random: Random,
+  options: CommonOptions,
   input: {
-    baseUri: string;
     exportId: string;
-    tableName: string;
     /** One export record per line, in DYNAMODB_JSON's form (rendered as `outputFormat` says). */
     lines: Array<{ fileIndex: number; record: ExportRecord; item: NativeItem }>;
-    outputFormat: ExportFormat;
     fileCount: number;
     /** startTime, endTime, then exportTime (full) or exportFromTime/exportToTime (incremental). */
     times: Record<string, string>;
@@ -280,14 +281,15 @@ async function writeExport(
     inProgress?: boolean;
   },
 ): Promise<{ folder: string; exportArn: string; files: GeneratedDataFile[] }> {
-  const { folder, s3Bucket, s3Prefix, exportKey } = exportLocation(input.baseUri, input.exportId);
-  const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${input.tableName}`;
+  const outputFormat = options.outputFormat ?? "DYNAMODB_JSON";
+  const { folder, s3Bucket, s3Prefix, exportKey } = exportLocation(options.baseUri, input.exportId);
+  const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${options.tableName ?? "SampleTable"}`;
   const exportArn = `${tableArn}/export/${input.exportId}`;
   await storage.put(joinUri(folder, "_started"), "");
 
-  const extension = input.outputFormat === "ION" ? "ion.gz" : "json.gz";
+  const extension = outputFormat === "ION" ? "ion.gz" : "json.gz";
   const names = Array.from({ length: input.fileCount }, () => `${randomName(random, 26)}.${extension}`);
-  const render = input.outputFormat === "ION" ? ionLine : exportJson;
+  const render = outputFormat === "ION" ? ionLine : exportJson;
   const texts = input.lines.map((line) => render(line.record));
   const entries: string[] = [];
   const files: GeneratedDataFile[] = [];
@@ -326,7 +328,7 @@ async function writeExport(
       manifestFilesS3Key: `${exportKey}manifest-files.json`,
       billedSizeBytes: texts.reduce((sum, text) => sum + text.length, 0),
       itemCount: input.lines.length,
-      outputFormat: input.outputFormat,
+      outputFormat,
       ...(input.outputView ? { outputView: input.outputView } : {}),
       exportType: input.exportType,
     };
@@ -356,12 +358,9 @@ export async function generateDynamoDbExport(
       item,
     };
   });
-  const written = await writeExport(storage, random, {
-    baseUri: options.baseUri,
+  const written = await writeExport(storage, random, options, {
     exportId,
-    tableName: options.tableName ?? "SampleTable",
     lines,
-    outputFormat: options.outputFormat ?? "DYNAMODB_JSON",
     fileCount,
     inProgress: options.inProgress,
     times: {
@@ -464,12 +463,9 @@ export async function generateDynamoDbIncrementalExport(
     if (change.oldImage && outputView === "NEW_AND_OLD_IMAGES") line.OldImage = marshallItem(change.oldImage);
     return { fileIndex: Math.floor(random() * fileCount), record: line, item: image };
   });
-  const written = await writeExport(storage, random, {
-    baseUri: options.baseUri,
+  const written = await writeExport(storage, random, options, {
     exportId,
-    tableName: options.tableName ?? "SampleTable",
     lines,
-    outputFormat: options.outputFormat ?? "DYNAMODB_JSON",
     fileCount,
     times: {
       startTime: iso(new Date(to + 60_000)),
