@@ -9,7 +9,9 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
 import type { OptimizeSummary, RunSummary } from "../../project.js";
 import {
+  type GroupStep,
   isGroupStep,
+  type SingleTaskStep,
   STEP_CATALOGUE,
   Step,
   type StepDefinition,
@@ -25,7 +27,7 @@ import { describeRunTable } from "../display.js";
 import { EXAMPLE_CONFIG } from "../example-config.js";
 import { ExitCode } from "../exit-codes.js";
 import { configOption, wholeNumber } from "../options.js";
-import { LOG_FORMATS, print, withProject } from "../session.js";
+import { LOG_FORMATS, type LogFormat, print, type Session, withProject } from "../session.js";
 import { shownError } from "../task-errors.js";
 
 /** A step as named on the command line (a number, a name, an older alias or the tracker id), from the catalogue. */
@@ -186,16 +188,16 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/**
- * A task `step --task` could not claim: already done (exit 0), held by another worker, used up, or unknown
- * (exit 1), each with what to do about it.
- */
 /** The number of the step listing a group step's tasks still to do (1.2 for 1.3). */
 function todoNumber(step: StepId): string {
   const definition = stepDefinition(step);
   return definition.kind === "group" ? definition.todoNumber : definition.number;
 }
 
+/**
+ * A task `step --task` could not claim: already done (exit 0), held by another worker, used up, or unknown
+ * (exit 1), each with what to do about it.
+ */
 function reportUnclaimable(json: boolean, step: StepId, taskId: string, task: Task | undefined): number {
   const state = task?.status ?? "unknown";
   const message = !task
@@ -209,7 +211,168 @@ function reportUnclaimable(json: boolean, step: StepId, taskId: string, task: Ta
   return task?.status === "succeeded" ? ExitCode.ok : ExitCode.failed;
 }
 
-export function register(program: Command): void {
+/** A command on the config file's project: `--config` and `--state-dir`. */
+const projectCommand = (program: Command, name: string, description: string) =>
+  program.command(name).description(description).addOption(configOption()).addOption(stateDirOption());
+
+interface RunCommandOptions {
+  config: string;
+  stateDir?: string;
+  logFormat?: LogFormat;
+  workers: number;
+  force?: true;
+  json?: true;
+}
+
+interface StepCommandOptions extends RunCommandOptions {
+  task?: string;
+}
+
+/** `run` and `worker`: every step, then the run's summary (a table under the live view). */
+function runAll(options: RunCommandOptions): Promise<number> {
+  return withProject({ ...options, progress: !options.json }, async ({ project, runOptions, display }) => {
+    const outcome = await reportingValidation(Boolean(options.json), () =>
+      project.runAll({ workers: options.workers, force: Boolean(options.force), ...runOptions }),
+    );
+    if (typeof outcome === "number") return outcome;
+    display?.stop();
+    print(Boolean(options.json), outcome, () =>
+      display ? describeRunTable(display.records(), outcome) : describeRun(outcome),
+    );
+    return ExitCode.ok;
+  });
+}
+
+/** `step <group step>`: its todo listing, one task (`--task`), or every task still to do. */
+async function runGroupStep(
+  { project, runOptions }: Session,
+  step: GroupStep,
+  todo: boolean,
+  options: StepCommandOptions,
+): Promise<number> {
+  const json = Boolean(options.json);
+  const definition = stepDefinition(step);
+  if (todo) {
+    // Loaded here: the manifests it reads pull in polars, which `snaplake --help` must not load.
+    const { listTodo } = await import("../../steps/step-x-2-list-todo.js");
+    const tasks = await listTodo({ tracker: project.tracker, projectId: project.projectId, step });
+    const items = tasks.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
+    print(json, items, () =>
+      items.length === 0 ? "nothing to do" : items.map((t) => `${t.taskId} ${t.status}`).join("\n"),
+    );
+    return ExitCode.ok;
+  }
+  const before = await project.tracker.counts(project.projectId, step);
+  if (Object.values(before).every((n) => n === 0)) {
+    const plan = stepDefinition(definition.plannedBy as StepId).number;
+    process.stderr.write(
+      `snaplake: step ${step} is not planned yet (it has no tasks): run \`snaplake step ${plan}\` (or \`snaplake run\`) first\n`,
+    );
+    return ExitCode.failed;
+  }
+  if (options.task) {
+    const result = await definition.run(project, options.task);
+    if (result.outcome === "not_claimable") return reportUnclaimable(json, step, options.task, result.task);
+    print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
+    return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
+  }
+  await project.drain(step, { workers: options.workers, ...runOptions });
+  const counts = await project.tracker.counts(project.projectId, step);
+  print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
+  return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
+}
+
+/** `step <single-task step>`: runs it and prints its output (validation and commit described). */
+async function runSingleStep(
+  { project }: Session,
+  step: SingleTaskStep,
+  options: StepCommandOptions,
+): Promise<number> {
+  const json = Boolean(options.json);
+  const output = await reportingValidation(json, () =>
+    stepDefinition(step).run(project, { force: Boolean(options.force) }),
+  );
+  if (typeof output === "number") return output;
+  print(json, output, () =>
+    step === Step.validate
+      ? describeValidation(output as ValidationResult)
+      : step === Step.commit
+        ? describeCommit(output as LakeCommitResult)
+        : JSON.stringify(output, null, 2),
+  );
+  return ExitCode.ok;
+}
+
+function runStep(name: string, options: StepCommandOptions): Promise<number> {
+  const { step, todo } = parseStepName(name);
+  return withProject({ ...options, progress: !options.json }, (session) =>
+    isGroupStep(step) ? runGroupStep(session, step, todo, options) : runSingleStep(session, step, options),
+  );
+}
+
+/** `status`: counts by status for every step, and the failed tasks with their last error. */
+async function printStatus({ project }: Session, json: boolean): Promise<number> {
+  const status = await project.status();
+  const failures = (await project.failures()).map((t) => ({
+    step: t.step,
+    taskId: t.taskId,
+    status: t.status,
+    /** `ignored` tasks failed for good; `failed` ones are tried again. */
+    willRetry: t.status === "failed",
+    attempts: `${t.attempts}/${t.maxAttempts}`,
+    lastError: shownError(t.errors.at(-1)),
+  }));
+  print(json, { projectId: project.projectId, steps: status, failures }, () =>
+    [
+      `project ${project.projectId}`,
+      ...Object.entries(status).map(([step, counts]) => {
+        const shown = Object.entries(counts).filter(([, n]) => n > 0);
+        return `  ${step.padEnd(30)} ${shown.length === 0 ? "-" : shown.map(([s, n]) => `${s} ${n}`).join(", ")}`;
+      }),
+      ...failures.map(
+        (f) =>
+          `  ${f.willRetry ? "failed, will retry" : "failed for good"}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}${f.lastError.code ? ` [${f.lastError.code}]` : ""}: ${f.lastError.message}` : ""}`,
+      ),
+    ].join("\n"),
+  );
+  return ExitCode.ok;
+}
+
+/** `reset`: asks first (unless --yes), then deletes the tasks from `step` on and what they wrote. */
+async function resetProject(options: {
+  config: string;
+  stateDir?: string;
+  fromStep: string;
+  yes?: true;
+  json?: true;
+}): Promise<number> {
+  const step = parseStep(options.fromStep);
+  if (!options.yes && !process.stdin.isTTY)
+    throw new ConfigError("snaplake reset", [
+      "it deletes tasks and files and there is no terminal to confirm on: pass --yes",
+    ]);
+  return withProject(options, async ({ project }) => {
+    if (!options.yes) {
+      const confirmed = await confirm(
+        `Delete the tasks of project ${project.projectId} from step ${step} on, with their staging files and lake files, and start over? [y/N] `,
+      );
+      if (!confirmed) {
+        process.stderr.write("snaplake: reset cancelled, nothing was deleted\n");
+        return ExitCode.failed;
+      }
+    }
+    const result = await project.reset(step);
+    print(
+      Boolean(options.json),
+      result,
+      () =>
+        `project ${project.projectId} reset from step ${step}: ${result.tasks} task(s) and ${result.files} file(s) removed; \`snaplake run\` starts again from there`,
+    );
+    return ExitCode.ok;
+  });
+}
+
+function registerInit(program: Command): void {
   program
     .command("init")
     .description("write a commented example config")
@@ -231,37 +394,17 @@ export function register(program: Command): void {
         return ExitCode.ok;
       }),
     );
+}
 
-  const runAll = async (options: {
-    config: string;
-    stateDir?: string;
-    logFormat?: (typeof LOG_FORMATS)[number];
-    workers: number;
-    force?: true;
-    json?: true;
-  }) =>
-    withProject({ ...options, progress: !options.json }, async ({ project, runOptions, display }) => {
-      const outcome = await reportingValidation(Boolean(options.json), () =>
-        project.runAll({ workers: options.workers, force: Boolean(options.force), ...runOptions }),
-      );
-      if (typeof outcome === "number") return outcome;
-      display?.stop();
-      print(Boolean(options.json), outcome, () =>
-        display ? describeRunTable(display.records(), outcome) : describeRun(outcome),
-      );
-      return ExitCode.ok;
-    });
-
+/** `run`, `worker` and `step`: the commands that run steps, with a log format and a worker count. */
+function registerRunning(program: Command): void {
+  const running = (name: string, description: string) =>
+    projectCommand(program, name, description).addOption(logFormatOption());
   for (const [name, description] of [
     ["run", "run every step with a local worker pool"],
     ["worker", "claim and run tasks of this project until none is left (run one per machine)"],
   ] as const) {
-    const command = program
-      .command(name)
-      .description(description)
-      .addOption(configOption())
-      .addOption(stateDirOption())
-      .addOption(logFormatOption())
+    const command = running(name, description)
       .option("-w, --workers <n>", "tasks at a time in this process", wholeNumber(1, 64), 2)
       .option("--force", "plan compaction even if some snapshot groups failed")
       .option("--json", "print the summary as JSON on stdout");
@@ -274,114 +417,30 @@ export function register(program: Command): void {
         )
         .action(action(async (options) => (options.dryRun ? printPlan(options) : runAll(options))));
   }
-
-  program
-    .command("step")
-    .description(`run one step: ${stepHelp()}`)
+  running("step", `run one step: ${stepHelp()}`)
     .argument("<name>", "the step")
-    .addOption(configOption())
-    .addOption(stateDirOption())
-    .addOption(logFormatOption())
     .option("-t, --task <id>", "for 1.3 / 2.3: only this task (default: every task still to do)")
     .option("-w, --workers <n>", "for 1.3 / 2.3: tasks at a time", wholeNumber(1, 64), 2)
     .option("--force", "for 2.1: plan even if some snapshot groups failed")
     .option("--json", "print the result as JSON on stdout")
-    .action(
-      action(async (name, options) => {
-        const { step, todo } = parseStepName(name);
-        const json = Boolean(options.json);
-        return withProject({ ...options, progress: !json }, async ({ project, runOptions }) => {
-          if (isGroupStep(step)) {
-            const definition = stepDefinition(step);
-            if (todo) {
-              // Loaded here: the manifests it reads pull in polars, which `snaplake --help` must not load.
-              const { listTodo } = await import("../../steps/step-x-2-list-todo.js");
-              const tasks = await listTodo({ tracker: project.tracker, projectId: project.projectId, step });
-              const items = tasks.map((t) => ({ taskId: t.taskId, status: t.status, attempts: t.attempts }));
-              print(json, items, () =>
-                items.length === 0 ? "nothing to do" : items.map((t) => `${t.taskId} ${t.status}`).join("\n"),
-              );
-              return ExitCode.ok;
-            }
-            const before = await project.tracker.counts(project.projectId, step);
-            if (Object.values(before).every((n) => n === 0)) {
-              const plan = stepDefinition(definition.plannedBy as StepId).number;
-              process.stderr.write(
-                `snaplake: step ${step} is not planned yet (it has no tasks): run \`snaplake step ${plan}\` (or \`snaplake run\`) first\n`,
-              );
-              return ExitCode.failed;
-            }
-            if (options.task) {
-              const result = await definition.run(project, options.task);
-              if (result.outcome === "not_claimable")
-                return reportUnclaimable(json, step, options.task, result.task);
-              print(json, result, () => `${step} ${options.task}: ${result.outcome}`);
-              return result.outcome === "succeeded" ? ExitCode.ok : ExitCode.failed;
-            }
-            await project.drain(step, { workers: options.workers, ...runOptions });
-            const counts = await project.tracker.counts(project.projectId, step);
-            print(json, counts, () => `${step}: ${JSON.stringify(counts)}`);
-            return counts.ignored + counts.failed > 0 ? ExitCode.failed : ExitCode.ok;
-          }
-          const definition = stepDefinition(step);
-          const output = await reportingValidation(json, () =>
-            definition.run(project, { force: Boolean(options.force) }),
-          );
-          if (typeof output === "number") return output;
-          print(json, output, () =>
-            step === Step.validate
-              ? describeValidation(output as ValidationResult)
-              : step === Step.commit
-                ? describeCommit(output as LakeCommitResult)
-                : JSON.stringify(output, null, 2),
-          );
-          return ExitCode.ok;
-        });
-      }),
-    );
+    .action(action(runStep));
+}
 
-  program
-    .command("status")
-    .description("counts by status for every step, and the failed/ignored tasks with their last error")
-    .addOption(configOption())
-    .addOption(stateDirOption())
+/** `status`, `retry`, `reset`, `validate` and `optimize`: the commands that look at or mend a project. */
+function registerTending(program: Command): void {
+  projectCommand(
+    program,
+    "status",
+    "counts by status for every step, and the failed/ignored tasks with their last error",
+  )
     .option("--json", "print as JSON on stdout")
     .action(
       action(async (options) =>
-        withProject(options, async ({ project }) => {
-          const status = await project.status();
-          const failures = (await project.failures()).map((t) => ({
-            step: t.step,
-            taskId: t.taskId,
-            status: t.status,
-            /** `ignored` tasks failed for good; `failed` ones are tried again. */
-            willRetry: t.status === "failed",
-            attempts: `${t.attempts}/${t.maxAttempts}`,
-            lastError: shownError(t.errors.at(-1)),
-          }));
-          print(Boolean(options.json), { projectId: project.projectId, steps: status, failures }, () =>
-            [
-              `project ${project.projectId}`,
-              ...Object.entries(status).map(([step, counts]) => {
-                const shown = Object.entries(counts).filter(([, n]) => n > 0);
-                return `  ${step.padEnd(30)} ${shown.length === 0 ? "-" : shown.map(([s, n]) => `${s} ${n}`).join(", ")}`;
-              }),
-              ...failures.map(
-                (f) =>
-                  `  ${f.willRetry ? "failed, will retry" : "failed for good"}: ${f.step} ${f.taskId} (attempts ${f.attempts}) ${f.lastError ? `${f.lastError.name}${f.lastError.code ? ` [${f.lastError.code}]` : ""}: ${f.lastError.message}` : ""}`,
-              ),
-            ].join("\n"),
-          );
-          return ExitCode.ok;
-        }),
+        withProject(options, (session) => printStatus(session, Boolean(options.json))),
       ),
     );
 
-  program
-    .command("retry")
-    .description("bring failed and ignored tasks back to pending")
-    .addOption(configOption())
-    .addOption(stateDirOption())
+  projectCommand(program, "retry", "bring failed and ignored tasks back to pending")
     .option("-s, --step <name>", "only this step")
     .action(
       action(async (options) =>
@@ -393,13 +452,11 @@ export function register(program: Command): void {
       ),
     );
 
-  program
-    .command("reset")
-    .description(
-      "start the project over from a step (default 0): delete the tasks of that step and the later ones, and what they wrote",
-    )
-    .addOption(configOption())
-    .addOption(stateDirOption())
+  projectCommand(
+    program,
+    "reset",
+    "start the project over from a step (default 0): delete the tasks of that step and the later ones, and what they wrote",
+  )
     .option(
       "--from-step <name>",
       "the first step to do again (0, 1.1, 1.3, 2.1, 2.3, 3, 4 or a step name)",
@@ -407,40 +464,13 @@ export function register(program: Command): void {
     )
     .option("-y, --yes", "do not ask for confirmation (needed when stdin is not a terminal)")
     .option("--json", "print the result as JSON on stdout")
-    .action(
-      action(async (options) => {
-        const step = parseStep(options.fromStep);
-        if (!options.yes && !process.stdin.isTTY)
-          throw new ConfigError("snaplake reset", [
-            "it deletes tasks and files and there is no terminal to confirm on: pass --yes",
-          ]);
-        return withProject(options, async ({ project }) => {
-          if (!options.yes) {
-            const confirmed = await confirm(
-              `Delete the tasks of project ${project.projectId} from step ${step} on, with their staging files and lake files, and start over? [y/N] `,
-            );
-            if (!confirmed) {
-              process.stderr.write("snaplake: reset cancelled, nothing was deleted\n");
-              return ExitCode.failed;
-            }
-          }
-          const result = await project.reset(step);
-          print(
-            Boolean(options.json),
-            result,
-            () =>
-              `project ${project.projectId} reset from step ${step}: ${result.tasks} task(s) and ${result.files} file(s) removed; \`snaplake run\` starts again from there`,
-          );
-          return ExitCode.ok;
-        });
-      }),
-    );
+    .action(action(resetProject));
 
-  program
-    .command("validate")
-    .description("validate the lake against the snapshot (exit 1 when anything is unexplained)")
-    .addOption(configOption())
-    .addOption(stateDirOption())
+  projectCommand(
+    program,
+    "validate",
+    "validate the lake against the snapshot (exit 1 when anything is unexplained)",
+  )
     .option("--json", "print the result as JSON on stdout")
     .action(
       action(async (options) =>
@@ -453,13 +483,12 @@ export function register(program: Command): void {
         }),
       ),
     );
-  program
-    .command("optimize")
-    .description(
-      "bin-pack the small files of each partition of the project's Delta table (every run's files) into files of about targetParquetFileSize, in one commit that changes no data",
-    )
-    .addOption(configOption())
-    .addOption(stateDirOption())
+
+  projectCommand(
+    program,
+    "optimize",
+    "bin-pack the small files of each partition of the project's Delta table (every run's files) into files of about targetParquetFileSize, in one commit that changes no data",
+  )
     .option("--json", "print the result as JSON on stdout")
     .action(
       action(async (options) =>
@@ -470,4 +499,10 @@ export function register(program: Command): void {
         }),
       ),
     );
+}
+
+export function register(program: Command): void {
+  registerInit(program);
+  registerRunning(program);
+  registerTending(program);
 }
