@@ -274,12 +274,18 @@ export async function populateEventManifest(options: PopulateOptions): Promise<P
   }
 }
 
-async function populate(
-  options: PopulateOptions,
-  config: DynamoDbStorageConfig,
-  client: DynamoDBClient | undefined,
-): Promise<PopulateSummary> {
-  const started = Date.now();
+/** What a population works with, from its options and their defaults (checked once, before any work). */
+interface PopulateSettings {
+  since: Date | null;
+  dryRun: boolean;
+  concurrency: number;
+  leaseMs: number;
+  logger: Logger;
+  storage: Storage;
+  archive: string;
+}
+
+function populateSettings(options: PopulateOptions): PopulateSettings {
   parseIgluResolverConfig(options.resolverConfig);
   const since =
     options.since === undefined
@@ -287,17 +293,24 @@ async function populate(
       : options.since instanceof Date
         ? options.since
         : parseSince(options.since);
-  const dryRun = options.dryRun ?? false;
   const concurrency = options.concurrency ?? DEFAULT_EVENT_MANIFEST_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError("concurrency must be a positive integer");
-  const leaseMs = options.leaseMs ?? DEFAULT_POPULATOR_LEASE_MS;
-  const logger = options.logger ?? silentLogger;
-  const storage = options.storage ?? createStorage();
-  const archive = asFolder(normalizeUri(options.archive));
-  const summary = emptySummary(archive, config.table, since, dryRun);
+  return {
+    since,
+    dryRun: options.dryRun ?? false,
+    concurrency,
+    leaseMs: options.leaseMs ?? DEFAULT_POPULATOR_LEASE_MS,
+    logger: options.logger ?? silentLogger,
+    storage: options.storage ?? createStorage(),
+    archive: asFolder(normalizeUri(options.archive)),
+  };
+}
 
-  const allRuns = await listRuns(storage, archive);
+/** The runs at or after `since`, each with its data files; runs with archived data are skipped and counted. */
+async function selectRuns(settings: PopulateSettings, summary: PopulateSummary): Promise<RunPlan[]> {
+  const { since, storage, logger } = settings;
+  const allRuns = await listRuns(storage, settings.archive);
   const selected = since ? allRuns.filter((run) => run.timestamp.getTime() >= since.getTime()) : allRuns;
   summary.runs.found = allRuns.length;
   summary.runs.selected = selected.length;
@@ -306,89 +319,78 @@ async function populate(
     summary.runs.archived++;
     logger.warn({ run: plan.run.uri }, "skipping run: some of its files are in GLACIER or DEEP_ARCHIVE");
   }
-  const readable = plans.filter((plan) => !plan.archived);
-  const runsTotal = readable.length;
-  const bytesTotal = readable.reduce((sum, plan) => sum + plan.files.reduce((s, f) => s + f.size, 0), 0);
-  // Progress is a view of the summary's counters.
-  const report = () =>
-    options.onProgress?.({
-      runsTotal,
-      runsDone: summary.runs.processed + summary.runs.alreadyDone,
-      bytesTotal,
-      bytesRead: summary.bytes,
-      lines: summary.lines,
-      written: summary.written,
-      alreadyPresent: summary.alreadyPresent + summary.duplicates,
-      badLines: summary.badLines,
-    });
-  report();
+  return plans.filter((plan) => !plan.archived);
+}
 
-  let manifest: EventManifest | undefined;
-  let runsTable: RunManifests | undefined;
-  if (!dryRun && client) {
-    manifest = new EventManifest(client, config.table, { logger });
-    if (!(await manifest.exists())) {
-      logger.info({ table: config.table }, "creating the event manifest table (on-demand)");
-      await manifest.create();
-    }
-    runsTable = new RunManifests(client, summary.runsTable);
-    await runsTable.create();
+/** The event manifest (created on demand) and the populator's runs table; neither on a dry run. */
+async function openTables(
+  client: DynamoDBClient | undefined,
+  config: DynamoDbStorageConfig,
+  settings: PopulateSettings,
+  runsTableName: string,
+): Promise<{ manifest?: EventManifest; runsTable?: RunManifests }> {
+  if (settings.dryRun || !client) return {};
+  const { logger } = settings;
+  const manifest = new EventManifest(client, config.table, { logger });
+  if (!(await manifest.exists())) {
+    logger.info({ table: config.table }, "creating the event manifest table (on-demand)");
+    await manifest.create();
   }
+  const runsTable = new RunManifests(client, runsTableName);
+  await runsTable.create();
+  return { manifest, runsTable };
+}
 
-  const count = (outcome: RecordOutcome) => {
-    if (outcome === "new") summary.written++;
-    else if (outcome === "same-etl-time") summary.alreadyPresent++;
-    else summary.duplicates++;
-  };
+/** One population's runs: reads them, writes their events and keeps `summary` (its progress) up to date. */
+class Population {
+  constructor(
+    private readonly settings: PopulateSettings,
+    private readonly summary: PopulateSummary,
+    private readonly tables: { manifest?: EventManifest; runsTable?: RunManifests },
+    private readonly signal: AbortSignal | undefined,
+    private readonly report: () => void,
+  ) {}
 
-  const readRun = async (plan: RunPlan) => {
-    const queue = new PQueue({ concurrency });
-    let failure: unknown;
-    // Drop queued writes, let those in flight land, then give up on the run.
-    const abandon = async (error: unknown): Promise<never> => {
-      queue.clear();
-      await queue.onIdle();
-      throw error;
-    };
-    for (const file of plan.files) {
-      summary.files++;
-      let lineNumber = 0;
-      for await (const line of fileLines(storage, file.uri, (bytes) => {
-        summary.bytes += bytes;
-      })) {
-        lineNumber++;
-        if (options.signal?.aborted) await abandon(new PopulateInterruptedError(plan.run.uri));
-        if (line === "") continue;
-        summary.lines++;
-        if (summary.lines % PROGRESS_EVERY_LINES === 0) report();
-        const parsed = parseManifestLine(line);
-        if ("reason" in parsed) {
-          summary.badLines++;
-          if (summary.badLineSamples.length < MAX_BAD_LINE_SAMPLES) {
-            summary.badLineSamples.push({ file: file.uri, line: lineNumber, reason: parsed.reason });
-            logger.warn({ file: file.uri, line: lineNumber, reason: parsed.reason }, "bad line skipped");
-          }
+  /**
+   * Oldest first. A run held by another (or a crashed) populator is put back and retried after the others,
+   * waiting until it is finished or its lease expires.
+   */
+  async processAll(runs: RunPlan[]): Promise<void> {
+    const { runsTable } = this.tables;
+    const { leaseMs, logger } = this.settings;
+    let pending = runs;
+    while (pending.length > 0) {
+      const held: RunPlan[] = [];
+      for (const plan of pending) {
+        if (this.signal?.aborted) throw new PopulateInterruptedError(this.settings.archive);
+        if (!runsTable) {
+          await this.processRun(plan, null);
           continue;
         }
-        summary.events++;
-        if (!manifest) continue;
-        if (failure) await abandon(failure);
-        // Back-pressure: never hold more than `concurrency` waiting writes beyond those in flight.
-        await queue.onSizeLessThan(concurrency);
-        const target = manifest;
-        queue
-          .add(() => target.record(parsed.eventId, parsed.fingerprint, parsed.etlTime))
-          .then(count)
-          .catch((error: unknown) => {
-            failure ??= error;
-          });
+        // One request for a run to do; a refused claim is a completed run or one another populator holds.
+        const lease = await runsTable.claim(plan.run.uri, { leaseMs });
+        if (lease) {
+          await this.processRun(plan, lease);
+          continue;
+        }
+        if ((await runsTable.status(plan.run.uri))?.state === "completed") {
+          this.summary.runs.alreadyDone++;
+          this.report();
+        } else held.push(plan);
       }
-      await queue.onIdle();
-      if (failure) await abandon(failure);
+      if (held.length > 0 && held.length === pending.length) {
+        logger.info({ runs: held.map((p) => p.run.uri) }, "waiting for runs claimed by another populator");
+        const pause = Math.min(2000, Math.max(100, Math.floor(leaseMs / 10)));
+        await sleep(pause, undefined, this.signal ? { signal: this.signal } : {}).catch(() => undefined);
+      }
+      pending = held;
     }
-  };
+  }
 
-  const processRun = async (plan: RunPlan, lease: RunLease | null) => {
+  /** Reads one run under its lease (renewed every third of it), then records it completed or failed. */
+  private async processRun(plan: RunPlan, lease: RunLease | null): Promise<void> {
+    const { runsTable } = this.tables;
+    const { leaseMs, logger } = this.settings;
     let current = lease;
     const renewal =
       current && runsTable
@@ -410,7 +412,7 @@ async function populate(
         : undefined;
     renewal?.unref();
     try {
-      await readRun(plan);
+      await this.readRun(plan);
     } catch (error) {
       clearInterval(renewal);
       if (current && runsTable) await runsTable.fail(plan.run.uri, current, error).catch(() => undefined);
@@ -428,40 +430,95 @@ async function populate(
         );
       }
     }
-    summary.runs.processed++;
-    report();
+    this.summary.runs.processed++;
+    this.report();
     logger.info({ run: plan.run.uri, files: plan.files.length }, "run done");
-  };
-
-  // Oldest first. A run held by another (or a crashed) populator is put back and retried after the others,
-  // waiting until it is finished or its lease expires.
-  let pending = readable;
-  while (pending.length > 0) {
-    const held: RunPlan[] = [];
-    for (const plan of pending) {
-      if (options.signal?.aborted) throw new PopulateInterruptedError(archive);
-      if (!runsTable) {
-        await processRun(plan, null);
-        continue;
-      }
-      // One request for a run to do; a refused claim is a completed run or one another populator holds.
-      const lease = await runsTable.claim(plan.run.uri, { leaseMs });
-      if (lease) {
-        await processRun(plan, lease);
-        continue;
-      }
-      if ((await runsTable.status(plan.run.uri))?.state === "completed") {
-        summary.runs.alreadyDone++;
-        report();
-      } else held.push(plan);
-    }
-    if (held.length > 0 && held.length === pending.length) {
-      logger.info({ runs: held.map((p) => p.run.uri) }, "waiting for runs claimed by another populator");
-      const pause = Math.min(2000, Math.max(100, Math.floor(leaseMs / 10)));
-      await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
-    }
-    pending = held;
   }
+
+  /** Streams a run's files line by line, writing each event with at most `concurrency` writes waiting. */
+  private async readRun(plan: RunPlan): Promise<void> {
+    const { summary } = this;
+    const { manifest } = this.tables;
+    const { concurrency, logger, storage } = this.settings;
+    const queue = new PQueue({ concurrency });
+    let failure: unknown;
+    // Drop queued writes, let those in flight land, then give up on the run.
+    const abandon = async (error: unknown): Promise<never> => {
+      queue.clear();
+      await queue.onIdle();
+      throw error;
+    };
+    for (const file of plan.files) {
+      summary.files++;
+      let lineNumber = 0;
+      for await (const line of fileLines(storage, file.uri, (bytes) => {
+        summary.bytes += bytes;
+      })) {
+        lineNumber++;
+        if (this.signal?.aborted) await abandon(new PopulateInterruptedError(plan.run.uri));
+        if (line === "") continue;
+        summary.lines++;
+        if (summary.lines % PROGRESS_EVERY_LINES === 0) this.report();
+        const parsed = parseManifestLine(line);
+        if ("reason" in parsed) {
+          summary.badLines++;
+          if (summary.badLineSamples.length < MAX_BAD_LINE_SAMPLES) {
+            summary.badLineSamples.push({ file: file.uri, line: lineNumber, reason: parsed.reason });
+            logger.warn({ file: file.uri, line: lineNumber, reason: parsed.reason }, "bad line skipped");
+          }
+          continue;
+        }
+        summary.events++;
+        if (!manifest) continue;
+        if (failure) await abandon(failure);
+        // Back-pressure: never hold more than `concurrency` waiting writes beyond those in flight.
+        await queue.onSizeLessThan(concurrency);
+        queue
+          .add(() => manifest.record(parsed.eventId, parsed.fingerprint, parsed.etlTime))
+          .then((outcome) => this.count(outcome))
+          .catch((error: unknown) => {
+            failure ??= error;
+          });
+      }
+      await queue.onIdle();
+      if (failure) await abandon(failure);
+    }
+  }
+
+  private count(outcome: RecordOutcome): void {
+    if (outcome === "new") this.summary.written++;
+    else if (outcome === "same-etl-time") this.summary.alreadyPresent++;
+    else this.summary.duplicates++;
+  }
+}
+
+async function populate(
+  options: PopulateOptions,
+  config: DynamoDbStorageConfig,
+  client: DynamoDBClient | undefined,
+): Promise<PopulateSummary> {
+  const started = Date.now();
+  const settings = populateSettings(options);
+  const summary = emptySummary(settings.archive, config.table, settings.since, settings.dryRun);
+  const readable = await selectRuns(settings, summary);
+  const runsTotal = readable.length;
+  const bytesTotal = readable.reduce((sum, plan) => sum + plan.files.reduce((s, f) => s + f.size, 0), 0);
+  // Progress is a view of the summary's counters.
+  const report = () =>
+    options.onProgress?.({
+      runsTotal,
+      runsDone: summary.runs.processed + summary.runs.alreadyDone,
+      bytesTotal,
+      bytesRead: summary.bytes,
+      lines: summary.lines,
+      written: summary.written,
+      alreadyPresent: summary.alreadyPresent + summary.duplicates,
+      badLines: summary.badLines,
+    });
+  report();
+
+  const tables = await openTables(client, config, settings, summary.runsTable);
+  await new Population(settings, summary, tables, options.signal, report).processAll(readable);
 
   summary.durationMs = Date.now() - started;
   summary.eventsPerSecond =
