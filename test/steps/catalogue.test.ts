@@ -4,6 +4,7 @@
  * catalogue, so a step added there shows up everywhere (or one of these fails naming the place that
  * didn't follow).
  */
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { lambdaEventSchema } from "../../src/aws/lambda.js";
 import { type AslTaskState, buildStateMachine } from "../../src/aws/state-machine.js";
@@ -17,7 +18,7 @@ import {
   TaskDataInvalidError,
 } from "../../src/steps/catalogue.js";
 import { firstStepOf, RECORDED_SETTINGS } from "../../src/steps/settings.js";
-import { runBuiltCli as run } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { OrdersProject, ordersConfig, testContexts } from "../support/orders-project.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -25,11 +26,14 @@ const catalogue: readonly StepDefinition[] = STEP_CATALOGUE;
 const testContext = testContexts();
 const LAMBDA_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:snaplake";
 
-/** A folder with `snaplake init`'s config: a project nothing has run yet, on the embedded tracker. */
+/**
+ * `snaplake init`'s config in a fresh folder: a project nothing has run yet, on the embedded tracker. The
+ * commands here run in this process (they only parse, answer and print; the binary itself is tested elsewhere).
+ */
 async function freshProject(): Promise<string> {
-  const dir = tempDir("snaplake-catalogue-");
-  expect((await run(["init"], dir)).code).toBe(0);
-  return dir;
+  const config = join(tempDir("snaplake-catalogue-"), "snaplake.config.jsonc");
+  expect((await snaplake(["init", "--output", config])).code).toBe(0);
+  return config;
 }
 
 describe("the step catalogue", () => {
@@ -46,7 +50,7 @@ describe("the step catalogue", () => {
   });
 
   it("`snaplake step --help` lists every step by number and name, group steps after their todo listing", async () => {
-    const help = await run(["step", "--help"], tempDir("snaplake-catalogue-"));
+    const help = await snaplake(["step", "--help"]);
     expect(help.code).toBe(0);
     const text = help.stdout.replace(/\s+/g, " ");
     const listed = catalogue.flatMap((s) => [
@@ -58,26 +62,26 @@ describe("the step catalogue", () => {
   });
 
   it("`snaplake status --json` counts every catalogue step, in its order", async () => {
-    const dir = await freshProject();
-    const status = await run(["status", "--config", "snaplake.config.jsonc", "--json"], dir);
+    const config = await freshProject();
+    const status = await snaplake(["status", "--config", config, "--json"]);
     expect(status.code).toBe(0);
     expect(Object.keys(JSON.parse(status.stdout).steps)).toEqual(catalogue.map((s) => s.id));
   });
 
   it("`snaplake step` takes a step's number, name, older alias and tracker id; an unknown name lists them", async () => {
-    const dir = await freshProject();
+    const config = await freshProject();
     for (const name of ["2.3", "compact", "staging-to-datalake", "2.3-staging-to-datalake"]) {
-      const result = await run(["step", name, "--config", "snaplake.config.jsonc"], dir);
+      const result = await snaplake(["step", name, "--config", config]);
       expect(result.code, name).toBe(1);
       expect(result.stderr, name).toContain(
         "step 2.3-staging-to-datalake is not planned yet (it has no tasks): run `snaplake step 2.1`",
       );
     }
-    const todo = await run(["step", "2.2", "--config", "snaplake.config.jsonc", "--json"], dir);
+    const todo = await snaplake(["step", "2.2", "--config", config, "--json"]);
     expect(todo.code).toBe(0);
     expect(JSON.parse(todo.stdout)).toEqual([]);
 
-    const unknown = await run(["step", "squash", "--config", "snaplake.config.jsonc"], dir);
+    const unknown = await snaplake(["step", "squash", "--config", config]);
     expect(unknown.code).toBe(2);
     for (const step of catalogue) expect(unknown.stderr).toContain(`${step.number}, ${step.name}`);
     expect(unknown.stderr).toContain("staging-to-datalake");
