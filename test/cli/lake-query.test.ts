@@ -1,16 +1,18 @@
 /**
- * `snaplake preview` and `snaplake query` through the built binary, on a lake in a local folder and on
- * s3rver (read through the storage layer), and on a Delta table (its committed files only). The expected
- * numbers come from the snapshot itself, read with polars, not from snaplake.
+ * `snaplake preview` and `snaplake query` on a lake in a local folder and on s3rver (read through the
+ * storage layer), and on a Delta table (its committed files only). The lake is made by the built binary
+ * (found by the config file in its current folder); preview and query, which only read and print, run in
+ * this process, as the binary runs them. The expected numbers come from the snapshot itself, read with
+ * polars, not from snaplake.
  */
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
-import { runBuiltCli } from "../support/cli.js";
+import { runBuiltCli, snaplake } from "../support/cli.js";
 import { createTestBucket, testS3Client } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -68,10 +70,18 @@ async function lakeProject(place: Place, dir: string, table: Record<string, unkn
     table,
     aws: place.aws,
   };
-  writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(config));
-  const cli = (...args: string[]) => runBuiltCli(args, dir, place.env);
-  const ran = await cli("run", "--json");
+  const configFile = join(dir, "snaplake.config.jsonc");
+  writeFileSync(configFile, JSON.stringify(config));
+  const ran = await runBuiltCli(["run", "--json"], dir, place.env);
   expect(ran.code, ran.stderr).toBe(0);
+  const cli = async (...args: string[]) => {
+    for (const [name, value] of Object.entries(place.env)) vi.stubEnv(name, value);
+    try {
+      return await snaplake([...args, "--config", configFile]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  };
   return { cli, snapshot, perYear: await rowsPerYear(place.storage, snapshot.uris) };
 }
 
