@@ -1,5 +1,6 @@
 /**
- * Runs that share one lake, through the real `snaplake` binary on local folders (tracker on dynalite):
+ * Runs that share one lake, through the real `snaplake` binary on local folders (tracker on dynalite; the
+ * table commands that only read or delete files run in this process):
  * Delta append and overwrite checked with the log reader written from the protocol text, and a hive lake
  * that a second project appends into; the nightly overwrite again on s3rver with the DynamoDB commit table
  * (the table copied to a local folder for the reader).
@@ -13,7 +14,7 @@ import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { relativeKey } from "../../src/storage/uri.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli as run } from "../support/cli.js";
+import { runBuiltCli as run, snaplake } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
 
@@ -106,12 +107,13 @@ describe("runs sharing one lake", () => {
     expect(step4.code).toBe(0);
     expect(tableRows(lake.dir).table.version).toBe(1);
 
-    const history = await run(["table", "history", "lake", "--json"], lake.dir);
+    // Reading the table's history and files and vacuuming need no process of their own: in this one.
+    const history = await snaplake(["table", "history", join(lake.dir, "lake"), "--json"]);
     expect(history.code, history.stderr).toBe(0);
     expect(JSON.parse(history.stdout)).toMatchObject(
       batches.map((b, version) => ({ version, projectId: b.projectId, rowsAdded: b.rows, filesRemoved: 0 })),
     );
-    const files = await run(["table", "files", "lake", "--version", "0", "--json"], lake.dir);
+    const files = await snaplake(["table", "files", join(lake.dir, "lake"), "--version", "0", "--json"]);
     expect(files.code, files.stderr).toBe(0);
     const listed = JSON.parse(files.stdout);
     expect(listed.files.map((f: { path: string }) => f.path).sort()).toEqual(
@@ -139,14 +141,14 @@ describe("runs sharing one lake", () => {
 
     // Vacuum lists the first night's files (removed by version 1), deletes them only with --yes.
     const night1Files = [...tableRows(lake.dir, 0).table.files.keys()];
-    const listed = await run(["vacuum", "lake", "--retain", "0m", "--json"], lake.dir);
+    const listed = await snaplake(["vacuum", join(lake.dir, "lake"), "--retain", "0m", "--json"]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({ deleted: false });
     expect(JSON.parse(listed.stdout).files).toHaveLength(night1Files.length);
     expect(night1Files.every((path) => existsSync(join(lake.dir, "lake", decodeURIComponent(path))))).toBe(
       true,
     );
-    expect((await run(["vacuum", "lake", "--retain", "0m", "--yes"], lake.dir)).code).toBe(0);
+    expect((await snaplake(["vacuum", join(lake.dir, "lake"), "--retain", "0m", "--yes"])).code).toBe(0);
     expect(night1Files.some((path) => existsSync(join(lake.dir, "lake", decodeURIComponent(path))))).toBe(
       false,
     );
