@@ -1,7 +1,8 @@
 /**
- * Habits users bring from other tools, through the built `snaplake` binary: --config defaults to
- * snaplake.config.jsonc or SNAPLAKE_CONFIG, `run --dry-run` prints the plan and touches nothing, include /
- * exclude take globs (includeRegex for a regular expression), and shell completion offers the commands.
+ * Habits users bring from other tools, through the built `snaplake` binary (dry runs, which only plan and
+ * print, in this process): --config defaults to snaplake.config.jsonc or SNAPLAKE_CONFIG, `run --dry-run`
+ * prints the plan and touches nothing, include / exclude take globs (includeRegex for a regular expression),
+ * and shell completion offers the commands.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
-import { runBuiltCli as run } from "../support/cli.js";
+import { runBuiltCli as run, snaplake } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 
 function ordersConfig(overrides: Record<string, unknown> = {}) {
@@ -71,13 +72,15 @@ describe("run --dry-run", () => {
     writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(ordersConfig()));
     const before = tree(dir);
 
-    const text = await run(["run", "--dry-run"], dir);
+    // The dry runs in this process (config by path); the real run below through the binary, in the folder.
+    const config = join(dir, "snaplake.config.jsonc");
+    const text = await snaplake(["run", "--dry-run", "--config", config]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("nothing was written");
     expect(text.stdout).toContain(`step 0 manifest: ${snapshot.uris.length} files`);
     expect(text.stdout).toMatch(/estimated memory per worker: [\d.]+ MB/);
 
-    const json = await run(["run", "--dry-run", "--json", "--workers", "3"], dir);
+    const json = await snaplake(["run", "--dry-run", "--json", "--workers", "3", "--config", config]);
     expect(json.code).toBe(0);
     const plan = JSON.parse(json.stdout);
     expect(plan.manifest.files).toBe(snapshot.uris.length);
@@ -124,9 +127,11 @@ describe("include / exclude globs", () => {
     return dir;
   }
 
+  /** The dry run's answer on this snapshot selection (in this process: it only plans and prints). */
   async function planned(dir: string, snapshot: Record<string, unknown>) {
+    const config = join(dir, "snaplake.config.jsonc");
     writeFileSync(
-      join(dir, "snaplake.config.jsonc"),
+      config,
       JSON.stringify(
         ordersConfig({
           snapshot: { uri: "./snapshot/", ...snapshot },
@@ -136,8 +141,7 @@ describe("include / exclude globs", () => {
         }),
       ),
     );
-    const result = await run(["run", "--dry-run", "--json"], dir);
-    return result;
+    return snaplake(["run", "--dry-run", "--json", "--config", config]);
   }
 
   it("a glob without / matches file names anywhere, one with / the path; exclude wins; includeRegex still works", async () => {
