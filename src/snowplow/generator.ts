@@ -417,16 +417,37 @@ export class EnrichedEventGenerator {
 
   // --- good events -----------------------------------------------------------------------------------------
 
-  /** A fresh, valid event with plausible values in all 131 fields (empty where real data is). */
+  /**
+   * A fresh, valid event with plausible values in all 131 fields (empty where real data is), filled in phases
+   * that draw from the seeded random source in a fixed order (so a seed gives the same lines).
+   */
   private event(pageViewId = this.uuid()): Fields {
     const f: Fields = new Array(ENRICHED_FIELD_COUNT).fill("");
     this.clock += 1 + this.int(100);
     const collector = this.clock;
     const [platform, nameTracker, vTracker] = this.pick(TRACKERS);
-    const [country, region, city, zip, lat, lon, regionName] = this.pick(GEO);
-    const [screenW, screenH] = this.pick(SCREENS);
+    const geo = this.pick(GEO);
+    const screen = this.pick(SCREENS);
     const ua = this.int(USER_AGENTS.length);
 
+    this.trackingFields(f, collector, platform, nameTracker, vTracker);
+    this.geoAndIpFields(f, geo);
+    this.browserFields(f, platform, ua, screen);
+    this.deviceFields(f, collector, geo[0], screen);
+    this.eventFields(f);
+    f[F.contexts] = this.contexts(f, pageViewId);
+    f[F.derived_contexts] = this.derivedContexts(ua);
+    return f;
+  }
+
+  /** Timestamps, the event id, the tracker and collector versions, the user's and the domain's ids. */
+  private trackingFields(
+    f: Fields,
+    collector: number,
+    platform: string,
+    nameTracker: string,
+    vTracker: string,
+  ): void {
     f[F.app_id] = this.pick(APPS);
     f[F.platform] = platform;
     f[F.etl_tstamp] = tstamp(collector + 2000 + this.int(5000));
@@ -444,6 +465,13 @@ export class EnrichedEventGenerator {
     f[F.domain_userid] = this.hex(2);
     f[F.domain_sessionidx] = String(1 + this.int(40));
     f[F.network_userid] = this.uuid();
+  }
+
+  /** Geolocation (most events) and the ISP enrichment (some). */
+  private geoAndIpFields(
+    f: Fields,
+    [country, region, city, zip, lat, lon, regionName]: (typeof GEO)[number],
+  ): void {
     if (this.chance(0.9)) {
       f[F.geo_country] = country;
       f[F.geo_region] = region;
@@ -461,6 +489,15 @@ export class EnrichedEventGenerator {
       f[F.ip_domain] = "acme-telecom.example";
       f[F.ip_netspeed] = "Cable/DSL";
     }
+  }
+
+  /** The user agent, the browser's features and sizes on the web, the legacy user-agent columns. */
+  private browserFields(
+    f: Fields,
+    platform: string,
+    ua: number,
+    [screenW, screenH]: (typeof SCREENS)[number],
+  ): void {
     f[F.useragent] = USER_AGENTS[ua] as string;
     f[F.br_lang] = this.pick(LANGS);
     if (platform === "web") {
@@ -497,6 +534,15 @@ export class EnrichedEventGenerator {
       f[F.os_manufacturer] = ua === 1 ? "Microsoft Corporation" : ua === 3 ? "Other" : "Apple Inc.";
       f[F.dvce_type] = ua === 2 ? "Mobile" : "Computer";
     }
+  }
+
+  /** The device's time zone, screen and clock, the referrer, the session, the fingerprint. */
+  private deviceFields(
+    f: Fields,
+    collector: number,
+    country: string,
+    [screenW, screenH]: (typeof SCREENS)[number],
+  ): void {
     if (this.chance(0.01)) f[F.etl_tags] = '["backfill"]';
     f[F.os_timezone] = GEO_TZ[country] as string;
     f[F.dvce_ismobile] = screenW < 500 ? "1" : "0";
@@ -511,7 +557,10 @@ export class EnrichedEventGenerator {
     f[F.derived_tstamp] = tstamp(collector - this.int(300));
     if (this.chance(0.9)) f[F.event_fingerprint] = this.hex(4);
     if (this.chance(0.03)) f[F.true_tstamp] = tstamp(collector - 250);
+  }
 
+  /** The page, and what happened on it: a page view, a ping, a structured or unstructured event, a sale. */
+  private eventFields(f: Fields): void {
     this.pageFields(f);
     const kind = this.random();
     if (kind < 0.4) this.setEvent(f, "page_view", "page_view", "1-0-0");
@@ -520,10 +569,6 @@ export class EnrichedEventGenerator {
     else if (kind < 0.92) this.unstructEvent(f);
     else if (kind < 0.96) this.transaction(f);
     else this.transactionItem(f);
-
-    f[F.contexts] = this.contexts(f, pageViewId);
-    f[F.derived_contexts] = this.derivedContexts(ua);
-    return f;
   }
 
   private setEvent(
