@@ -5,8 +5,8 @@
  * from the log, an Iceberg table those of its current snapshot (files step 2.3 wrote but step 4 has not
  * committed are not the table's yet).
  * Partition columns come from the folder names (Hive: strings, as polars and Spark read them without a
- * schema; Iceberg: typed as the table's schema says) or the log's partitionValues (Delta: typed as the
- * table's schema says); a null partition (`__HIVE_DEFAULT_PARTITION__`, a JSON null) is null.
+ * schema), the log's partitionValues (Delta) or the manifests' partition tuples (Iceberg), both typed as
+ * the table's schema says; a null partition (`__HIVE_DEFAULT_PARTITION__`, a JSON null) is null.
  */
 import pl from "nodejs-polars";
 import { ConfigError } from "../errors.js";
@@ -52,13 +52,13 @@ export async function listLakeFiles(
   if (format === "iceberg") {
     const table = await openIcebergTable(storage, catalog ?? fileSystemCatalogForReading(storage, lakeUri));
     const partitionTypes = icebergPartitionTypes(table.schema);
-    const root = asFolder(table.uri);
+    const text = (column: string, value: unknown) => icebergPartitionText(value, partitionTypes[column]);
     return {
       format,
       version: table.sequenceNumber,
       files: table.files.map((file) => ({
         uri: file.uri,
-        partition: decodeHivePath(relativeKey(root, file.uri)),
+        partition: Object.fromEntries(table.partitionColumns.map((c) => [c, text(c, file.partition[c])])),
         partitionTypes,
       })),
     };
@@ -126,6 +126,23 @@ function icebergPartitionTypes(schema: IcebergSchema): Record<string, string> {
       typeof field.type === "string" ? [[field.name, names[field.type] ?? field.type]] : [],
     ),
   );
+}
+
+/**
+ * A manifest's partition value as the text partitionLiteral reads (Delta's serialisation): dates from
+ * days, timestamps from microseconds (UTC, with Z when the type has a zone).
+ */
+function icebergPartitionText(value: unknown, type: string | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (type === "date") return new Date(Number(value) * 86_400_000).toISOString().slice(0, 10);
+  if (type === "timestamp" || type === "timestamp_ntz") {
+    const micros = Number(value);
+    const seconds = Math.floor(micros / 1_000_000);
+    const fraction = String(micros - seconds * 1_000_000).padStart(6, "0");
+    const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
+    return `${whole}.${fraction}${type === "timestamp" ? "Z" : ""}`;
+  }
+  return String(value);
 }
 
 /**

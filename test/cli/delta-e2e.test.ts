@@ -9,184 +9,26 @@
  * - an overwrite whose log read is overtaken by an append fails with one line naming both commits;
  * - an int column arriving as a string is refused, naming the column and both types, nothing committed.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import pl from "nodejs-polars";
-import { describe, expect, inject, it } from "vitest";
-import { loadConfigFile } from "../../src/cli/config-file.js";
-import { createConfiguredProject } from "../../src/configured-project.js";
-import { openRuntime } from "../../src/runtime.js";
-import { writeOrdersSnapshot } from "../../src/samples/orders.js";
-import { writeEnrichedArchive } from "../../src/snowplow/generator.js";
-import { Step } from "../../src/steps/catalogue.js";
-import { createStorage } from "../../src/storage/create.js";
-import { createDeltaLogTable } from "../../src/table/delta/index.js";
-import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
+import { describe, expect, it } from "vitest";
 import { runBuiltCli as run, startBuiltCli, stderrLines } from "../support/cli.js";
-import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
+import {
+  download,
+  type Lake,
+  localLake,
+  ordersRun,
+  runAll,
+  runUntilValidated,
+  s3Lake,
+  snowplowBatch,
+} from "../support/lake-e2e.js";
 import { pausedPaths, pauseEnv } from "../support/pause.js";
 import { tempDir } from "../support/temp-dir.js";
 import { checkFiles, type ReplayedTable, replayLog } from "../table/delta/independent-reader.js";
 
-// The in-process steps use the standard credential chain: s3rver accepts only its own key pair, dynalite any.
-process.env.AWS_ACCESS_KEY_ID = "S3RVER";
-process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
-
 const APPEND = { format: "delta", mode: "append" } as const;
-/** event_id is the 7th field of an enriched event (Snowplow's canonical TSV order). */
-const EVENT_ID_FIELD = 6;
-
-interface Lake {
-  dir: string;
-  trackerTable: string;
-  /** Where the lake lives, as the configs name it (a local `./lake/` or an s3:// URI). */
-  datalakeUri: string;
-  /** Settings every config of this lake shares (the S3 endpoint and log store on s3rver). */
-  shared: Record<string, unknown>;
-  env: NodeJS.ProcessEnv;
-}
-
-async function localLake(): Promise<Lake> {
-  const dir = tempDir("snaplake-delta-e2e-");
-  const trackerTable = uniqueName("delta-e2e");
-  await new DynamoTracker({
-    client: testDynamoClient(inject("servers").dynalite),
-    tableName: trackerTable,
-  }).createTable();
-  return { dir, trackerTable, datalakeUri: "./lake/", shared: {}, env: {} };
-}
-
-/** A lake on s3rver whose commits go through the DynamoDB commit table on dynalite. */
-async function s3Lake(): Promise<Lake & { bucket: string }> {
-  const lake = await localLake();
-  const bucket = await createTestBucket(testS3Client(), "delta-e2e");
-  const logTable = uniqueName("delta-log");
-  await createDeltaLogTable(testDynamoClient(inject("servers").dynalite), logTable);
-  return {
-    ...lake,
-    bucket,
-    datalakeUri: `s3://${bucket}/lake/`,
-    shared: { logStore: { type: "dynamodb", tableName: logTable } },
-    // s3rver accepts only its own key pair; dynalite takes any.
-    env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
-  };
-}
-
-function writeConfig(lake: Lake, name: string, config: Record<string, unknown>) {
-  const table = { ...(config.table as object), ...lake.shared };
-  const full = {
-    projectId: uniqueName(name),
-    stagingUri: `./${name}/staging/`,
-    datalakeUri: lake.datalakeUri,
-    tracker: { tableName: lake.trackerTable, leaseSeconds: 60, maxAttempts: 2, retryDelaySeconds: 0 },
-    aws: {
-      region: "us-east-1",
-      dynamodbEndpoint: inject("servers").dynalite,
-      s3Endpoint: inject("servers").s3,
-      forcePathStyle: true,
-    },
-    ...config,
-    table,
-  };
-  const file = `${name}.json`;
-  writeFileSync(join(lake.dir, file), JSON.stringify(full));
-  return { file, projectId: full.projectId as string };
-}
-
-/** A Snowplow batch (one run folder, two files, no duplicates or bad lines) and its project. */
-async function snowplowBatch(
-  lake: Lake,
-  name: string,
-  options: { seed: number; start: string; reader?: Record<string, unknown> },
-) {
-  const root = join(lake.dir, name, "archive");
-  await writeEnrichedArchive({
-    root,
-    runs: 1,
-    filesPerRun: 2,
-    linesPerFile: 150,
-    seed: options.seed,
-    startTime: new Date(options.start),
-    badShare: 0,
-    naturalDuplicateShare: 0,
-    syntheticDuplicateShare: 0,
-    unfingerprintedDuplicateShare: 0,
-  });
-  const config = writeConfig(lake, name, {
-    snapshot: { uri: `./${name}/archive/` },
-    reader: { format: "snowplow-enriched", ...options.reader },
-    targetParquetFileSize: "256KB",
-    table: APPEND,
-  });
-  return { ...config, eventIds: archiveEventIds(root) };
-}
-
-/** Every event_id in an enriched archive, read as plain text (gzip or not), sorted. */
-function archiveEventIds(root: string): string[] {
-  const ids: string[] = [];
-  for (const run of readdirSync(root)) {
-    for (const name of readdirSync(join(root, run))) {
-      if (!name.startsWith("part-")) continue;
-      const bytes = readFileSync(join(root, run, name));
-      const text = (name.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
-      for (const line of text.split("\n").filter(Boolean)) ids.push(line.split("\t")[EVENT_ID_FIELD]!);
-    }
-  }
-  return ids.sort();
-}
-
-/** An orders snapshot (parquet reader, partitioned by year) and its project. */
-async function ordersRun(
-  lake: Lake,
-  name: string,
-  seed: number,
-  table: Record<string, unknown>,
-  extra: Record<string, unknown> = {},
-) {
-  const snapshot = await writeOrdersSnapshot(createStorage(), `${lake.dir}/${name}/snapshot/`, {
-    rows: 200,
-    files: 2,
-    seed,
-  });
-  const config = writeConfig(lake, name, {
-    snapshot: { uri: `./${name}/snapshot/` },
-    reader: { format: "parquet" },
-    derivedColumns: [{ name: "year", from: "order_time", format: "%Y" }],
-    partitionKeys: ["year"],
-    sortBy: ["order_time", "order_id"],
-    targetParquetFileSize: "64KB",
-    table,
-    ...extra,
-  });
-  return { ...config, rows: snapshot.rows };
-}
-
-/**
- * Steps 0 to 3 of a config file's project in this process (the library, as the CLI builds it), leaving a
- * validated run whose step 4 has not run: quicker than five CLI processes, and step 4 is what these tests
- * run through the CLI.
- */
-async function runUntilValidated(lake: Lake, file: string) {
-  const definition = await loadConfigFile(join(lake.dir, file));
-  const runtime = await openRuntime(definition.config);
-  try {
-    const project = createConfiguredProject(definition, runtime);
-    await project.step1_1PlanSnapshotToStaging();
-    await project.drain(Step.snapshotToStaging, { workers: 2 });
-    await project.step2_1PlanStagingToDatalake();
-    await project.drain(Step.stagingToDatalake, { workers: 2 });
-    expect((await project.step3ValidateDatalake()).ok).toBe(true);
-  } finally {
-    await runtime.close();
-  }
-}
-
-async function runAll(lake: Lake, file: string) {
-  const result = await run(["run", "--config", file, "--json"], lake.dir, lake.env);
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 const localTable = (lake: Lake) => join(lake.dir, "lake");
 const replay = (lake: Lake, version?: number) => replayLog(localTable(lake), version);
@@ -211,13 +53,14 @@ describe("Delta tables across runs, through the CLI", () => {
   it("three Snowplow batches append: each replay holds exactly the events so far; batch 3's columns evolve the schema in its commit; batch 2 again adds nothing", async () => {
     const lake = await localLake();
     const batches = [
-      await snowplowBatch(lake, "batch1", { seed: 1, start: "2024-03-01T00:00:00Z" }),
+      await snowplowBatch(lake, "batch1", { seed: 1, start: "2024-03-01T00:00:00Z", table: APPEND }),
       // Same day as batch 1: its files join batch 1's partition.
-      await snowplowBatch(lake, "batch2", { seed: 2, start: "2024-03-01T06:00:00Z" }),
+      await snowplowBatch(lake, "batch2", { seed: 2, start: "2024-03-01T06:00:00Z", table: APPEND }),
       // Shredded: one more column per context and unstruct schema.
       await snowplowBatch(lake, "batch3", {
         seed: 3,
         start: "2024-03-02T00:00:00Z",
+        table: APPEND,
         reader: { shred: true },
       }),
     ];
@@ -432,13 +275,3 @@ describe("the table settings of a project that ran", () => {
     expect(checkFiles(localTable(lake), replay(lake))).toBe(hive.rows);
   }, 120_000);
 });
-
-/** Copies every object under an S3 prefix into a local folder, keys as relative paths. */
-async function download(prefix: string, folder: string) {
-  const storage = createStorage({ s3: testS3Client() });
-  for await (const object of storage.list(prefix)) {
-    const target = join(folder, object.uri.slice(prefix.length));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, await storage.get(object.uri));
-  }
-}

@@ -152,13 +152,14 @@ async function printPlan(options: { config: string; workers: number; json?: true
 function describeOptimize(summary: OptimizeSummary): string {
   if (summary.plans.length === 0) return "optimize: no partition has small files to pack (nothing written)";
   return summary.plans
-    .map(({ taskId, groups, filesRewritten, bytesRewritten, commit }) =>
-      commit.superseded
+    .map(({ taskId, groups, filesRewritten, bytesRewritten, commit }) => {
+      const version = `${commit.format === "iceberg" ? "Iceberg sequence number" : "Delta version"} ${commit.version}`;
+      return commit.superseded
         ? `optimize ${taskId}: superseded (another commit removed some of its files; planned again)`
         : commit.committed
-          ? `optimize ${taskId}: Delta version ${commit.version}: ${filesRewritten} files (${bytesRewritten} bytes) rewritten into ${groups}`
-          : `optimize ${taskId}: already in the table at Delta version ${commit.version} (nothing written)`,
-    )
+          ? `optimize ${taskId}: ${version}: ${filesRewritten} files (${bytesRewritten} bytes) rewritten into ${groups}`
+          : `optimize ${taskId}: already in the table at ${version} (nothing written)`;
+    })
     .join("\n");
 }
 
@@ -487,7 +488,7 @@ function registerTending(program: Command): void {
   projectCommand(
     program,
     "optimize",
-    "bin-pack the small files of each partition of the project's Delta table (every run's files) into files of about targetParquetFileSize, in one commit that changes no data",
+    "bin-pack the small files of each partition of the project's Delta or Iceberg table (every run's files) into files of about targetParquetFileSize, in one commit that changes no data",
   )
     .option("--json", "print the result as JSON on stdout")
     .action(

@@ -1,13 +1,18 @@
 /**
- * Reading and cleaning Delta tables (a lake written with `table.format: "delta"`, or any Delta table):
+ * Reading and cleaning Delta and Iceberg tables (a lake written with `table.format: "delta"` or
+ * `"iceberg"`, or any such table; the format is found from what lies under the URI, see table/detect.ts):
  *   table history <uri> [--json]              each version: time, operation, projectId, rows and files added/removed
  *   table files <uri> [--version N] [--json]  the active files at a version (default the latest)
  *   vacuum <uri> --retain 7d [--yes]          lists the files no version in the window references; --yes deletes
  *   vacuum --config <file> --retain 7d [--yes]   the same for a project's table, with its storage and log store
+ * An Iceberg table's version is its snapshots' sequence number (1, 2, 3…). Iceberg tables are read through
+ * the filesystem catalog (metadata/ under the URI); Iceberg's vacuum also expires snapshots, which is a
+ * commit: on S3 it takes the project's commit store, so use --config there.
  * S3 is reached with the default AWS chain (AWS_ENDPOINT_URL_S3 for a local server).
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../../errors.js";
+import type { IcebergTableMetadata } from "../../table/iceberg/metadata.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { wholeNumber } from "../options.js";
@@ -23,28 +28,92 @@ function retention(value: string): number {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-async function deltaLibrary() {
-  const [{ createStorage }, delta] = await Promise.all([
+/**
+ * The table to read: at a URI (its format detected; Iceberg through the filesystem catalog), or a project's
+ * table (`--config`: its storage, format and catalog, Glue included). Also the libraries that read it.
+ */
+async function openTable(uri: string | undefined, configFile: string | undefined) {
+  if (Boolean(uri) === Boolean(configFile))
+    throw new ConfigError("the table", ["give either the table's <uri> or --config <file>, not both"]);
+  const [{ createStorage }, { detectTableFormat }, delta, iceberg] = await Promise.all([
     import("../../storage/create.js"),
+    import("../../table/detect.js"),
     import("../../table/delta/index.js"),
+    import("../../table/iceberg/index.js"),
   ]);
-  return { storage: createStorage(), ...delta };
+  if (uri) {
+    const storage = createStorage();
+    const format = await detectTableFormat(storage, uri);
+    if (format === "hive") {
+      throw new ConfigError("the table URI", [
+        `${uri} holds neither a Delta table (_delta_log/) nor an Iceberg table (metadata/ with a version hint or metadata JSON)`,
+      ]);
+    }
+    return {
+      storage,
+      uri,
+      format,
+      delta,
+      iceberg,
+      catalog: iceberg.fileSystemCatalogForReading(storage, uri),
+    };
+  }
+  const [{ loadConfigFile }, { openStorage }, { createGlueClient }, { icebergCatalogFor }] =
+    await Promise.all([
+      import("../config-file.js"),
+      import("../../runtime.js"),
+      import("../../clients/aws.js"),
+      import("../../table/iceberg-lake-table.js"),
+    ]);
+  const { config } = await loadConfigFile(configFile!);
+  const storage = openStorage(config);
+  const { format } = config.table;
+  if (format === "hive") {
+    throw new ConfigError(configFile!, [`table.format is "hive": a hive lake has no log to read`]);
+  }
+  const glue = config.table.catalog?.type === "glue";
+  const catalog = glue
+    ? icebergCatalogFor(config.table, storage, config.datalakeUri, {
+        glue: () => createGlueClient({ region: config.aws.region, endpoint: config.aws.glueEndpoint }),
+      })
+    : iceberg.fileSystemCatalogForReading(storage, config.datalakeUri);
+  return { storage, uri: config.datalakeUri, format, delta, iceberg, catalog };
+}
+
+/** The Iceberg snapshot with this sequence number (a table version, as history prints it). */
+function snapshotOfVersion(table: { metadata: IcebergTableMetadata; uri: string }, version: number) {
+  const snapshot = table.metadata.snapshots.find((s) => s["sequence-number"] === version);
+  if (!snapshot) {
+    throw new ConfigError("--version", [
+      `Iceberg table ${table.uri} has no snapshot with sequence number ${version} (expired, or never made); ` +
+        "snaplake table history lists those there are",
+    ]);
+  }
+  return snapshot["snapshot-id"];
 }
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
 export function register(program: Command): void {
-  const table = program.command("table").description("read a Delta table's log: its history and files");
+  const table = program
+    .command("table")
+    .description("read a Delta or Iceberg table's log: its history and files");
 
   table
     .command("history")
     .description("each version with its time, operation, projectId, and the rows and files added and removed")
-    .argument("<uri>", "the table's root folder (s3:// or a local path)")
+    .argument("[uri]", "the table's root folder (s3:// or a local path); or --config")
+    .option("-c, --config <file>", "a project config: its table (datalakeUri), with its storage and catalog")
     .option("--json", "print JSON on stdout")
     .action(
-      action(async (uri, options) => {
-        const { storage, openDeltaTable } = await deltaLibrary();
-        const history = await (await openDeltaTable(storage, uri)).history();
+      action(async (given, options) => {
+        const { storage, uri, format, delta, iceberg, catalog } = await openTable(given, options.config);
+        const history =
+          format === "delta"
+            ? await (await delta.openDeltaTable(storage, uri)).history()
+            : (await iceberg.openIcebergTable(storage, catalog))
+                .history()
+                .map((entry) => ({ version: entry.sequenceNumber, ...entry }));
         print(Boolean(options.json), history, () =>
           history
             .map(
@@ -61,29 +130,48 @@ export function register(program: Command): void {
   table
     .command("files")
     .description("the active data files at a version, with partition values and row counts")
-    .argument("<uri>", "the table's root folder (s3:// or a local path)")
+    .argument("[uri]", "the table's root folder (s3:// or a local path); or --config")
+    .option("-c, --config <file>", "a project config: its table (datalakeUri), with its storage and catalog")
     .addOption(
-      new Option("--version <n>", "the table version (default the latest)").argParser(wholeNumber(0)),
+      new Option(
+        "--version <n>",
+        "the table version (Iceberg: the snapshot's sequence number; default the latest)",
+      ).argParser(wholeNumber(0)),
     )
     .option("--json", "print JSON on stdout")
     .action(
-      action(async (uri, options) => {
-        const { storage, openDeltaTable } = await deltaLibrary();
-        const opened = await openDeltaTable(
-          storage,
-          uri,
-          options.version === undefined ? {} : { version: options.version },
-        );
-        const value = {
-          version: opened.version,
-          partitionColumns: opened.partitionColumns,
-          schema: opened.schema,
-          files: opened.files,
-        };
-        print(Boolean(options.json), value, () =>
+      action(async (given, options) => {
+        const { storage, uri, format, delta, iceberg, catalog } = await openTable(given, options.config);
+        const value =
+          format === "delta"
+            ? await delta.openDeltaTable(
+                storage,
+                uri,
+                options.version === undefined ? {} : { version: options.version },
+              )
+            : await (async () => {
+                const current = await iceberg.openIcebergTable(storage, catalog);
+                const opened =
+                  options.version === undefined
+                    ? current
+                    : await iceberg.openIcebergTable(storage, catalog, {
+                        snapshotId: snapshotOfVersion(current, options.version),
+                      });
+                const root = `${opened.uri}/`;
+                return {
+                  version: opened.sequenceNumber,
+                  snapshotId: opened.snapshotId,
+                  partitionColumns: opened.partitionColumns,
+                  schema: opened.schema,
+                  files: opened.files.map((file) => ({ path: file.uri.slice(root.length), ...file })),
+                };
+              })();
+        const { version, partitionColumns, schema, files } = value;
+        const snapshot = "snapshotId" in value ? { snapshotId: value.snapshotId } : {};
+        print(Boolean(options.json), { version, ...snapshot, partitionColumns, schema, files }, () =>
           [
-            `version ${opened.version}: ${opened.files.length} files`,
-            ...opened.files.map((f) => `${f.path}\t${f.size} bytes\t${f.rows ?? "?"} rows`),
+            `version ${version}: ${files.length} files`,
+            ...files.map((f) => `${f.path}\t${f.size} bytes\t${f.rows ?? "?"} rows`),
           ].join("\n"),
         );
         return ExitCode.ok;
@@ -93,7 +181,7 @@ export function register(program: Command): void {
   program
     .command("vacuum")
     .description(
-      "list the files of a Delta table that no version inside the retention window references; --yes deletes them",
+      "list the files of a Delta or Iceberg table that no version inside the retention window references; --yes deletes them (Iceberg: after expiring the snapshots superseded before the window)",
     )
     .argument("[uri]", "the table's root folder (s3:// or a local path); or --config")
     .option(
@@ -118,8 +206,13 @@ export function register(program: Command): void {
               project.vacuum(request),
             )
           : await (async () => {
-              const { storage, vacuum } = await deltaLibrary();
-              return vacuum(storage, uri!, request);
+              const { storage, format, delta, iceberg } = await openTable(uri, undefined);
+              if (format === "delta") return delta.vacuum(storage, uri!, request);
+              return iceberg.vacuumIcebergTable(
+                storage,
+                new iceberg.FileSystemCatalog(storage, uri!),
+                request,
+              );
             })();
         print(Boolean(options.json), result, () =>
           [

@@ -104,8 +104,12 @@ const DEFAULT_MAX_ATTEMPTS = 100;
 const PARTITION_FIELD_ID_START = 1000;
 
 export async function commitToIcebergTable(input: CommitToIcebergInput): Promise<IcebergCommitResult> {
+  // A re-run finds its commit before reading any file: optimize and vacuum may have deleted them since.
+  const state = await input.catalog.load();
+  const committed = committedSnapshot(state?.metadata, input.projectId);
+  if (committed) return alreadyCommitted(committed);
   const files = await inspectFiles(input.storage, input.catalog, input.files, input.partitionColumns);
-  return runCommit(input, { kind: input.mode }, files);
+  return runCommit(input, { kind: input.mode }, files, state);
 }
 
 /**
@@ -129,6 +133,7 @@ export async function commitIcebergRewrite(input: {
     { ...input, projectId: input.appId, mode: "append", partitionColumns },
     { kind: "rewrite", paths: new Set(input.removePaths) },
     files,
+    state,
   );
 }
 
@@ -173,10 +178,12 @@ async function runCommit(
   input: Omit<CommitToIcebergInput, "files">,
   operation: Operation,
   files: InspectedFile[],
+  /** The catalog state read before the files were inspected: the first attempt builds on it. */
+  loaded: IcebergCatalogState | null,
 ): Promise<IcebergCommitResult> {
   const { storage, catalog } = input;
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  let state = await catalog.load();
+  let state = loaded;
   const readSnapshotId = state ? (currentSnapshot(state.metadata)?.["snapshot-id"] ?? null) : null;
   const snapshotId = newSnapshotId();
 
