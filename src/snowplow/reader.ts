@@ -18,10 +18,9 @@
  * accepted (the "\r" is dropped); a blank line anywhere else is a bad row ("not_tsv"); empty input is 0 lines.
  */
 import { isUtf8 } from "node:buffer";
-import { gunzipSync } from "node:zlib";
 import type { DataFrame, DataType, Expr, LazyDataFrame } from "nodejs-polars";
 import pl from "nodejs-polars";
-import { inflateIfGzip, isGzip } from "../compression.js";
+import { inflateIfGzip, inflateIfGzipSync } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { FieldError } from "./errors.js";
 import { ENRICHED_FIELD_COUNT, ENRICHED_FIELDS, type EnrichedFieldType } from "./fields.js";
@@ -108,9 +107,8 @@ export function enrichedPolarsSchema(): Record<string, DataType> {
 
 /** Plain bytes: gzip (recognised by its magic bytes, whatever the file is called) is inflated. */
 function decompress(input: Buffer, source: string): Buffer {
-  if (!isGzip(input)) return input;
   try {
-    return gunzipSync(input);
+    return inflateIfGzipSync(input);
   } catch (cause) {
     throw corruptGzip(source, cause);
   }
