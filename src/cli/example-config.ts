@@ -74,12 +74,16 @@ export const EXAMPLE_CONFIG = `// snaplake project configuration (JSON with comm
   // validation. mode (delta): "append" | "overwrite" (the run becomes the whole table; older versions stay
   // readable until vacuumed) | "replacePartitions" (the partitions the run writes are replaced) | "merge"
   // (upserts and deletes by recordIdColumn, the table's key column(s): a DynamoDB incremental export).
-  // On S3 a Delta table needs a logStore: { "type": "dynamodb", "tableName": "delta_log" } (the commit
-  // table Delta Spark and delta-rs share) or { "type": "conditional-put" } (AWS S3 conditional writes).
+  // "iceberg": an Apache Iceberg table, one snapshot per run, modes as delta but "merge"; its catalog is
+  // { "type": "filesystem" } (the default) or { "type": "glue", "database": "...", "name": "..." } (Athena).
+  // On S3 a Delta table (and an Iceberg table in the filesystem catalog) needs a logStore:
+  // { "type": "dynamodb", "tableName": "delta_log" } (the commit table Delta Spark and delta-rs share) or
+  // { "type": "conditional-put" } (AWS S3 conditional writes).
   "table": {
     "format": "hive",
     "mode": "append"
     // "logStore": { "type": "dynamodb", "tableName": "delta_log" }
+    // "catalog": { "type": "glue", "database": "lake", "name": "events" }
   },
 
   // Region and endpoints; credentials come from the standard AWS chain, never from this file.
