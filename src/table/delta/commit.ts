@@ -111,13 +111,22 @@ const DEFAULT_MAX_ATTEMPTS = 100;
 
 export async function commitToDeltaTable(input: CommitToDeltaTableInput): Promise<DeltaCommitResult> {
   const tableUri = tableRoot(input.tableUri);
+  // A re-run finds its commit before reading any file: optimize and vacuum may have deleted them since.
+  const listing = await listLog(
+    input.storage,
+    tableUri,
+    input.logStore ?? defaultLogStore(input.storage, tableUri),
+  );
+  const snapshot = listing.latest < 0 ? null : await loadSnapshot(input.storage, tableUri, { listing });
+  const existing = snapshot?.txns.get(input.projectId);
+  if (existing) return alreadyCommitted(existing.version);
   const files = await inspectDataFiles(
     input.storage,
     tableUri,
     input.files.map((file) => (typeof file === "string" ? file : file.uri)),
     input.partitionColumns,
   );
-  return runCommit({ ...input, tableUri }, { kind: input.mode }, files);
+  return runCommit({ ...input, tableUri }, { kind: input.mode }, files, { snapshot });
 }
 
 /** rewrite: the same rows in other files (optimize); merge: the rows of `paths` replaced by changed ones. */

@@ -345,6 +345,13 @@ describe("Delta commits on a local folder", () => {
     expect((await commit("run-3", [])).committed).toBe(false); // txns survive in the checkpoint
   });
 
+  it("a re-run finds its commit before reading its files, which optimize and vacuum may have deleted", async () => {
+    const file = await writeOrders("2024-06-01", 5);
+    expect(await commit("run-gone", [file])).toMatchObject({ version: 0, committed: true });
+    await storage.delete([file]);
+    expect(await commit("run-gone", [file])).toMatchObject({ version: 0, committed: false });
+  });
+
   it("optimize packs small files per partition in a dataChange=false rewrite; vacuum removes only unreferenced files", async () => {
     for (let i = 0; i < 10; i++)
       await commit(`small-${i}`, [await writeOrders(i % 2 ? "2024-06-01" : "2024-06-02", 20)]);
