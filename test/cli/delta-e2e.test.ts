@@ -167,7 +167,7 @@ describe("Delta tables across runs, through the CLI", () => {
     const pause = tempDir("snaplake-pause-");
     const overwrite = startBuiltCli(["step", "4", "--config", night2.file], lake.dir, {
       ...lake.env,
-      ...pauseEnv(pause, "link", /[/\\]_delta_log[/\\]\d{20}\.json$/),
+      ...pauseEnv(pause, ["link"], /[/\\]_delta_log[/\\]\d{20}\.json$/),
     });
     const ended = overwrite.done.then(() => true);
     while (pausedPaths(pause).length === 0) {

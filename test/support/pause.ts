@@ -6,13 +6,17 @@ import { fileURLToPath } from "node:url";
 const shim = fileURLToPath(new URL("./pause-fs-call.mjs", import.meta.url));
 
 /**
- * Environment for `startBuiltCli`: the child stops at every `fs.promises[call]` on a path matching
- * `path` until `<dir>/go` exists.
+ * Environment for `startBuiltCli`: the child stops at every call of the `fs.promises` functions `calls` on
+ * a path matching `path` until `<dir>/go` exists.
  */
-export function pauseEnv(dir: string, call: "link" | "readFile", path: RegExp): NodeJS.ProcessEnv {
+export function pauseEnv(
+  dir: string,
+  calls: ReadonlyArray<"link" | "open" | "readFile">,
+  path: RegExp,
+): NodeJS.ProcessEnv {
   return {
     SNAPLAKE_TEST_PAUSE_DIR: dir,
-    SNAPLAKE_TEST_PAUSE_CALL: call,
+    SNAPLAKE_TEST_PAUSE_CALL: calls.join(","),
     SNAPLAKE_TEST_PAUSE_PATH: path.source,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${shim}`,
   };
