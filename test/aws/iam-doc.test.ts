@@ -37,6 +37,10 @@ const ACTIONS: Record<string, string[]> = {
   DeleteItemCommand: ["dynamodb:DeleteItem"],
   QueryCommand: ["dynamodb:Query"],
   BatchGetCommand: ["dynamodb:BatchGetItem"],
+  // Glue commands share names with DynamoDB's (CreateTableCommand), so awsCalls prefixes them "Glue.".
+  "Glue.GetTableCommand": ["glue:GetTable"],
+  "Glue.CreateTableCommand": ["glue:CreateTable"],
+  "Glue.UpdateTableCommand": ["glue:UpdateTable"],
 };
 
 /** The row of the doc's feature table that must list the actions of these files' calls. */
@@ -54,6 +58,7 @@ const FEATURES: Array<{ row: string; files: string[] }> = [
   },
   { row: "Run manifests", files: ["src/snowplow/run-manifests.ts", "src/clients/dynamodb-table.ts"] },
   { row: "Delta log store", files: ["src/table/delta/log-store.ts"] },
+  { row: "Glue Data Catalog", files: ["src/clients/aws.ts"] },
 ];
 
 function sourceFiles(dir: string): string[] {
@@ -69,7 +74,15 @@ function awsCalls(file: string): string[] {
   const source = readFileSync(join(ROOT, file), "utf8");
   const pattern =
     /new ([A-Z]\w*Command)\(|\.build\(([A-Z]\w*Command)\)|\b(paginate[A-Z]\w*|waitUntil[A-Z]\w*)\(|new (Upload)\(/g;
-  return [...new Set([...source.matchAll(pattern)].map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4])!))];
+  const glueImport = /import \{([^}]*)\} from "@aws-sdk\/client-glue"/.exec(source)?.[1] ?? "";
+  const fromGlue = new Set(glueImport.split(",").map((name) => name.replace(/^\s*type\s+/, "").trim()));
+  return [
+    ...new Set(
+      [...source.matchAll(pattern)]
+        .map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4])!)
+        .map((call) => (fromGlue.has(call) ? `Glue.${call}` : call)),
+    ),
+  ];
 }
 
 function actionsOf(files: string[]): string[] {
