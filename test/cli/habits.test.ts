@@ -72,9 +72,9 @@ describe("run --dry-run", () => {
     writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(ordersConfig()));
     const before = tree(dir);
 
-    // The dry runs in this process (config by path); the real run below through the binary, in the folder.
+    // The text dry run through the built binary, in the folder; the JSON one in this process (config by path).
     const config = join(dir, "snaplake.config.jsonc");
-    const text = await snaplake(["run", "--dry-run", "--config", config]);
+    const text = await run(["run", "--dry-run"], dir);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("nothing was written");
     expect(text.stdout).toContain(`step 0 manifest: ${snapshot.uris.length} files`);
@@ -127,8 +127,12 @@ describe("include / exclude globs", () => {
     return dir;
   }
 
-  /** The dry run's answer on this snapshot selection (in this process: it only plans and prints). */
-  async function planned(dir: string, snapshot: Record<string, unknown>) {
+  /** The dry run's answer on this snapshot selection (it only plans and prints). */
+  async function planned(
+    dir: string,
+    snapshot: Record<string, unknown>,
+    via: "binary" | "process" = "process",
+  ) {
     const config = join(dir, "snaplake.config.jsonc");
     writeFileSync(
       config,
@@ -141,12 +145,15 @@ describe("include / exclude globs", () => {
         }),
       ),
     );
-    return snaplake(["run", "--dry-run", "--json", "--config", config]);
+    return via === "binary"
+      ? run(["run", "--dry-run", "--json"], dir)
+      : snaplake(["run", "--dry-run", "--json", "--config", config]);
   }
 
   it("a glob without / matches file names anywhere, one with / the path; exclude wins; includeRegex still works", async () => {
     const dir = csvArchive();
-    const byName = JSON.parse((await planned(dir, { include: "*.csv", exclude: "tmp/**" })).stdout);
+    // The first through the built binary, the others in this process.
+    const byName = JSON.parse((await planned(dir, { include: "*.csv", exclude: "tmp/**" }, "binary")).stdout);
     expect(byName.manifest.files).toBe(4); // a, b, c, e: not notes.txt, not tmp/d.csv
     const byPath = JSON.parse((await planned(dir, { include: ["2024/**/*.csv", "e.csv"] })).stdout);
     expect(byPath.manifest.files).toBe(3); // a, b, e

@@ -82,7 +82,9 @@ async function lakeProject(place: Place, dir: string, table: Record<string, unkn
       vi.unstubAllEnvs();
     }
   };
-  return { cli, snapshot, perYear: await rowsPerYear(place.storage, snapshot.uris) };
+  /** The same through the built binary, in the project's folder (config found there). */
+  const binary = (...args: string[]) => runBuiltCli(args, dir, place.env);
+  return { cli, binary, snapshot, perYear: await rowsPerYear(place.storage, snapshot.uris) };
 }
 
 describe.each([
@@ -91,9 +93,10 @@ describe.each([
 ])("preview and query on a lake in %s", (_name, makePlace) => {
   it("preview prints the first rows (of a partition), query answers SQL with the snapshot's numbers", async () => {
     const dir = tempDir("snaplake-lake-query-");
-    const { cli, snapshot, perYear } = await lakeProject(await makePlace(dir), dir);
+    const { cli, binary, snapshot, perYear } = await lakeProject(await makePlace(dir), dir);
 
-    const first = await cli("preview", "--limit", "5", "--json");
+    // One preview and one query through the built binary; the other cases in this process.
+    const first = await binary("preview", "--limit", "5", "--json");
     expect(first.code, first.stderr).toBe(0);
     const rows = JSON.parse(first.stdout);
     expect(rows).toHaveLength(5);
@@ -111,7 +114,7 @@ describe.each([
     expect(text.stdout).toContain("shape: (3, ");
     expect(text.stdout).toContain("order_id");
 
-    const total = await cli("query", "SELECT count(*) AS n FROM lake", "--json");
+    const total = await binary("query", "SELECT count(*) AS n FROM lake", "--json");
     expect(total.code, total.stderr).toBe(0);
     expect(JSON.parse(total.stdout)).toEqual([{ n: snapshot.rows }]);
     const grouped = await cli(
