@@ -22,7 +22,7 @@ import {
   runAll,
   runUntilValidated,
   s3Lake,
-  snowplowBatch,
+  threeSnowplowBatches,
 } from "../support/lake-e2e.js";
 import { pausedPaths, pauseEnv } from "../support/pause.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -52,18 +52,7 @@ const commitsOf = (table: ReplayedTable, projectId: string) =>
 describe("Delta tables across runs, through the CLI", () => {
   it("three Snowplow batches append: each replay holds exactly the events so far; batch 3's columns evolve the schema in its commit; batch 2 again adds nothing", async () => {
     const lake = await localLake();
-    const batches = [
-      await snowplowBatch(lake, "batch1", { seed: 1, start: "2024-03-01T00:00:00Z", table: APPEND }),
-      // Same day as batch 1: its files join batch 1's partition.
-      await snowplowBatch(lake, "batch2", { seed: 2, start: "2024-03-01T06:00:00Z", table: APPEND }),
-      // Shredded: one more column per context and unstruct schema.
-      await snowplowBatch(lake, "batch3", {
-        seed: 3,
-        start: "2024-03-02T00:00:00Z",
-        table: APPEND,
-        reader: { shred: true },
-      }),
-    ];
+    const batches = await threeSnowplowBatches(lake, APPEND);
     const expected: string[] = [];
     for (const [version, batch] of batches.entries()) {
       const summary = await runAll(lake, batch.file);

@@ -24,7 +24,7 @@ import {
   runAll,
   runUntilValidated,
   s3Lake,
-  snowplowBatch,
+  threeSnowplowBatches,
 } from "../support/lake-e2e.js";
 import { installFileFetch, installS3Fetch } from "../table/iceberg/file-fetch.js";
 
@@ -56,16 +56,7 @@ const sorted = (values: string[]) => [...values].sort();
 describe("Iceberg tables across runs, through the CLI", () => {
   it("three Snowplow batches append: icebird sees each snapshot with exactly the events so far; batch 3's columns get new ids; batch 2 again adds nothing", async () => {
     const lake = await localLake();
-    const batches = [
-      await snowplowBatch(lake, "batch1", { seed: 1, start: "2024-03-01T00:00:00Z", table: APPEND }),
-      await snowplowBatch(lake, "batch2", { seed: 2, start: "2024-03-01T06:00:00Z", table: APPEND }),
-      await snowplowBatch(lake, "batch3", {
-        seed: 3,
-        start: "2024-03-02T00:00:00Z",
-        table: APPEND,
-        reader: { shred: true },
-      }),
-    ];
+    const batches = await threeSnowplowBatches(lake, APPEND);
     const expected: string[] = [];
     for (const [i, batch] of batches.entries()) {
       const summary = await runAll(lake, batch.file);

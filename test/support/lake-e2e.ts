@@ -113,6 +113,23 @@ export async function snowplowBatch(
   return { ...config, eventIds: archiveEventIds(root) };
 }
 
+/**
+ * The three appended batches of the table e2e tests: batch 2 on batch 1's day (its files join batch 1's
+ * partition), batch 3 a day later and shredded (one more column per context and unstruct schema).
+ */
+export async function threeSnowplowBatches(lake: Lake, table: Record<string, unknown>) {
+  return [
+    await snowplowBatch(lake, "batch1", { seed: 1, start: "2024-03-01T00:00:00Z", table }),
+    await snowplowBatch(lake, "batch2", { seed: 2, start: "2024-03-01T06:00:00Z", table }),
+    await snowplowBatch(lake, "batch3", {
+      seed: 3,
+      start: "2024-03-02T00:00:00Z",
+      table,
+      reader: { shred: true },
+    }),
+  ];
+}
+
 /** Every event_id in an enriched archive, read as plain text (gzip or not), sorted. */
 export function archiveEventIds(root: string): string[] {
   const ids: string[] = [];
