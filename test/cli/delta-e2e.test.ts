@@ -23,6 +23,7 @@ import {
   runUntilValidated,
   s3Lake,
   threeSnowplowBatches,
+  twoConcurrentCommits,
 } from "../support/lake-e2e.js";
 import { pausedPaths, pauseEnv } from "../support/pause.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -122,16 +123,7 @@ describe("Delta tables across runs, through the CLI", () => {
   ] as const) {
     it(`two processes append at the same moment to ${place}: both commits land, none lost or overwritten`, async () => {
       const lake = await makeLake();
-      const runs = await Promise.all([
-        ordersRun(lake, "left", 11, APPEND),
-        ordersRun(lake, "right", 12, APPEND),
-      ]);
-      await Promise.all(runs.map((r) => runUntilValidated(lake, r.file)));
-      const results = await Promise.all(
-        runs.map((r) => run(["step", "4", "--config", r.file, "--json"], lake.dir, lake.env)),
-      );
-      for (const result of results) expect(result.code, result.stderr).toBe(0);
-      const versions = results.map((r) => JSON.parse(r.stdout).version).sort();
+      const { runs, versions } = await twoConcurrentCommits(lake, APPEND);
       expect(versions).toEqual([0, 1]);
 
       if ("bucket" in lake) await download(`s3://${lake.bucket}/lake/`, localTable(lake));

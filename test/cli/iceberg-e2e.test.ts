@@ -22,9 +22,9 @@ import {
   localLake,
   ordersRun,
   runAll,
-  runUntilValidated,
   s3Lake,
   threeSnowplowBatches,
+  twoConcurrentCommits,
 } from "../support/lake-e2e.js";
 import { installFileFetch, installS3Fetch } from "../table/iceberg/file-fetch.js";
 
@@ -143,16 +143,8 @@ describe("Iceberg tables across runs, through the CLI", () => {
   ] as const) {
     it(`two processes append at the same moment to ${place}: both snapshots land`, async () => {
       const lake = await makeLake();
-      const runs = await Promise.all([
-        ordersRun(lake, "left", 11, APPEND),
-        ordersRun(lake, "right", 12, APPEND),
-      ]);
-      await Promise.all(runs.map((r) => runUntilValidated(lake, r.file)));
-      const results = await Promise.all(
-        runs.map((r) => run(["step", "4", "--config", r.file, "--json"], lake.dir, lake.env)),
-      );
-      for (const result of results) expect(result.code, result.stderr).toBe(0);
-      expect(results.map((r) => JSON.parse(r.stdout).version).sort()).toEqual([1, 2]);
+      const { runs, versions } = await twoConcurrentCommits(lake, APPEND);
+      expect(versions).toEqual([1, 2]);
 
       const metadata: Loose = await icebergMetadata({ tableUrl: tableUrl(lake) });
       expect(metadata.snapshots.map((s: Loose) => s.summary["snaplake.project-id"]).sort()).toEqual(

@@ -130,6 +130,21 @@ export async function threeSnowplowBatches(lake: Lake, table: Record<string, unk
   ];
 }
 
+/**
+ * Two order runs made and validated side by side, then committed by two `step 4` processes started at the
+ * same moment; each process exited 0. Returns the runs and the versions their commits report.
+ */
+export async function twoConcurrentCommits(lake: Lake, table: Record<string, unknown>) {
+  const runs = await Promise.all([ordersRun(lake, "left", 11, table), ordersRun(lake, "right", 12, table)]);
+  await Promise.all(runs.map((r) => runUntilValidated(lake, r.file)));
+  const results = await Promise.all(
+    runs.map((r) => run(["step", "4", "--config", r.file, "--json"], lake.dir, lake.env)),
+  );
+  for (const result of results) expect(result.code, result.stderr).toBe(0);
+  const versions = results.map((r) => JSON.parse(r.stdout).version as number).sort();
+  return { runs, versions };
+}
+
 /** Every event_id in an enriched archive, read as plain text (gzip or not), sorted. */
 export function archiveEventIds(root: string): string[] {
   const ids: string[] = [];
