@@ -33,17 +33,23 @@ import { openLakeTable } from "../src/table/index.js";
 const OUT_DIR = join(import.meta.dirname, "out");
 const DAYS = 10;
 
+/** Append i's data file: two rows in day partition i % DAYS, named by i. Returns its path. */
+async function writeAppendFile(storage: Storage, folder: string, i: number): Promise<string> {
+  const day = `2024-06-${String((i % DAYS) + 1).padStart(2, "0")}`;
+  const path = join(folder, `day=${day}`, `part-${String(i).padStart(6, "0")}.parquet`);
+  const frame = pl.DataFrame({
+    id: pl.Series("id", [i * 2, i * 2 + 1], pl.Int64),
+    value: pl.Series("value", [`a${i}`, `b${i}`], pl.Utf8),
+  });
+  await storage.put(path, frame.writeParquet({ compression: "zstd" }));
+  return path;
+}
+
 async function buildTable(folder: string, commits: number): Promise<void> {
   const storage = createStorage();
   const start = performance.now();
   for (let i = 0; i < commits; i++) {
-    const day = `2024-06-${String((i % DAYS) + 1).padStart(2, "0")}`;
-    const path = join(folder, `day=${day}`, `part-${String(i).padStart(6, "0")}.parquet`);
-    const frame = pl.DataFrame({
-      id: pl.Series("id", [i * 2, i * 2 + 1], pl.Int64),
-      value: pl.Series("value", [`a${i}`, `b${i}`], pl.Utf8),
-    });
-    await storage.put(path, frame.writeParquet({ compression: "zstd" }));
+    const path = await writeAppendFile(storage, folder, i);
     await commitToDeltaTable({
       storage,
       tableUri: folder,
@@ -131,13 +137,7 @@ async function benchIceberg(commits: number): Promise<void> {
     }).table;
   const lake = openLakeTable(config("append"), storage, folder);
   const append = async (i: number) => {
-    const day = `2024-06-${String((i % DAYS) + 1).padStart(2, "0")}`;
-    const path = join(folder, `day=${day}`, `part-${String(i).padStart(6, "0")}.parquet`);
-    const frame = pl.DataFrame({
-      id: pl.Series("id", [i * 2, i * 2 + 1], pl.Int64),
-      value: pl.Series("value", [`a${i}`, `b${i}`], pl.Utf8),
-    });
-    await storage.put(path, frame.writeParquet({ compression: "zstd" }));
+    const path = await writeAppendFile(storage, folder, i);
     const start = performance.now();
     await lake.commit({
       projectId: `run-${i}`,
