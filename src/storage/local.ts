@@ -142,14 +142,17 @@ export class LocalStorage implements Storage {
     try {
       const handle = await open(path, "r");
       try {
-        const before = await handle.stat({ bigint: true });
-        bytes = await handle.readFile();
-        const after = await handle.stat({ bigint: true });
-        // The etag cached for this size and mtime (step 0 hashed the file) is the bytes' etag, as for
-        // heads and listings, when the file did not change while it was read: no second MD5 of it.
-        const cached = this.etags.get(path);
-        if (cached && [before, after].every((s) => s.size === cached.size && s.mtimeNs === cached.mtimeNs))
-          cachedEtag = cached.etag;
+        if (options.ifMatch === undefined) {
+          bytes = await handle.readFile();
+        } else {
+          const before = await handle.stat({ bigint: true });
+          bytes = await handle.readFile();
+          const after = await handle.stat({ bigint: true });
+          // The etag cached for this size and mtime (step 0 hashed the file) is the bytes' etag, as for
+          // heads and listings, when the file did not change while it was read: no second MD5 of it.
+          const unchanged = before.size === after.size && before.mtimeNs === after.mtimeNs;
+          if (unchanged) cachedEtag = this.cachedEtag(path, after.size, after.mtimeNs);
+        }
       } finally {
         await handle.close();
       }
@@ -391,9 +394,15 @@ export class LocalStorage implements Storage {
     return { ...summaryOf(path, stats), etag: await this.etagOf(path, stats.size, stats.mtimeNs) };
   }
 
-  private async etagOf(path: string, size: bigint, mtimeNs: bigint): Promise<string> {
+  /** The etag hashed earlier for this file at this size and mtime, if any. */
+  private cachedEtag(path: string, size: bigint, mtimeNs: bigint): string | undefined {
     const cached = this.etags.get(path);
-    if (cached && cached.size === size && cached.mtimeNs === mtimeNs) return cached.etag;
+    return cached && cached.size === size && cached.mtimeNs === mtimeNs ? cached.etag : undefined;
+  }
+
+  private async etagOf(path: string, size: bigint, mtimeNs: bigint): Promise<string> {
+    const cached = this.cachedEtag(path, size, mtimeNs);
+    if (cached !== undefined) return cached;
     const hash = createHash("md5");
     await pipeline(createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES }), hash);
     const etag = hash.digest("hex");
