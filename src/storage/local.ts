@@ -5,10 +5,11 @@
  * rename; `link` for create-only writes), so a crash never leaves a partial file under its final name, and temp files never show up in
  * listings; temp names carry their owner process, and the first write into a folder removes the ones a
  * killed process left. Etags are MD5 hex digests of the content, like S3 single-part etags, cached by
- * path + size + mtime so repeated heads and listings don't re-read big files.
+ * path + size + mtime so repeated heads and listings don't re-read big files; they are hashed on worker
+ * threads (file-md5.ts), and a listing hashes several files ahead so every core has one to hash.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, type Dirent, constants as fsConstants } from "node:fs";
+import { type Dirent, constants as fsConstants } from "node:fs";
 import {
   copyFile,
   type FileHandle,
@@ -25,7 +26,6 @@ import {
 } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import pLimit from "p-limit";
 import {
   AccessDeniedError,
@@ -36,6 +36,7 @@ import {
   OutsideRootError,
   StorageError,
 } from "./errors.js";
+import { md5OfFile } from "./file-md5.js";
 import { isStaleTemp, ownedTempName } from "./temp-files.js";
 import type {
   Body,
@@ -55,8 +56,8 @@ export const TEMP_PREFIX = ".snaplake-tmp-";
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEPT_FOLDERS_LIMIT = 10_000;
 const ETAG_CACHE_LIMIT = 100_000;
-/** Read size for hashing: with the stream default (64 KiB), step 0 spent ~40% of its MD5 time on chunks. */
-const HASH_CHUNK_BYTES = 1024 * 1024;
+/** Files a listing stats and hashes ahead of the one it yields, so every hashing thread has work. */
+const LIST_LOOKAHEAD = 8;
 const DELETE_CONCURRENCY = 16;
 
 interface CachedEtag {
@@ -98,10 +99,8 @@ export class LocalStorage implements Storage {
 
   async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
     const folder = await this.confinedPath(prefixUri, "read");
-    for await (const path of this.walk(folder)) {
-      const info = await this.infoOrNull(path, prefixUri);
-      if (info) yield info;
-    }
+    const infos = inOrderAhead(this.walk(folder), LIST_LOOKAHEAD, (path) => this.infoOrNull(path, prefixUri));
+    for await (const info of infos) if (info) yield info;
   }
 
   async *listSummaries(prefixUri: string): AsyncIterable<ObjectSummary> {
@@ -403,9 +402,12 @@ export class LocalStorage implements Storage {
   private async etagOf(path: string, size: bigint, mtimeNs: bigint): Promise<string> {
     const cached = this.cachedEtag(path, size, mtimeNs);
     if (cached !== undefined) return cached;
-    const hash = createHash("md5");
-    await pipeline(createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES }), hash);
-    const etag = hash.digest("hex");
+    let etag: string;
+    try {
+      etag = await md5OfFile(path);
+    } catch (error) {
+      throw localError(error, fileUri(path));
+    }
     this.rememberEtag(path, { size, mtimeNs, etag });
     return etag;
   }
@@ -498,6 +500,26 @@ export class LocalStorage implements Storage {
       folder = dirname(folder);
     }
   }
+}
+
+/**
+ * `map` of each item, in the source's order, with up to `ahead` later items already mapping meanwhile. A
+ * failure surfaces when its turn comes, as it would one item at a time.
+ */
+async function* inOrderAhead<T, R>(
+  source: AsyncIterable<T>,
+  ahead: number,
+  map: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const pending: Promise<R>[] = [];
+  for await (const item of source) {
+    const result = map(item);
+    // Awaited in turn below; until then (or if the listing stops early) its failure is not unhandled.
+    result.catch(() => {});
+    pending.push(result);
+    if (pending.length > ahead) yield await (pending.shift() as Promise<R>);
+  }
+  for (const result of pending) yield await result;
 }
 
 function fileUri(path: string): string {
