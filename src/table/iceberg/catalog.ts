@@ -6,11 +6,17 @@
  *   `metadata/version-hint.text` for readers that start from it;
  * - `GlueCatalog` (glue.ts): the Glue table's `metadata_location`, swapped with Glue's optimistic `VersionId`.
  */
+import { ObjectNotFoundError } from "../../storage/errors.js";
 import type { Storage } from "../../storage/types.js";
 import { isS3Uri, joinUri, normalizeUri } from "../../storage/uri.js";
 import { type CommitLayout, ConditionalPutLogStore, type DeltaLogStore } from "../delta/log-store.js";
 import { IcebergInputError, IcebergMetadataError } from "./errors.js";
-import { type IcebergTableMetadata, parseTableMetadata } from "./metadata.js";
+import {
+  type IcebergTableMetadata,
+  parseTableMetadata,
+  TABLE_PROPERTIES,
+  tableProperty,
+} from "./metadata.js";
 
 export interface IcebergCatalogState {
   metadata: IcebergTableMetadata;
@@ -80,9 +86,38 @@ export class FileSystemCatalog implements IcebergCatalog {
     return joinUri(this.folder, `v${version}.metadata.json`);
   }
 
-  /** The highest committed version, 0 when none (the listing is the truth; the hint may lag). */
+  /**
+   * The highest committed version, 0 when none. As Java's HadoopTableOperations finds it: from the version
+   * hint (which may lag), step on while the next version exists; versions are contiguous, each committed
+   * on top of the one before. Only a missing hint, or one naming a version deleted since, lists the folder,
+   * which holds every manifest and manifest list too.
+   */
   async latestVersion(): Promise<number> {
     await this.store.beforeList(this.tableUri);
+    const hinted = await this.hintedVersion();
+    if (hinted === null || !(await this.storage.exists(this.metadataUri(hinted))))
+      return this.listedVersion();
+    let latest = hinted;
+    while (await this.storage.exists(this.metadataUri(latest + 1))) latest++;
+    return latest;
+  }
+
+  private get hintUri(): string {
+    return joinUri(this.folder, "version-hint.text");
+  }
+
+  private async hintedVersion(): Promise<number | null> {
+    let text: string;
+    try {
+      text = (await this.storage.get(this.hintUri)).toString("utf8").trim();
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return null;
+      throw error;
+    }
+    return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null;
+  }
+
+  private async listedVersion(): Promise<number> {
     let latest = 0;
     for await (const object of this.storage.listSummaries(this.folder)) {
       const name = object.uri.slice(object.uri.lastIndexOf("/") + 1);
@@ -105,6 +140,9 @@ export class FileSystemCatalog implements IcebergCatalog {
 
   async commit(base: IcebergCatalogState | null, metadata: IcebergTableMetadata): Promise<string | null> {
     const version = base ? versionOf(base.metadataLocation) + 1 : 1;
+    // A base whose file is gone was dropped from the metadata log by 100 (previous-versions-max) later
+    // commits: its successor's name may be free again, and creating it would commit nothing visible.
+    if (base && !(await this.storage.exists(base.metadataLocation))) return null;
     if (!(await this.store.writeCommit(this.tableUri, version, `${JSON.stringify(metadata, null, 2)}\n`))) {
       return null;
     }
@@ -117,15 +155,50 @@ export class FileSystemCatalog implements IcebergCatalog {
    * sees a newer version writes that one, and the last hint written is always the latest version.
    */
   private async writeHint(version: number): Promise<void> {
-    const hint = joinUri(this.folder, "version-hint.text");
     let written = version;
     for (let attempt = 0; attempt < 5; attempt++) {
-      await this.storage.put(hint, String(written), { contentType: "text/plain" });
+      await this.storage.put(this.hintUri, String(written), { contentType: "text/plain" });
       const latest = await this.latestVersion();
       if (latest <= written) return;
       written = latest;
     }
   }
+}
+
+/**
+ * Commits `metadata` on top of `base` through the catalog with the metadata log the table's properties ask
+ * for (spec "Metadata Log"): base's file joins the log, which keeps the newest
+ * `write.metadata.previous-versions-max` entries; after the commit succeeded, with
+ * `write.metadata.delete-after-commit.enabled`, the files that left the log are deleted (readers start from
+ * the current file; a snapshot stays readable through its manifest list, whichever metadata file lists it).
+ * Resolves to the new metadata file's URI, or null when another writer committed first.
+ */
+export async function commitTableMetadata(
+  storage: Storage,
+  catalog: IcebergCatalog,
+  base: IcebergCatalogState | null,
+  metadata: IcebergTableMetadata,
+): Promise<string | null> {
+  const log = base
+    ? [
+        ...base.metadata["metadata-log"],
+        { "timestamp-ms": base.metadata["last-updated-ms"], "metadata-file": base.metadataLocation },
+      ]
+    : [];
+  // At least one entry: base's file, which the next commit's catalog checks for.
+  const keep = Math.max(1, tableProperty(metadata, TABLE_PROPERTIES.previousMetadataVersionsMax));
+  const next = { ...metadata, "metadata-log": log.slice(-keep) };
+  const location = await catalog.commit(base, next);
+  if (location !== null && tableProperty(next, TABLE_PROPERTIES.deleteMetadataAfterCommit)) {
+    const kept = new Set(next["metadata-log"].map((entry) => entry["metadata-file"]));
+    const ours = joinUri(catalog.tableUri, "metadata/");
+    const dropped = log
+      .map((entry) => entry["metadata-file"])
+      .filter((file) => !kept.has(file) && file.startsWith(ours));
+    // The commit stands either way: a file left behind takes space only, and vacuum deletes it later.
+    if (dropped.length > 0) await storage.delete(dropped).catch(() => undefined);
+  }
+  return location;
 }
 
 function versionOf(metadataLocation: string): number {

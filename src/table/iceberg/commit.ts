@@ -20,12 +20,13 @@ import { SNAPLAKE_VERSION } from "../../version.js";
 import { locateDataFile } from "../data-files.js";
 import type { DeltaPrimitiveType, DeltaStructType } from "../delta/schema.js";
 import { columnAggregates, columnPathKey } from "../footer-stats.js";
-import type { IcebergCatalog, IcebergCatalogState } from "./catalog.js";
+import { commitTableMetadata, type IcebergCatalog, type IcebergCatalogState } from "./catalog.js";
 import { IcebergConflictError, IcebergInputError } from "./errors.js";
 import {
   type DataFileRecord,
   type ManifestEntry,
   type ManifestFileRecord,
+  mergeManifests,
   readManifestEntries,
   readManifestList,
   STATUS_ADDED,
@@ -46,6 +47,8 @@ import {
   type IcebergTableMetadata,
   NAME_MAPPING_PROPERTY,
   PROJECT_ID_PROPERTY,
+  TABLE_PROPERTIES,
+  tableProperty,
 } from "./metadata.js";
 import {
   columnsOfParquet,
@@ -192,7 +195,7 @@ async function runCommit(
     if (existing) return alreadyCommitted(existing);
 
     const built = await buildCommit(input, operation, files, state, snapshotId);
-    const location = await catalog.commit(state, built.metadata);
+    const location = await commitTableMetadata(storage, catalog, state, built.metadata);
     if (location !== null) return built.result;
 
     // Lost the race: the winners' snapshots decide whether this commit can go on top of them.
@@ -425,11 +428,23 @@ async function buildCommit(
     snapshotId,
     sequenceNumber,
   };
-  const manifests: ManifestFileRecord[] = [];
-  if (added.length > 0) manifests.push(await writeManifest({ ...manifestInput, entries: added }));
-  if (rewritten.length > 0) manifests.push(await writeManifest({ ...manifestInput, entries: rewritten }));
-  written.push(...manifests.map((m) => m.manifest_path));
-  manifests.push(...carried);
+  const ownManifests: ManifestFileRecord[] = [];
+  if (added.length > 0) ownManifests.push(await writeManifest({ ...manifestInput, entries: added }));
+  if (rewritten.length > 0) ownManifests.push(await writeManifest({ ...manifestInput, entries: rewritten }));
+  let manifests = [...ownManifests, ...carried];
+  if (tableProperty(base, TABLE_PROPERTIES.manifestMergeEnabled)) {
+    const merge = await mergeManifests({
+      ...manifestInput,
+      manifests,
+      minCountToMerge: tableProperty(base, TABLE_PROPERTIES.manifestMinCountToMerge),
+      targetSizeBytes: tableProperty(base, TABLE_PROPERTIES.manifestTargetSizeBytes),
+    });
+    // This attempt's own manifests that went into a merged one: nothing references them any more.
+    const merged = ownManifests.filter((m) => merge.replaced.includes(m)).map((m) => m.manifest_path);
+    if (merged.length > 0) await storage.delete(merged);
+    manifests = merge.manifests;
+  }
+  written.push(...manifests.filter((m) => !carried.includes(m)).map((m) => m.manifest_path));
   const manifestList = await writeManifestList(
     storage,
     base.location,
@@ -493,12 +508,6 @@ async function buildCommit(
     "current-snapshot-id": snapshotId,
     snapshots: [...base.snapshots, snapshot],
     "snapshot-log": [...base["snapshot-log"], { "timestamp-ms": now, "snapshot-id": snapshotId }],
-    "metadata-log": state
-      ? [
-          ...base["metadata-log"],
-          { "timestamp-ms": base["last-updated-ms"], "metadata-file": state.metadataLocation },
-        ]
-      : [],
     refs: { ...base.refs, main: { "snapshot-id": snapshotId, type: "branch" } },
   };
   return {
@@ -541,7 +550,11 @@ function newTableMetadata(location: string, now: number): IcebergTableMetadata {
     "partition-specs": [{ "spec-id": 0, fields: [] }],
     "default-spec-id": 0,
     "last-partition-id": PARTITION_FIELD_ID_START - 1, // the spec's value for an unpartitioned table
-    properties: { "write.format.default": "parquet" },
+    properties: {
+      "write.format.default": "parquet",
+      // Written out so that other engines committing to the table delete old metadata files too.
+      [TABLE_PROPERTIES.deleteMetadataAfterCommit.name]: "true",
+    },
     "current-snapshot-id": null,
     snapshots: [],
     "snapshot-log": [],

@@ -6,16 +6,18 @@
  * more than `retainMs` ago; the current snapshot never is. This is the window Delta's vacuum keeps (files
  * removed longer ago than the retention), so a query that started inside the window finds its files.
  * Files no snapshot references (a crashed or losing writer's, or a run's not committed yet) are deleted only
- * when older than `retainMs` too. Metadata JSON files (the history other readers may start from), the
- * version hint and hidden folders (`.tmp/`) are never deleted.
+ * when older than `retainMs` too. The current metadata JSON and those in its metadata log (the history
+ * other readers may start from), the version hint and hidden folders (`.tmp/`) are never deleted; older
+ * metadata JSON files (left by a commit whose deletion failed) only when the table deletes them after
+ * commits (`write.metadata.delete-after-commit.enabled`).
  */
 import type { Storage } from "../../storage/types.js";
 import { asFolder, relativeKey } from "../../storage/uri.js";
 import type { VacuumResult } from "../types.js";
-import type { IcebergCatalog, IcebergCatalogState } from "./catalog.js";
+import { commitTableMetadata, type IcebergCatalog, type IcebergCatalogState } from "./catalog.js";
 import { IcebergConflictError, IcebergTableNotFoundError } from "./errors.js";
 import { readManifestEntries, readManifestList, STATUS_DELETED } from "./manifests.js";
-import { currentSnapshot, type IcebergTableMetadata } from "./metadata.js";
+import { currentSnapshot, type IcebergTableMetadata, TABLE_PROPERTIES, tableProperty } from "./metadata.js";
 
 export interface IcebergVacuumResult extends VacuumResult {
   /** The snapshots expired (or, with dryRun, to expire). */
@@ -35,7 +37,14 @@ export async function vacuumIcebergTable(
   let expired = expiredSnapshotIds(state.metadata, cutoff);
   if (!options.dryRun) {
     for (let attempt = 1; expired.length > 0; attempt++) {
-      if ((await catalog.commit(state, withoutSnapshots(state, expired, now))) !== null) {
+      if (
+        (await commitTableMetadata(
+          storage,
+          catalog,
+          state,
+          withoutSnapshots(state.metadata, expired, now),
+        )) !== null
+      ) {
         state = await loadOrFail(catalog);
         break;
       }
@@ -58,6 +67,12 @@ export async function vacuumIcebergTable(
     state.metadata.snapshots.filter((s) => !gone.has(s["snapshot-id"])).map((s) => s["manifest-list"]),
   );
   const root = asFolder(catalog.tableUri);
+  const { metadata } = state;
+  const keepsAllMetadata = !tableProperty(metadata, TABLE_PROPERTIES.deleteMetadataAfterCommit);
+  const loggedMetadata = new Set([
+    state.metadataLocation,
+    ...metadata["metadata-log"].map((entry) => entry["metadata-file"]),
+  ]);
   const files: string[] = [];
   let bytes = 0;
   for await (const object of storage.listSummaries(root)) {
@@ -65,7 +80,9 @@ export async function vacuumIcebergTable(
     const kept =
       referenced.has(object.uri) ||
       key.split("/").some((segment) => segment.startsWith(".") || segment.startsWith("_")) ||
-      /^metadata\/([^/]*\.metadata\.json|version-hint\.text)$/.test(key) ||
+      key === "metadata/version-hint.text" ||
+      (/^metadata\/[^/]*\.metadata\.json$/.test(key) &&
+        (keepsAllMetadata || loggedMetadata.has(object.uri))) ||
       object.lastModified.getTime() >= cutoff;
     if (kept) continue;
     files.push(object.uri);
@@ -101,21 +118,16 @@ export function expiredSnapshotIds(metadata: IcebergTableMetadata, cutoff: numbe
 }
 
 function withoutSnapshots(
-  state: IcebergCatalogState,
+  metadata: IcebergTableMetadata,
   expired: readonly number[],
   now: number,
 ): IcebergTableMetadata {
   const gone = new Set(expired);
-  const { metadata } = state;
   return {
     ...metadata,
     "last-updated-ms": now,
     snapshots: metadata.snapshots.filter((s) => !gone.has(s["snapshot-id"])),
     "snapshot-log": metadata["snapshot-log"].filter((e) => !gone.has(e["snapshot-id"])),
-    "metadata-log": [
-      ...metadata["metadata-log"],
-      { "timestamp-ms": metadata["last-updated-ms"], "metadata-file": state.metadataLocation },
-    ],
   };
 }
 

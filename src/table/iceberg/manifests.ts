@@ -203,3 +203,69 @@ export async function writeManifestList(
   await storage.put(uri, body, { contentType: "application/octet-stream" });
   return uri;
 }
+
+export interface MergeManifestsInput extends Omit<WriteManifestInput, "entries"> {
+  /** The new snapshot's manifests, newest first (those this commit wrote, then the carried ones). */
+  manifests: readonly ManifestFileRecord[];
+  minCountToMerge: number;
+  targetSizeBytes: number;
+}
+
+/**
+ * Manifest merging, as the spec's `commit.manifest-merge.enabled` asks and Java's MergingSnapshotProducer
+ * does it, so that an append's manifest list does not grow by one manifest per commit: the data manifests
+ * of the default spec, oldest first, are packed into bins of up to `targetSizeBytes`; the bin holding this
+ * commit's newest manifest is merged once it counts `minCountToMerge` manifests, any other bin of several
+ * manifests always. A merged manifest holds its bin's live entries (earlier snapshots' as EXISTING) and
+ * this snapshot's own entries as they are; earlier snapshots' DELETED entries are dropped.
+ * Returns the manifests for the list (newest first) and those that no longer belong in it.
+ */
+export async function mergeManifests(
+  input: MergeManifestsInput,
+): Promise<{ manifests: ManifestFileRecord[]; replaced: ManifestFileRecord[] }> {
+  const { manifests, snapshotId } = input;
+  const mergeable = (m: ManifestFileRecord) => m.content === 0 && m.partition_spec_id === input.specId;
+  const newest = manifests.find(mergeable);
+  if (!newest) return { manifests: [...manifests], replaced: [] };
+
+  const bins: ManifestFileRecord[][] = [];
+  let bin: ManifestFileRecord[] = [];
+  let binBytes = 0;
+  for (const manifest of manifests.filter(mergeable).reverse()) {
+    if (bin.length > 0 && binBytes + manifest.manifest_length > input.targetSizeBytes) {
+      bins.push(bin);
+      bin = [];
+      binBytes = 0;
+    }
+    bin.push(manifest);
+    binBytes += manifest.manifest_length;
+  }
+  bins.push(bin);
+
+  const merged: ManifestFileRecord[] = [];
+  const replaced: ManifestFileRecord[] = [];
+  for (const oldestFirst of bins.reverse()) {
+    const newestFirst = oldestFirst.reverse();
+    const keep =
+      newestFirst.length === 1 ||
+      (newestFirst.includes(newest) && newestFirst.length < input.minCountToMerge);
+    if (keep) {
+      merged.push(...newestFirst);
+      continue;
+    }
+    const entries: ManifestEntry[] = [];
+    for (const manifest of newestFirst) {
+      const ours = manifest.added_snapshot_id === snapshotId;
+      for (const entry of await readManifestEntries(input.storage, manifest)) {
+        if (ours && entry.status === STATUS_ADDED) {
+          // Inherited from the merged manifest's list entry, as in the manifest it came from.
+          entries.push({ ...entry, snapshot_id: null, sequence_number: null, file_sequence_number: null });
+        } else if (ours) entries.push(entry);
+        else if (entry.status !== STATUS_DELETED) entries.push({ ...entry, status: STATUS_EXISTING });
+      }
+    }
+    merged.push(await writeManifest({ ...input, entries }));
+    replaced.push(...newestFirst);
+  }
+  return { manifests: [...merged, ...manifests.filter((m) => !mergeable(m))], replaced };
+}

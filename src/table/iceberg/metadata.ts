@@ -17,6 +17,39 @@ export const NAME_MAPPING_PROPERTY = "schema.name-mapping.default";
  */
 export const COMMITTED_PROPERTY_PREFIX = "snaplake.committed.";
 
+/**
+ * Table properties of the spec's "Table Properties" that snaplake's commits follow. Deleting old metadata
+ * files is off by default in the spec; snaplake tables turn it on (new tables get the property written, and
+ * a table without it is treated as on): otherwise every commit leaves its whole metadata JSON behind.
+ */
+export const TABLE_PROPERTIES = {
+  deleteMetadataAfterCommit: { name: "write.metadata.delete-after-commit.enabled", default: true },
+  previousMetadataVersionsMax: { name: "write.metadata.previous-versions-max", default: 100 },
+  manifestMergeEnabled: { name: "commit.manifest-merge.enabled", default: true },
+  manifestMinCountToMerge: { name: "commit.manifest.min-count-to-merge", default: 100 },
+  manifestTargetSizeBytes: { name: "commit.manifest.target-size-bytes", default: 8 * 1024 * 1024 },
+} as const;
+
+/** One of TABLE_PROPERTIES: its name and the default when a table does not set it. */
+export type IcebergTableProperty = (typeof TABLE_PROPERTIES)[keyof typeof TABLE_PROPERTIES];
+
+/** A table property's value, its default when unset; a value of the wrong kind is an error naming it. */
+export function tableProperty<P extends IcebergTableProperty>(
+  metadata: IcebergTableMetadata,
+  property: P,
+): P["default"] extends boolean ? boolean : number {
+  type Value = P["default"] extends boolean ? boolean : number;
+  const text = metadata.properties[property.name]?.trim();
+  if (text === undefined) return property.default as Value;
+  if (typeof property.default === "boolean") {
+    if (/^(true|false)$/i.test(text)) return (text.toLowerCase() === "true") as Value;
+  } else if (/^\d+$/.test(text)) return Number(text) as Value;
+  throw new IcebergMetadataError(
+    `Iceberg table ${metadata.location}: property ${property.name} is ${JSON.stringify(text)}, not ` +
+      `${typeof property.default === "boolean" ? "true or false" : "a whole number"}`,
+  );
+}
+
 export interface CommittedSnapshot {
   snapshotId: number;
   sequenceNumber: number;

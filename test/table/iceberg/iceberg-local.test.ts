@@ -4,7 +4,7 @@
  * schemas and all; the metadata is checked against the spec's v2 required fields, and bounds against the
  * data's min and max, decoded from the spec's single-value serialisation here.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,6 +20,7 @@ import {
   IcebergConflictError,
   IcebergSchemaError,
   openIcebergTable,
+  vacuumIcebergTable,
 } from "../../../src/table/iceberg/index.js";
 import { installFileFetch } from "./file-fetch.js";
 
@@ -294,6 +295,92 @@ describe("Iceberg commits on a local folder", () => {
     await expect(commit("batch-3", [bad])).rejects.toThrow(IcebergSchemaError);
     await expect(commit("batch-3", [bad])).rejects.toThrow(/"customer" is string .* but long/);
     expect((await icebergMetadata({ tableUrl: tableUrl() })).snapshots).toHaveLength(2);
+  });
+});
+
+describe("Iceberg metadata growth: the metadata log and manifest merging", () => {
+  it("keeps previous-versions-max metadata files, merges manifests at min-count-to-merge; every listed snapshot still reads back", async () => {
+    await commit("batch-1", [await writeOrders("2024-06-01", 3)]);
+    const catalog = new FileSystemCatalog(storage, table);
+    const created = (await catalog.load())!;
+    expect(created.metadata.properties["write.metadata.delete-after-commit.enabled"]).toBe("true");
+    // Smaller limits than the defaults (100 and 100), set as another engine's ALTER TABLE would: a
+    // metadata version that changes the properties only.
+    const properties = {
+      ...created.metadata.properties,
+      "write.metadata.previous-versions-max": "2",
+      "commit.manifest.min-count-to-merge": "3",
+    };
+    const log = [
+      { "timestamp-ms": created.metadata["last-updated-ms"], "metadata-file": created.metadataLocation },
+    ];
+    expect(await catalog.commit(created, { ...created.metadata, properties, "metadata-log": log })).toBe(
+      `${tableUrl()}/metadata/v2.metadata.json`,
+    );
+
+    const rowsAt = new Map<number, number>();
+    let total = 3;
+    rowsAt.set(Number((await icebergMetadata({ tableUrl: tableUrl() }))["current-snapshot-id"]), total);
+    for (let i = 2; i <= 6; i++) {
+      const result = await commit(`batch-${i}`, [await writeOrders(`2024-06-0${i}`, i)]);
+      total += i;
+      rowsAt.set(result.snapshotId, total);
+    }
+
+    // v7 is current; its log names the two before it; older metadata files are deleted.
+    const names = await readdir(join(table, "metadata"));
+    expect(names.filter((n) => n.endsWith(".metadata.json")).sort()).toEqual([
+      "v5.metadata.json",
+      "v6.metadata.json",
+      "v7.metadata.json",
+    ]);
+    const metadata = await icebergMetadata({ tableUrl: tableUrl() });
+    expect(metadata["metadata-log"]!.map((e: Loose) => e["metadata-file"].split("/").pop())).toEqual([
+      "v5.metadata.json",
+      "v6.metadata.json",
+    ]);
+
+    // Six appends would list six manifests unmerged. Merged whenever a list reached three: at v4 (its own,
+    // v3's and v1's into one) and at v6 (its own, v5's and v4's merged one), so v7 lists its own and v6's:
+    // v6's file ADDED (by v6, inherited from the list entry), the four before it EXISTING.
+    const current = metadata.snapshots!.find(
+      (s: Loose) => s["snapshot-id"] === metadata["current-snapshot-id"],
+    );
+    const list = await readAvroFile(current!["manifest-list"]);
+    expect(list.records).toHaveLength(2);
+    const mergedManifest = await readAvroFile(list.records[1].manifest_path);
+    expect(mergedManifest.records.map((e: Loose) => e.status)).toEqual([1, 0, 0, 0, 0]);
+    expect(mergedManifest.records[0].snapshot_id).toBeNull();
+    expect(list.records[1]).toMatchObject({ added_files_count: 1, existing_files_count: 4 });
+
+    // Every snapshot the metadata lists reads back with icebird, at its own row count.
+    expect(metadata.snapshots).toHaveLength(6);
+    for (const snapshot of metadata.snapshots!) {
+      const id = snapshot["snapshot-id"];
+      const rows = await icebergRead({
+        tableUrl: tableUrl(),
+        metadata: { ...metadata, "current-snapshot-id": id },
+      });
+      expect(rows, `snapshot ${id}`).toHaveLength(rowsAt.get(Number(id))!);
+      expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+    }
+
+    // A hint naming a deleted version (the folder is listed) or a lagging one (stepped on from) still
+    // finds v7, and the next commit is v8.
+    for (const hint of ["1", "5"]) {
+      await writeFile(join(table, "metadata", "version-hint.text"), hint);
+      expect(await catalog.latestVersion()).toBe(7);
+    }
+    await commit("batch-7", [await writeOrders("2024-06-07", 1)]);
+    expect((await catalog.load())!.metadataLocation).toBe(`${tableUrl()}/metadata/v8.metadata.json`);
+    expect(await readdir(join(table, "metadata"))).not.toContain("v5.metadata.json");
+
+    // A metadata file a commit failed to delete is vacuum's to delete; those in the log are kept.
+    await writeFile(join(table, "metadata", "v3.metadata.json"), "{}");
+    const vacuum = await vacuumIcebergTable(storage, catalog, { retainMs: 0, dryRun: true });
+    expect(vacuum.files.filter((uri) => uri.endsWith(".metadata.json"))).toEqual([
+      `${tableUrl()}/metadata/v3.metadata.json`,
+    ]);
   });
 });
 
