@@ -5,10 +5,9 @@
  */
 import type { Storage } from "../storage/types.js";
 import { asFolder, joinUri, normalizeUri } from "../storage/uri.js";
+import type { LakeFormat } from "./types.js";
 
-export type DetectedFormat = "hive" | "delta" | "iceberg";
-
-export async function detectTableFormat(storage: Storage, uri: string): Promise<DetectedFormat> {
+export async function detectTableFormat(storage: Storage, uri: string): Promise<LakeFormat> {
   const root = asFolder(normalizeUri(uri));
   if (await holdsAny(storage, joinUri(root, "_delta_log/"), (name) => /\.(json|parquet)$/.test(name)))
     return "delta";

@@ -16,8 +16,9 @@ import { asFolder, normalizeUri, relativeKey } from "../storage/uri.js";
 import type { DeltaStructType } from "./delta/schema.js";
 import { openDeltaTable } from "./delta/table.js";
 import { fileSystemCatalogForReading, type IcebergCatalog } from "./iceberg/catalog.js";
-import type { IcebergSchema } from "./iceberg/schema.js";
+import { deltaPrimitiveOf, type IcebergSchema } from "./iceberg/schema.js";
 import { openIcebergTable } from "./iceberg/table.js";
+import type { LakeFormat } from "./types.js";
 
 export interface LakeDataFile {
   uri: string;
@@ -25,8 +26,6 @@ export interface LakeDataFile {
   /** Delta partition columns' types (absent: strings). */
   partitionTypes?: Readonly<Record<string, string>>;
 }
-
-export type LakeFormat = "hive" | "delta" | "iceberg";
 
 export interface LakeListing {
   format: LakeFormat;
@@ -116,15 +115,11 @@ function primitiveTypes(schema: DeltaStructType): Record<string, string> {
 
 /** An Iceberg table's primitive columns by the Delta type names partitionLiteral reads. */
 function icebergPartitionTypes(schema: IcebergSchema): Record<string, string> {
-  const names: Record<string, string> = {
-    int: "integer",
-    timestamptz: "timestamp",
-    timestamp: "timestamp_ntz",
-  };
   return Object.fromEntries(
-    schema.fields.flatMap((field) =>
-      typeof field.type === "string" ? [[field.name, names[field.type] ?? field.type]] : [],
-    ),
+    schema.fields.flatMap((field) => {
+      const type = typeof field.type === "string" ? deltaPrimitiveOf(field.type) : null;
+      return type ? [[field.name, type]] : [];
+    }),
   );
 }
 

@@ -6,6 +6,9 @@
 import type { TableSettings } from "../config.js";
 import type { DeltaPrimitiveType } from "./delta/schema.js";
 
+/** A lake's table format: plain Hive folders, a Delta table or an Iceberg table (`table.format`). */
+export type LakeFormat = TableSettings["format"];
+
 export interface LakeRun {
   /** The run's identity: a table holds at most one commit per projectId, so a re-run commits nothing. */
   projectId: string;
@@ -17,7 +20,7 @@ export interface LakeRun {
 }
 
 export interface LakeCommitResult extends Record<string, unknown> {
-  format: TableSettings["format"];
+  format: LakeFormat;
   /** The table version holding the run (Delta), null for a hive lake. */
   version: number | null;
   /** False when nothing was written: a hive lake, or a Delta table that already held this run's commit. */
@@ -42,7 +45,7 @@ export interface OptimizePlanGroup {
  * JSON, so it can be recorded before anything is written and carried out (or resumed) later.
  */
 export interface OptimizePlan {
-  format: TableSettings["format"];
+  format: LakeFormat;
   /** The table version the plan was made at. */
   readVersion: number;
   /** A hash of the read version and the groups: the plan's identity (and its commit's txn appId). */
@@ -65,7 +68,7 @@ export interface VacuumResult {
 }
 
 export interface LakeTable {
-  readonly format: TableSettings["format"];
+  readonly format: LakeFormat;
   commit(run: LakeRun): Promise<LakeCommitResult>;
   /** The table version holding this project's commit, or null (none yet, or a hive lake: nothing to commit). */
   committedVersion(projectId: string): Promise<number | null>;

@@ -124,29 +124,35 @@ export function columnsOfParquet(footer: FileMetaData, source: string): DeltaStr
   }
 }
 
+/** The primitive types Delta and Iceberg name alike; `SPELLED_APART` pairs the others (Delta, Iceberg). */
+const SAME_NAME = new Set<string>(["long", "float", "double", "boolean", "binary", "date", "string"]);
+const SPELLED_APART: ReadonlyArray<readonly [DeltaPrimitiveType, IcebergPrimitiveType]> = [
+  ["integer", "int"],
+  ["timestamp", "timestamptz"],
+  ["timestamp_ntz", "timestamp"],
+];
+const DECIMAL = /^decimal\((\d+),\s*(\d+)\)$/;
+
 export function icebergPrimitiveOf(type: DeltaPrimitiveType): IcebergPrimitiveType {
-  switch (type) {
-    case "byte":
-    case "short":
-    case "integer":
-      return "int";
-    case "timestamp":
-      return "timestamptz";
-    case "timestamp_ntz":
-      return "timestamp";
-    case "long":
-    case "float":
-    case "double":
-    case "boolean":
-    case "binary":
-    case "date":
-    case "string":
-      return type;
-    default: {
-      const [precision, scale] = type.slice("decimal(".length, -1).split(",");
-      return `decimal(${Number(precision)}, ${Number(scale)})`;
-    }
-  }
+  // Iceberg's narrowest integer is int.
+  const delta = type === "byte" || type === "short" ? "integer" : type;
+  if (SAME_NAME.has(delta)) return delta as IcebergPrimitiveType;
+  const renamed = SPELLED_APART.find(([name]) => name === delta);
+  if (renamed) return renamed[1];
+  const [, precision, scale] = DECIMAL.exec(type) ?? [];
+  return `decimal(${Number(precision)}, ${Number(scale)})`;
+}
+
+/**
+ * The inverse of icebergPrimitiveOf: the Delta type an Iceberg primitive column reads as; null for the
+ * Iceberg types Delta has none for (time, uuid, fixed), which read as strings.
+ */
+export function deltaPrimitiveOf(type: string): DeltaPrimitiveType | null {
+  if (SAME_NAME.has(type)) return type as DeltaPrimitiveType;
+  const renamed = SPELLED_APART.find(([, name]) => name === type);
+  if (renamed) return renamed[0];
+  const decimal = DECIMAL.exec(type);
+  return decimal ? `decimal(${Number(decimal[1])},${Number(decimal[2])})` : null;
 }
 
 /** Converts a Delta type, numbering every nested id from `nextId()`. */
