@@ -7,6 +7,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
+/** How many files are hashed at once: one per core. */
+export const HASH_THREADS = availableParallelism();
 /** Read size for hashing: with 64 KiB chunks, ~40% of the MD5 time went to chunk handling. */
 const HASH_CHUNK_BYTES = 1024 * 1024;
 /** Idle workers end after this long, so a long-lived process doesn't keep threads it no longer uses. */
@@ -49,7 +51,7 @@ interface Job {
 type Reply = { etag: string } | { error: { code?: string; message: string } };
 
 /** A failure inside a worker, shaped like the file-system error it was (its `code`, e.g. ENOENT). */
-export class FileHashError extends Error {
+class FileHashError extends Error {
   readonly code: string | undefined;
   constructor(path: string, message: string, code?: string) {
     super(`hashing ${path} failed: ${message}`);
@@ -59,7 +61,6 @@ export class FileHashError extends Error {
 }
 
 class HashPool {
-  private readonly size = availableParallelism();
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Job>();
   private readonly queue: Job[] = [];
@@ -85,7 +86,7 @@ class HashPool {
   private dispatch(): void {
     clearTimeout(this.idleTimer);
     while (this.queue.length > 0) {
-      const worker = this.idle.pop() ?? (this.busy.size < this.size ? this.spawn() : undefined);
+      const worker = this.idle.pop() ?? (this.busy.size < HASH_THREADS ? this.spawn() : undefined);
       if (!worker) return;
       const job = this.queue.shift() as Job;
       this.busy.set(worker, job);

@@ -36,7 +36,7 @@ import {
   OutsideRootError,
   StorageError,
 } from "./errors.js";
-import { md5OfFile } from "./file-md5.js";
+import { HASH_THREADS, md5OfFile } from "./file-md5.js";
 import { isStaleTemp, ownedTempName } from "./temp-files.js";
 import type {
   Body,
@@ -56,8 +56,8 @@ export const TEMP_PREFIX = ".snaplake-tmp-";
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEPT_FOLDERS_LIMIT = 10_000;
 const ETAG_CACHE_LIMIT = 100_000;
-/** Files a listing stats and hashes ahead of the one it yields, so every hashing thread has work. */
-const LIST_LOOKAHEAD = 8;
+/** Files a listing stats and hashes ahead of the one it yields: every hashing thread has one, and one queued. */
+const LIST_LOOKAHEAD = 2 * HASH_THREADS;
 const DELETE_CONCURRENCY = 16;
 
 interface CachedEtag {

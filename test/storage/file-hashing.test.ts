@@ -3,13 +3,13 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, unlink, writeFile } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ObjectNotFoundError } from "../../src/storage/errors.js";
-import { md5OfFile, stopFileHashing } from "../../src/storage/file-md5.js";
+import { HASH_THREADS, md5OfFile, stopFileHashing } from "../../src/storage/file-md5.js";
 import { LocalStorage } from "../../src/storage/local.js";
 import type { ObjectInfo } from "../../src/storage/types.js";
 import { builtFile } from "../support/cli.js";
@@ -119,7 +119,7 @@ describe("local etags hashed on worker threads", () => {
  * waits in a read until `release` closes the FIFO's write end (and it hashes an empty file).
  */
 async function holdHashingThreads(root: string) {
-  const fifos = Array.from({ length: availableParallelism() }, (_, index) => join(root, `fifo-${index}`));
+  const fifos = Array.from({ length: HASH_THREADS }, (_, index) => join(root, `fifo-${index}`));
   for (const fifo of fifos) await run("mkfifo", [fifo]);
   const held = fifos.map((fifo) => md5OfFile(fifo));
   for (const hash of held) hash.catch(() => {}); // awaited by the test
