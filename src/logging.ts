@@ -35,6 +35,37 @@ function withoutStacks(value: unknown, depth: number): unknown {
   );
 }
 
+/** Where log lines go: anything with a `write(line)`, such as a stream. */
+interface LogDestination {
+  write(line: string): void;
+}
+
+let redirectedTo: LogDestination | undefined;
+let fd2: LogDestination | undefined;
+
+/**
+ * The destination of loggers made without one: fd 2, written synchronously (a line is out before the next
+ * statement runs, even if the process is killed then), unless redirectLogs points it elsewhere.
+ */
+const defaultDestination: LogDestination = {
+  write: (line) => {
+    if (redirectedTo) redirectedTo.write(line);
+    else {
+      fd2 ??= pino.destination({ fd: 2, sync: true });
+      fd2.write(line);
+    }
+  },
+};
+
+/**
+ * Sends the lines of loggers made without a destination to `destination` instead of fd 2, until called
+ * again (without one: back to fd 2). For programs that run the CLI's commands inside their own process and
+ * capture what they print (the in-process CLI tests); the `snaplake` binary never redirects.
+ */
+export function redirectLogs(destination?: LogDestination): void {
+  redirectedTo = destination;
+}
+
 export function createLogger(
   options: { level?: string; name?: string; destination?: { write(line: string): void } } = {},
 ): Logger {
@@ -46,7 +77,7 @@ export function createLogger(
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       ...(DEBUG_LEVELS.has(level) || debugEnabled() ? {} : { serializers: { err: errorWithoutStack } }),
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ?? defaultDestination,
   );
 }
 

@@ -18,7 +18,7 @@ import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeOrdersSnapshot } from "../../src/samples/orders.js";
 import { createStorage } from "../../src/storage/create.js";
-import { snaplake } from "../support/cli.js";
+import { snaplake, stderrLines } from "../support/cli.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -45,14 +45,10 @@ function projectDir(overrides: Record<string, unknown> = {}) {
   return { dir, file, cli };
 }
 
-/** One line of error, besides the line naming the tracker that every project command prints. */
+/** One line of error, besides log lines and the line naming the tracker that every project command prints. */
 function oneLine(stderr: string) {
   expect(stderr).not.toMatch(/\n\s+at /);
-  const lines = stderr
-    .trim()
-    .split("\n")
-    .filter((line) => !line.startsWith("snaplake: tracker: "));
-  expect(lines).toHaveLength(1);
+  expect(stderrLines(stderr)).toHaveLength(1);
 }
 
 describe("config checks at parse time", () => {

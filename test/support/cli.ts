@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, vi } from "vitest";
 import { runCli } from "../../src/cli/run.js";
+import { redirectLogs } from "../../src/logging.js";
 
 export interface CliResult {
   code: number;
@@ -23,17 +24,29 @@ export interface CliResult {
 const STACK_LINE = /\n\s+at \S/;
 
 /**
- * The CLI never prints a stack trace (README: one line per error; stacks only with
- * SNAPLAKE_LOG_LEVEL=debug). Every CLI test's output goes through this.
+ * What a command printed on stderr for a person, line by line: without its JSON log lines (pino's, such as
+ * "created tracker table" on a first run) and the line naming the tracker that project commands print.
  */
-/** What a command printed on stderr, line by line, without the line naming the tracker that project commands print. */
 export function stderrLines(stderr: string): string[] {
   return stderr
     .trim()
     .split("\n")
-    .filter((line) => line !== "" && !line.startsWith("snaplake: tracker: "));
+    .filter((line) => line !== "" && !line.startsWith("snaplake: tracker: ") && !isJsonLogLine(line));
 }
 
+function isJsonLogLine(line: string): boolean {
+  if (!line.startsWith('{"level":')) return false;
+  try {
+    return typeof JSON.parse(line).msg === "string";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The CLI never prints a stack trace (README: one line per error; stacks only with
+ * SNAPLAKE_LOG_LEVEL=debug). Every CLI test's output goes through this.
+ */
 export function expectNoStackTrace(result: { stdout: string; stderr: string }, what = "CLI output"): void {
   if (process.env.SNAPLAKE_LOG_LEVEL === "debug" || process.env.SNAPLAKE_LOG_LEVEL === "trace") return;
   for (const [stream, text] of [
@@ -46,10 +59,12 @@ export function expectNoStackTrace(result: { stdout: string; stderr: string }, w
 }
 
 /**
- * Runs the CLI in-process (runCli, as the `snaplake` binary does) and captures stdout, stderr and the exit
- * code the binary would end with.
+ * Runs the CLI in-process (runCli, as the `snaplake` binary does) and captures stdout, stderr (log lines
+ * included) and the exit code the binary would end with. `env` is laid over the test's environment for the
+ * run, with CI=1 as the built binary gets it (JSON logs, no live view). Paths in `args` are taken from the
+ * test's current folder: pass the config's absolute path.
  */
-export async function snaplake(args: string[]): Promise<CliResult> {
+export async function snaplake(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
   const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
@@ -60,10 +75,14 @@ export async function snaplake(args: string[]): Promise<CliResult> {
     err.push(String(chunk));
     return true;
   });
+  redirectLogs({ write: (line) => err.push(line) });
+  const restoreEnv = overlayEnv({ CI: "1", ...env });
   let code: number;
   try {
     code = await runCli(["node", "snaplake", ...args]);
   } finally {
+    restoreEnv();
+    redirectLogs();
     stdout.mockRestore();
     stderr.mockRestore();
     process.exitCode = undefined;
@@ -71,6 +90,19 @@ export async function snaplake(args: string[]): Promise<CliResult> {
   const result = { code, stdout: out.join(""), stderr: err.join("") };
   expectNoStackTrace(result, `snaplake ${args.join(" ")}`);
   return result;
+}
+
+/** Sets `env` in process.env (undefined deletes); the returned function puts back what was there. */
+function overlayEnv(env: NodeJS.ProcessEnv): () => void {
+  const before = Object.entries(env).map(([key]) => [key, process.env[key]] as const);
+  const apply = (entries: readonly (readonly [string, string | undefined])[]) => {
+    for (const [key, value] of entries) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  apply(Object.entries(env));
+  return () => apply(before);
 }
 
 /** Absolute path of a built file under dist/, e.g. "cli/main.js"; fails clearly when it was not built. */
