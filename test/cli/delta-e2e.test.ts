@@ -1,6 +1,7 @@
 /**
- * Issue 15's "Done when", end to end through the built `snaplake` binary (tracker on dynalite), each Delta
- * table checked with the log reader written from the protocol text (test/table/delta/independent-reader.ts):
+ * Issue 15's "Done when", end to end through the `snaplake` CLI (in this process; the built binary where
+ * processes are killed or race; tracker on dynalite), each Delta table checked with the log reader written
+ * from the protocol text (test/table/delta/independent-reader.ts):
  * - three Snowplow batches appended by three projects: after each, the table holds exactly the events so
  *   far (by event_id); batch 3's new columns evolve the schema in its own commit; batch 2 again adds nothing;
  * - step 4 SIGKILLed once its commit file exists, then run again: one commit for the project;
@@ -13,10 +14,11 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { runBuiltCli as run, startBuiltCli, stderrLines } from "../support/cli.js";
+import { startBuiltCli, stderrLines } from "../support/cli.js";
 import {
   download,
   type Lake,
+  lakeCli,
   localLake,
   ordersRun,
   runAll,
@@ -155,7 +157,7 @@ describe("Delta tables across runs, through the CLI", () => {
       expect(await Promise.race([ended, new Promise((ok) => setTimeout(() => ok(false), 20))])).toBe(false);
     }
     // ...while the append commits version 1.
-    const appended = await run(["step", "4", "--config", append.file, "--json"], lake.dir, lake.env);
+    const appended = await lakeCli(lake, ["step", "4", "--config", append.file, "--json"]);
     expect(appended.code, appended.stderr).toBe(0);
     expect(JSON.parse(appended.stdout)).toMatchObject({ version: 1, committed: true });
     writeFileSync(join(pause, "go"), "");
@@ -187,7 +189,7 @@ describe("Delta tables across runs, through the CLI", () => {
       ],
     });
     await runUntilValidated(lake, strings.file);
-    const refused = await run(["step", "4", "--config", strings.file], lake.dir, lake.env);
+    const refused = await lakeCli(lake, ["step", "4", "--config", strings.file]);
     expect(refused.code).toBe(1);
     const lines = stderrLines(refused.stderr).filter((line) => !line.startsWith("{"));
     expect(lines, refused.stderr).toHaveLength(1);
@@ -217,17 +219,17 @@ describe("the table settings of a project that ran", () => {
     const committed = replay(lake);
 
     edit(lake, nightly.file, { format: "delta", mode: "overwrite" });
-    const changed = await run(["run", "--config", nightly.file], lake.dir, lake.env);
+    const changed = await lakeCli(lake, ["run", "--config", nightly.file]);
     expect(changed.code).toBe(2);
     expect(oneLine(changed.stderr)).toMatch(/in: table\.mode\..*--from-step 4-commit/);
 
-    const refused = await run(["reset", "--config", nightly.file, "--from-step", "2.3", "--yes"], lake.dir);
+    const refused = await lakeCli(lake, ["reset", "--config", nightly.file, "--from-step", "2.3", "--yes"]);
     expect(refused.code).toBe(1);
     expect(oneLine(refused.stderr)).toContain(`"${nightly.projectId}" is committed to the Delta table`);
     expect(oneLine(refused.stderr)).toContain("as version 0");
     expect(checkFiles(localTable(lake), replay(lake))).toBe(nightly.rows); // every file still there
 
-    const reset = await run(["reset", "--config", nightly.file, "--from-step", "4", "--yes"], lake.dir);
+    const reset = await lakeCli(lake, ["reset", "--config", nightly.file, "--from-step", "4", "--yes"]);
     expect(reset.code, reset.stderr).toBe(0);
     const again = await runAll(lake, nightly.file);
     expect(again.commit).toMatchObject({ format: "delta", version: 0, committed: false });
@@ -241,10 +243,10 @@ describe("the table settings of a project that ran", () => {
     expect(summary.commit).toMatchObject({ format: "hive", committed: false });
 
     edit(lake, hive.file, APPEND);
-    const changed = await run(["step", "4", "--config", hive.file], lake.dir, lake.env);
+    const changed = await lakeCli(lake, ["step", "4", "--config", hive.file]);
     expect(changed.code).toBe(2);
     expect(oneLine(changed.stderr)).toMatch(/in: table\.format, table\.mode|in: table\.format/);
-    expect((await run(["reset", "--config", hive.file, "--from-step", "4", "--yes"], lake.dir)).code).toBe(0);
+    expect((await lakeCli(lake, ["reset", "--config", hive.file, "--from-step", "4", "--yes"])).code).toBe(0);
 
     const committed = await runAll(lake, hive.file);
     expect(committed.commit).toMatchObject({

@@ -1,6 +1,7 @@
 /**
- * Issue 18's "Done when" for Iceberg tables, end to end through the built `snaplake` binary (tracker on
- * dynalite), each table read back by icebird (hyparam), a reader that is not ours:
+ * Issue 18's "Done when" for Iceberg tables, end to end through the `snaplake` CLI (in this process; the
+ * built binary for the racing commits; tracker on dynalite), each table read back by icebird (hyparam), a
+ * reader that is not ours:
  * - three Snowplow batches appended by three projects: after each, the table holds exactly the events so
  *   far (by event_id), one snapshot per batch naming its projectId; batch 3's new columns get new field
  *   ids; batch 2 again adds no snapshot;
@@ -16,9 +17,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { icebergMetadata, icebergRead } from "icebird";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { runBuiltCli as run } from "../support/cli.js";
 import {
   type Lake,
+  lakeCli,
   localLake,
   ordersRun,
   runAll,
@@ -96,7 +97,7 @@ describe("Iceberg tables across runs, through the CLI", () => {
     const again = await runAll(lake, batches[1]!.file);
     expect(again.commit).toMatchObject({ format: "iceberg", version: 2 });
     expect(existsSync(join(lake.dir, "lake", "metadata", "v4.metadata.json"))).toBe(false);
-    const history = await run(["table", "history", "lake", "--json"], lake.dir);
+    const history = await lakeCli(lake, ["table", "history", "lake", "--json"]);
     expect(history.code, history.stderr).toBe(0);
     expect(JSON.parse(history.stdout).map((v: Loose) => [v.version, v.operation, v.projectId])).toEqual(
       batches.map((b, i) => [i + 1, "append", b.projectId]),
@@ -119,20 +120,23 @@ describe("Iceberg tables across runs, through the CLI", () => {
     const metadata: Loose = await icebergMetadata({ tableUrl: tableUrl(lake) });
     expect(metadata.snapshots.map((s: Loose) => s.summary.operation)).toEqual(["overwrite", "overwrite"]);
 
-    const first = await run(["table", "files", "lake", "--version", "1", "--json"], lake.dir);
+    const first = await lakeCli(lake, ["table", "files", "lake", "--version", "1", "--json"]);
     expect(first.code, first.stderr).toBe(0);
     const files = JSON.parse(first.stdout);
     expect(files.version).toBe(1);
     expect(files.files.reduce((sum: number, f: Loose) => sum + f.rows, 0)).toBe(night1.rows);
     const latest = JSON.parse(
-      (await run(["table", "files", "--config", night2.file, "--json"], lake.dir)).stdout,
+      (await lakeCli(lake, ["table", "files", "--config", night2.file, "--json"])).stdout,
     );
     expect(latest.files.reduce((sum: number, f: Loose) => sum + f.rows, 0)).toBe(night2.rows);
 
-    const query = await run(
-      ["query", "SELECT count(*) AS n, min(year) AS first FROM lake", "--config", night2.file, "--json"],
-      lake.dir,
-    );
+    const query = await lakeCli(lake, [
+      "query",
+      "SELECT count(*) AS n, min(year) AS first FROM lake",
+      "--config",
+      night2.file,
+      "--json",
+    ]);
     expect(query.code, query.stderr).toBe(0);
     expect(JSON.parse(query.stdout)).toEqual([{ n: night2.rows, first: expect.any(String) }]);
   }, 120_000);
@@ -163,23 +167,27 @@ describe("Iceberg tables across runs, through the CLI", () => {
       runs.push(r);
     }
     const rows = runs.reduce((sum, r) => sum + r.rows, 0);
-    const before = JSON.parse((await run(["table", "files", "lake", "--json"], lake.dir)).stdout);
+    const before = JSON.parse((await lakeCli(lake, ["table", "files", "lake", "--json"])).stdout);
 
-    const optimized = await run(["optimize", "--config", runs[0]!.file, "--json"], lake.dir, lake.env);
+    const optimized = await lakeCli(lake, ["optimize", "--config", runs[0]!.file, "--json"]);
     expect(optimized.code, optimized.stderr).toBe(0);
     const plan = JSON.parse(optimized.stdout).plans[0];
     expect(plan.commit).toMatchObject({ format: "iceberg", version: 4, committed: true });
-    const after = JSON.parse((await run(["table", "files", "lake", "--json"], lake.dir)).stdout);
+    const after = JSON.parse((await lakeCli(lake, ["table", "files", "lake", "--json"])).stdout);
     expect(after.files.length).toBeLessThan(before.files.length);
     expect(await readRows(lake)).toHaveLength(rows);
     const metadata: Loose = await icebergMetadata({ tableUrl: tableUrl(lake) });
     expect(metadata.snapshots.at(-1).summary.operation).toBe("replace");
 
-    const vacuumed = await run(
-      ["vacuum", "--config", runs[0]!.file, "--retain", "0m", "--yes", "--json"],
-      lake.dir,
-      lake.env,
-    );
+    const vacuumed = await lakeCli(lake, [
+      "vacuum",
+      "--config",
+      runs[0]!.file,
+      "--retain",
+      "0m",
+      "--yes",
+      "--json",
+    ]);
     expect(vacuumed.code, vacuumed.stderr).toBe(0);
     const result = JSON.parse(vacuumed.stdout);
     expect(result.expiredSnapshots).toHaveLength(3);
@@ -195,12 +203,12 @@ describe("Iceberg tables across runs, through the CLI", () => {
 
     // The first run's snapshot is expired; its commit is still known to the table (not only to the
     // tracker: step 4 is reset), so step 4 again adds nothing.
-    const refused = await run(["reset", "--config", runs[0]!.file, "--from-step", "2.3", "--yes"], lake.dir);
+    const refused = await lakeCli(lake, ["reset", "--config", runs[0]!.file, "--from-step", "2.3", "--yes"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`"${runs[0]!.projectId}" is committed to the Iceberg table`);
-    const reset = await run(["reset", "--config", runs[0]!.file, "--from-step", "4", "--yes"], lake.dir);
+    const reset = await lakeCli(lake, ["reset", "--config", runs[0]!.file, "--from-step", "4", "--yes"]);
     expect(reset.code, reset.stderr).toBe(0);
-    const again = await run(["step", "4", "--config", runs[0]!.file, "--json"], lake.dir, lake.env);
+    const again = await lakeCli(lake, ["step", "4", "--config", runs[0]!.file, "--json"]);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ version: 1, committed: false });
   }, 180_000);

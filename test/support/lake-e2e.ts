@@ -2,9 +2,10 @@
  * End-to-end lake tests through the built CLI, shared by the Delta and Iceberg suites: a lake on a local
  * folder or on s3rver with the DynamoDB commit table (tracker on dynalite), config files written into it,
  * Snowplow batches and orders snapshots as projects, steps 0 to 3 run in-process (step 4 is what the
- * suites run through the CLI), and an S3 prefix copied to a local folder for the readers.
+ * suites run through the CLI: in this process with lakeCli, or the built binary where processes race or
+ * are killed), and an S3 prefix copied to a local folder for the readers.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { expect, inject } from "vitest";
@@ -17,7 +18,7 @@ import { Step } from "../../src/steps/catalogue.js";
 import { createStorage } from "../../src/storage/create.js";
 import { createDeltaLogTable } from "../../src/table/delta/index.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli as run } from "./cli.js";
+import { runBuiltCli as run, snaplake } from "./cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "./clients.js";
 import { tempDir } from "./temp-dir.js";
 
@@ -205,8 +206,19 @@ export async function runUntilValidated(lake: Lake, file: string) {
   }
 }
 
+/**
+ * `snaplake` in this process, as if started in the lake's folder: an argument naming a file or folder there
+ * (a config file, "lake") is given as its path.
+ */
+export function lakeCli(lake: Lake, args: string[]) {
+  return snaplake(
+    args.map((arg) => (existsSync(join(lake.dir, arg)) ? join(lake.dir, arg) : arg)),
+    lake.env,
+  );
+}
+
 export async function runAll(lake: Lake, file: string) {
-  const result = await run(["run", "--config", file, "--json"], lake.dir, lake.env);
+  const result = await lakeCli(lake, ["run", "--config", file, "--json"]);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
 }
