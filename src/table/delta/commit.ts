@@ -18,6 +18,7 @@ import type { PartitionValues } from "../../models/hive.js";
 import type { Storage } from "../../storage/types.js";
 import { normalizeUri } from "../../storage/uri.js";
 import { SNAPLAKE_VERSION } from "../../version.js";
+import { LostCommitRace, retryLostRaces } from "../commit-retry.js";
 import { locateDataFile } from "../data-files.js";
 import {
   type AddAction,
@@ -227,62 +228,70 @@ export async function runCommit(
 ): Promise<DeltaCommitResult> {
   const { storage, tableUri } = context;
   const logStore = context.logStore ?? defaultLogStore(storage, tableUri);
-  let listing = await listLog(storage, tableUri, logStore);
-  let snapshot = read
+  const listing = await listLog(storage, tableUri, logStore);
+  const readSnapshot = read
     ? read.snapshot
     : listing.latest < 0
       ? null
       : await loadSnapshot(storage, tableUri, { listing });
   const maxAttempts = context.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const readVersion = snapshot?.version ?? -1;
+  const readVersion = readSnapshot?.version ?? -1;
   const appId = context.appId ?? context.projectId;
 
-  for (let attempt = 1; ; attempt++) {
-    const existing = snapshot?.txns.get(appId);
-    if (existing) return alreadyCommitted(existing.version);
+  return retryLostRaces(
+    readSnapshot,
+    async (snapshot) => {
+      const existing = snapshot?.txns.get(appId);
+      if (existing) return alreadyCommitted(existing.version);
 
-    const version = (snapshot?.version ?? -1) + 1;
-    const now = Date.now();
-    // Rebuilt on every attempt: the winners may have changed the schema, protocol or files to replace.
-    const built = buildActions(context, operation, files, snapshot, version, now);
-    if (await logStore.writeCommit(tableUri, version, serializeCommit(built.actions))) {
-      const result: DeltaCommitResult = { version, committed: true, ...built.counts };
-      const interval = context.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
-      if (version > 0 && version % interval === 0) {
-        try {
-          await writeCheckpoint(storage, afterCommit(snapshot, built.actions, version, tableUri));
-        } catch (error) {
-          result.checkpointError = error as Error;
+      const version = (snapshot?.version ?? -1) + 1;
+      const now = Date.now();
+      // Rebuilt on every attempt: the winners may have changed the schema, protocol or files to replace.
+      const built = buildActions(context, operation, files, snapshot, version, now);
+      if (await logStore.writeCommit(tableUri, version, serializeCommit(built.actions))) {
+        const result: DeltaCommitResult = { version, committed: true, ...built.counts };
+        const interval = context.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
+        if (version > 0 && version % interval === 0) {
+          try {
+            await writeCheckpoint(storage, afterCommit(snapshot, built.actions, version, tableUri));
+          } catch (error) {
+            result.checkpointError = error as Error;
+          }
+        }
+        return result;
+      }
+
+      // Lost the race: read what won, check it against this commit, and move on top of it.
+      const latest = await listLog(storage, tableUri, logStore);
+      const winners = await readWinners(storage, latest, version);
+      for (const winner of winners) {
+        const ours = winner.actions.find((action) => "txn" in action && action.txn.appId === appId);
+        if (ours) return alreadyCommitted(winner.version);
+        const conflict = conflictOf(operation, winner.actions, built.partitions, context.partitionColumns);
+        if (conflict) {
+          const theirs = winner.actions.find((action) => "txn" in action);
+          throw new DeltaConflictError(tableUri, readVersion, winner.version, conflict, {
+            ours: context.projectId,
+            ...(theirs && "txn" in theirs ? { theirs: theirs.txn.appId } : {}),
+          });
         }
       }
-      return result;
-    }
-
-    // Lost the race: read what won, check it against this commit, and move on top of it.
-    listing = await listLog(storage, tableUri, logStore);
-    const winners = await readWinners(storage, listing, version);
-    for (const winner of winners) {
-      const ours = winner.actions.find((action) => "txn" in action && action.txn.appId === appId);
-      if (ours) return alreadyCommitted(winner.version);
-      const conflict = conflictOf(operation, winner.actions, built.partitions, context.partitionColumns);
-      if (conflict) {
-        const theirs = winner.actions.find((action) => "txn" in action);
-        throw new DeltaConflictError(tableUri, readVersion, winner.version, conflict, {
-          ours: context.projectId,
-          ...(theirs && "txn" in theirs ? { theirs: theirs.txn.appId } : {}),
-        });
-      }
-    }
-    if (attempt >= maxAttempts) {
-      throw new DeltaConflictError(
-        tableUri,
-        readVersion,
-        listing.latest,
-        `was one of ${maxAttempts} commits in a row that won the race against this one; raise maxAttempts`,
-      );
-    }
-    snapshot = snapshot ? advance(snapshot, winners) : await loadSnapshot(storage, tableUri, { listing });
-  }
+      const next = snapshot
+        ? advance(snapshot, winners)
+        : await loadSnapshot(storage, tableUri, { listing: latest });
+      throw new LostCommitRace<DeltaSnapshot | null>(next, latest.latest);
+    },
+    {
+      maxAttempts,
+      exhausted: (lost) =>
+        new DeltaConflictError(
+          tableUri,
+          readVersion,
+          lost.winner,
+          `was one of ${maxAttempts} commits in a row that won the race against this one; raise maxAttempts`,
+        ),
+    },
+  );
 }
 
 export function alreadyCommitted(version: number): DeltaCommitResult {

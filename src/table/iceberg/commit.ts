@@ -17,6 +17,7 @@ import pLimit from "p-limit";
 import { readParquetFooter } from "../../frames/parquet.js";
 import type { Storage } from "../../storage/types.js";
 import { SNAPLAKE_VERSION } from "../../version.js";
+import { LostCommitRace, retryLostRaces } from "../commit-retry.js";
 import { locateDataFile } from "../data-files.js";
 import type { DeltaPrimitiveType, DeltaStructType } from "../delta/schema.js";
 import { columnAggregates, columnPathKey } from "../footer-stats.js";
@@ -186,43 +187,55 @@ async function runCommit(
 ): Promise<IcebergCommitResult> {
   const { storage, catalog } = input;
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  let state = loaded;
-  const readSnapshotId = state ? (currentSnapshot(state.metadata)?.["snapshot-id"] ?? null) : null;
+  const readSnapshotId = loaded ? (currentSnapshot(loaded.metadata)?.["snapshot-id"] ?? null) : null;
   const snapshotId = newSnapshotId();
 
-  for (let attempt = 1; ; attempt++) {
-    const existing = committedSnapshot(state?.metadata, input.projectId);
-    if (existing) return alreadyCommitted(existing);
+  return retryLostRaces(
+    loaded,
+    async (state) => {
+      const existing = committedSnapshot(state?.metadata, input.projectId);
+      if (existing) return alreadyCommitted(existing);
 
-    const built = await buildCommit(input, operation, files, state, snapshotId);
-    const location = await commitTableMetadata(storage, catalog, state, built.metadata);
-    if (location !== null) return built.result;
+      const built = await buildCommit(input, operation, files, state, snapshotId);
+      const location = await commitTableMetadata(storage, catalog, state, built.metadata);
+      if (location !== null) return built.result;
 
-    // Lost the race: the winners' snapshots decide whether this commit can go on top of them.
-    const before = new Set(state?.metadata.snapshots.map((s) => s["snapshot-id"]) ?? []);
-    const winnerState = await catalog.load();
-    await storage.delete(built.written);
-    if (!winnerState)
-      throw new IcebergInputError(`Iceberg table ${catalog.displayName} vanished during a commit`);
-    const winners = winnerState.metadata.snapshots.filter((s) => !before.has(s["snapshot-id"]));
-    const ours = committedSnapshot(winnerState.metadata, input.projectId);
-    if (ours) return alreadyCommitted(ours);
-    for (const winner of winners) {
-      const conflict = await conflictOf(storage, operation, winner, built.partitions, winnerState);
-      if (conflict) {
-        throw new IcebergConflictError(catalog.displayName, readSnapshotId, winner["snapshot-id"], conflict);
+      // Lost the race: the winners' snapshots decide whether this commit can go on top of them.
+      const before = new Set(state?.metadata.snapshots.map((s) => s["snapshot-id"]) ?? []);
+      const winnerState = await catalog.load();
+      await storage.delete(built.written);
+      if (!winnerState)
+        throw new IcebergInputError(`Iceberg table ${catalog.displayName} vanished during a commit`);
+      const winners = winnerState.metadata.snapshots.filter((s) => !before.has(s["snapshot-id"]));
+      const ours = committedSnapshot(winnerState.metadata, input.projectId);
+      if (ours) return alreadyCommitted(ours);
+      for (const winner of winners) {
+        const conflict = await conflictOf(storage, operation, winner, built.partitions, winnerState);
+        if (conflict) {
+          throw new IcebergConflictError(
+            catalog.displayName,
+            readSnapshotId,
+            winner["snapshot-id"],
+            conflict,
+          );
+        }
       }
-    }
-    if (attempt >= maxAttempts) {
-      throw new IcebergConflictError(
-        catalog.displayName,
-        readSnapshotId,
+      throw new LostCommitRace<IcebergCatalogState | null>(
+        winnerState,
         winners.at(-1)?.["snapshot-id"] ?? -1,
-        `was one of ${maxAttempts} commits in a row that won the race against this one; raise maxAttempts`,
       );
-    }
-    state = winnerState;
-  }
+    },
+    {
+      maxAttempts,
+      exhausted: (lost) =>
+        new IcebergConflictError(
+          catalog.displayName,
+          readSnapshotId,
+          lost.winner,
+          `was one of ${maxAttempts} commits in a row that won the race against this one; raise maxAttempts`,
+        ),
+    },
+  );
 }
 
 function alreadyCommitted(snapshot: CommittedSnapshot): IcebergCommitResult {

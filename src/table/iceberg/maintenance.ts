@@ -13,6 +13,7 @@
  */
 import type { Storage } from "../../storage/types.js";
 import { asFolder, relativeKey } from "../../storage/uri.js";
+import { LostCommitRace, retryLostRaces } from "../commit-retry.js";
 import type { VacuumResult } from "../types.js";
 import { commitTableMetadata, type IcebergCatalog, type IcebergCatalogState } from "./catalog.js";
 import { IcebergConflictError, IcebergTableNotFoundError } from "./errors.js";
@@ -33,34 +34,10 @@ export async function vacuumIcebergTable(
 ): Promise<IcebergVacuumResult> {
   const now = options.now ?? Date.now();
   const cutoff = now - options.retainMs;
-  let state = await loadOrFail(catalog);
-  let expired = expiredSnapshotIds(state.metadata, cutoff);
-  if (!options.dryRun) {
-    for (let attempt = 1; expired.length > 0; attempt++) {
-      if (
-        (await commitTableMetadata(
-          storage,
-          catalog,
-          state,
-          withoutSnapshots(state.metadata, expired, now),
-        )) !== null
-      ) {
-        state = await loadOrFail(catalog);
-        break;
-      }
-      // Another writer committed meanwhile: expire again on top of its metadata.
-      if (attempt >= MAX_EXPIRE_ATTEMPTS) {
-        throw new IcebergConflictError(
-          catalog.displayName,
-          currentSnapshot(state.metadata)?.["snapshot-id"] ?? null,
-          -1,
-          `kept changing through ${MAX_EXPIRE_ATTEMPTS} attempts to expire snapshots`,
-        );
-      }
-      state = await loadOrFail(catalog);
-      expired = expiredSnapshotIds(state.metadata, cutoff);
-    }
-  }
+  const loaded = await loadOrFail(catalog);
+  const { state, expired } = options.dryRun
+    ? { state: loaded, expired: expiredSnapshotIds(loaded.metadata, cutoff) }
+    : await expireSnapshots(storage, catalog, loaded, cutoff, now);
   const gone = new Set(options.dryRun ? expired : []);
   const referenced = await referencedFiles(
     storage,
@@ -90,6 +67,39 @@ export async function vacuumIcebergTable(
   }
   if (!options.dryRun && files.length > 0) await storage.delete(files);
   return { files, bytes, deleted: !options.dryRun, expiredSnapshots: expired };
+}
+
+/** Commits the table without the snapshots expired at `cutoff`; on a lost race, again on top of the winner. */
+function expireSnapshots(
+  storage: Storage,
+  catalog: IcebergCatalog,
+  loaded: IcebergCatalogState,
+  cutoff: number,
+  now: number,
+): Promise<{ state: IcebergCatalogState; expired: number[] }> {
+  return retryLostRaces(
+    loaded,
+    async (state) => {
+      const expired = expiredSnapshotIds(state.metadata, cutoff);
+      if (expired.length === 0) return { state, expired };
+      const next = withoutSnapshots(state.metadata, expired, now);
+      if ((await commitTableMetadata(storage, catalog, state, next)) !== null) {
+        return { state: await loadOrFail(catalog), expired };
+      }
+      const winner = await loadOrFail(catalog);
+      throw new LostCommitRace(winner, currentSnapshot(winner.metadata)?.["snapshot-id"] ?? -1);
+    },
+    {
+      maxAttempts: MAX_EXPIRE_ATTEMPTS,
+      exhausted: (lost) =>
+        new IcebergConflictError(
+          catalog.displayName,
+          currentSnapshot(loaded.metadata)?.["snapshot-id"] ?? null,
+          lost.winner,
+          `kept changing through ${MAX_EXPIRE_ATTEMPTS} attempts to expire snapshots`,
+        ),
+    },
+  );
 }
 
 async function loadOrFail(catalog: IcebergCatalog): Promise<IcebergCatalogState> {
