@@ -379,6 +379,27 @@ describe("readEnrichedEvents: a batch in pieces", () => {
   });
 });
 
+describe("readEnrichedEventsAsync: its temporary batch file", () => {
+  it("is written under the OS temp folder and removed once read, also when the read fails", async () => {
+    const temp = await mkdtemp(join(tmpdir(), "snaplake-reader-tmp-"));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      const { text } = generateEnrichedTsv(200, { seed: 5, badShare: 0.05 });
+      const read = await readEnrichedEventsAsync([Buffer.from(text), Buffer.from(text)], { source: "tmp" });
+      expect(read.stats.lines).toBe(2 * text.trimEnd().split("\n").length);
+      await expect(
+        readEnrichedEventsAsync([Buffer.from(text), Buffer.from([0x1f, 0x8b, 1, 2, 3])], { source: "tmp" }),
+      ).rejects.toThrow(EnrichedReadError);
+      expect(await readdir(temp)).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("readEnrichedEvents: in-batch natural de-duplication", () => {
   const id = "7b1c1a42-0000-4000-a000-000000000001";
   const event = (etl: string, fingerprint: string, appId: string) =>
