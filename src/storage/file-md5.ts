@@ -25,15 +25,19 @@ const { closeSync, openSync, readSync } = require("node:fs");
 const { createHash } = require("node:crypto");
 const { parentPort, workerData } = require("node:worker_threads");
 const buffer = Buffer.allocUnsafe(workerData.chunkBytes);
-parentPort.on("message", (path) => {
+parentPort.on("message", (file) => {
   try {
     const hash = createHash("md5");
-    const fd = openSync(path, "r");
+    // A descriptor is the caller's: read at positions (its own reads keep their offset), and left open.
+    const opened = typeof file === "number" ? file : openSync(file, "r");
     try {
-      for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0; )
+      let position = typeof file === "number" ? 0 : null;
+      for (let read; (read = readSync(opened, buffer, 0, buffer.length, position)) > 0; ) {
         hash.update(buffer.subarray(0, read));
+        if (position !== null) position += read;
+      }
     } finally {
-      closeSync(fd);
+      if (opened !== file) closeSync(opened);
     }
     parentPort.postMessage({ etag: hash.digest("hex") });
   } catch (error) {
@@ -43,7 +47,8 @@ parentPort.on("message", (path) => {
 `;
 
 interface Job {
-  path: string;
+  /** A path, or the descriptor of a file the caller holds open. */
+  file: string | number;
   resolve: (etag: string) => void;
   reject: (error: Error) => void;
 }
@@ -53,8 +58,8 @@ type Reply = { etag: string } | { error: { code?: string; message: string } };
 /** A failure inside a worker, shaped like the file-system error it was (its `code`, e.g. ENOENT). */
 class FileHashError extends Error {
   readonly code: string | undefined;
-  constructor(path: string, message: string, code?: string) {
-    super(`hashing ${path} failed: ${message}`);
+  constructor(file: string | number, message: string, code?: string) {
+    super(`hashing ${typeof file === "number" ? `file descriptor ${file}` : file} failed: ${message}`);
     this.name = "FileHashError";
     this.code = code;
   }
@@ -66,9 +71,9 @@ class HashPool {
   private readonly queue: Job[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
 
-  md5(path: string): Promise<string> {
+  md5(file: string | number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ path, resolve, reject });
+      this.queue.push({ file, resolve, reject });
       this.dispatch();
     });
   }
@@ -78,7 +83,7 @@ class HashPool {
     const workers = [...this.idle, ...this.busy.keys()];
     this.idle.length = 0;
     for (const job of [...this.busy.values(), ...this.queue.splice(0)])
-      job.reject(new FileHashError(job.path, "hashing was stopped"));
+      job.reject(new FileHashError(job.file, "hashing was stopped"));
     this.busy.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -91,7 +96,7 @@ class HashPool {
       const job = this.queue.shift() as Job;
       this.busy.set(worker, job);
       worker.ref(); // a pending hash keeps the process alive, as a pending read would
-      worker.postMessage(job.path);
+      worker.postMessage(job.file);
     }
     if (this.busy.size === 0 && this.idle.length > 0) {
       this.idleTimer = setTimeout(() => void this.stop(), IDLE_SHUTDOWN_MS);
@@ -112,7 +117,7 @@ class HashPool {
       worker.unref();
       this.idle.push(worker);
       if ("etag" in reply) job.resolve(reply.etag);
-      else job.reject(new FileHashError(job.path, reply.error.message, reply.error.code));
+      else job.reject(new FileHashError(job.file, reply.error.message, reply.error.code));
       this.dispatch();
     });
     // A worker that dies (out of memory, killed) fails its file; the next file starts a new worker.
@@ -121,7 +126,7 @@ class HashPool {
       this.busy.delete(worker);
       const at = this.idle.indexOf(worker);
       if (at >= 0) this.idle.splice(at, 1);
-      job?.reject(new FileHashError(job.path, reason));
+      job?.reject(new FileHashError(job.file, reason));
       this.dispatch();
     };
     worker.on("error", (error) => lost(error.message));
@@ -132,9 +137,13 @@ class HashPool {
 
 const pool = new HashPool();
 
-/** The MD5 hex digest of a local file's bytes, computed on a worker thread. */
-export function md5OfFile(path: string): Promise<string> {
-  return pool.md5(path);
+/**
+ * The MD5 hex digest of a local file's bytes, computed on a worker thread: the file at a path, or an open
+ * file's descriptor (hashed from offset 0 without moving the descriptor's offset; the caller keeps it open
+ * until this settles).
+ */
+export function md5OfFile(file: string | number): Promise<string> {
+  return pool.md5(file);
 }
 
 /** Ends the hashing threads now (pending hashes fail); the next hash starts them again. */

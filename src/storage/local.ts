@@ -137,7 +137,7 @@ export class LocalStorage implements Storage {
   async get(uri: string, options: GetOptions = {}): Promise<Buffer> {
     const path = await this.confinedObjectPath(uri, "read");
     let bytes: Buffer;
-    let cachedEtag: string | undefined;
+    let etag: string | undefined;
     try {
       const handle = await open(path, "r");
       try {
@@ -145,12 +145,22 @@ export class LocalStorage implements Storage {
           bytes = await handle.readFile();
         } else {
           const before = await handle.stat({ bigint: true });
-          bytes = await handle.readFile();
-          const after = await handle.stat({ bigint: true });
           // The etag cached for this size and mtime (step 0 hashed the file) is the bytes' etag, as for
-          // heads and listings, when the file did not change while it was read: no second MD5 of it.
+          // heads and listings; else a thread hashes the same open file while it is read here.
+          const cached = this.cachedEtag(path, before.size, before.mtimeNs);
+          const hashing = cached === undefined ? md5OfFile(handle.fd) : undefined;
+          try {
+            bytes = await handle.readFile();
+          } finally {
+            await hashing?.catch(() => {}); // the thread reads the descriptor until then: close it after
+          }
+          const after = await handle.stat({ bigint: true });
+          // Changed while read: the thread may have read other bytes; only the bytes read here count.
           const unchanged = before.size === after.size && before.mtimeNs === after.mtimeNs;
-          if (unchanged) cachedEtag = this.cachedEtag(path, after.size, after.mtimeNs);
+          if (unchanged) {
+            etag = cached ?? (await (hashing as Promise<string>));
+            this.rememberEtag(path, { size: after.size, mtimeNs: after.mtimeNs, etag });
+          }
         }
       } finally {
         await handle.close();
@@ -159,7 +169,7 @@ export class LocalStorage implements Storage {
       throw localError(error, fileUri(path));
     }
     if (options.ifMatch !== undefined) {
-      const etag = cachedEtag ?? createHash("md5").update(bytes).digest("hex");
+      etag ??= createHash("md5").update(bytes).digest("hex");
       if (etag !== options.ifMatch) throw new ObjectChangedError(fileUri(path), options.ifMatch, etag);
     }
     return bytes;

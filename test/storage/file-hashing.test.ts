@@ -56,6 +56,25 @@ describe("local etags hashed on worker threads", () => {
     expect(listed.find((info) => info.size === 0)?.etag).toBe("d41d8cd98f00b204e9800998ecf8427e");
   });
 
+  it("a get with ifMatch and no cached etag hashes the open file on a thread: same bytes, same verdict", async () => {
+    const files = Array.from({ length: 12 }, (_, index) => ({
+      path: join(root, `get-${index}.bin`),
+      bytes: randomBytes(index === 0 ? 0 : index * 700_001),
+    }));
+    for (const file of files) await writeFile(file.path, file.bytes);
+
+    // A new store has hashed nothing: every etag comes from a thread reading the descriptor being read.
+    const fresh = new LocalStorage(root);
+    const read = await Promise.all(files.map((file) => fresh.get(file.path, { ifMatch: md5(file.bytes) })));
+    expect(read.map((bytes) => md5(bytes))).toEqual(files.map((file) => md5(file.bytes)));
+
+    const other = files[5] as { path: string; bytes: Buffer };
+    const error = await new LocalStorage(root)
+      .get(other.path, { ifMatch: md5(Buffer.from("another version")) })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "OBJECT_CHANGED", actualEtag: md5(other.bytes) });
+  });
+
   it("a file removed while its hash waits for a thread fails the listing with ObjectNotFoundError naming it", async () => {
     // With every thread held, the listed file is stat'ed and queued but not hashed until they are released:
     // removing it in between is certain.
