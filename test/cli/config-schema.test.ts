@@ -10,7 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
 import { configJsonSchema, configReferenceMarkdown } from "../../src/cli/config-schema.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const schemaFile = fileURLToPath(new URL("../../snaplake.schema.json", import.meta.url));
@@ -83,8 +83,9 @@ describe("snaplake.schema.json", () => {
 
   it("validates the config snaplake init writes, and refuses a misspelt field or a reader option of another format", async () => {
     const dir = tempDir("snaplake-schema-");
-    expect((await runBuiltCli(["init"], dir)).code).toBe(0);
-    const config = parse(readFileSync(join(dir, "snaplake.config.jsonc"), "utf8"));
+    const file = join(dir, "snaplake.config.jsonc");
+    expect((await snaplake(["init", "--output", file])).code).toBe(0);
+    const config = parse(readFileSync(file, "utf8"));
     const validate = new Ajv2020({ strict: false, allErrors: true }).compile(
       JSON.parse(readFileSync(schemaFile, "utf8")),
     );
@@ -92,8 +93,8 @@ describe("snaplake.schema.json", () => {
     // Pointing an editor at the schema is allowed, by the schema and by snaplake.
     const withSchema = { $schema: "./node_modules/snaplake/snaplake.schema.json", ...config };
     expect(validate(withSchema)).toBe(true);
-    writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(withSchema));
-    const status = await runBuiltCli(["status", "--json"], dir);
+    writeFileSync(file, JSON.stringify(withSchema));
+    const status = await snaplake(["status", "--config", file, "--json"]);
     expect(status.code, status.stderr).toBe(0);
 
     const { partitionKeys, ...rest } = config;

@@ -1,5 +1,5 @@
 /**
- * Partition columns keep their real types in Delta and Iceberg tables: the built CLI writes a table
+ * Partition columns keep their real types in Delta and Iceberg tables: the CLI (in this process) writes a table
  * partitioned by an Int64 (with nulls), a Date, a Boolean and a UTC timestamp; for Delta the protocol-text
  * reader checks the schema's types and each add's serialised partitionValues against the snapshot's own
  * values, for Iceberg icebird reads the schema, the partition spec and the manifests' typed partition
@@ -12,7 +12,7 @@ import { icebergManifests, icebergMetadata, icebergRead } from "icebird";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorage } from "../../src/storage/create.js";
-import { type CliProcessResult, runBuiltCli } from "../support/cli.js";
+import { type CliResult, snaplake } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
 import { installFileFetch } from "../table/iceberg/file-fetch.js";
@@ -58,7 +58,7 @@ function snapshotFrame(): pl.DataFrame {
     );
 }
 
-/** Runs the typed-partition snapshot through the built CLI into a table of `format`. */
+/** Runs the typed-partition snapshot through the CLI (in this process) into a table of `format`. */
 async function runTypedPartitions(format: "delta" | "iceberg") {
   const dir = tempDir(`snaplake-${format}-partition-types-`);
   const storage = createStorage();
@@ -74,14 +74,14 @@ async function runTypedPartitions(format: "delta" | "iceberg") {
     table: { format, mode: "append" },
   };
   writeFileSync(join(dir, "snaplake.config.jsonc"), JSON.stringify(config));
-  const cli = (...args: string[]) => runBuiltCli(args, dir, {});
+  const cli = (...args: string[]) => snaplake([...args, "--config", join(dir, "snaplake.config.jsonc")]);
   const ran = await cli("run", "--json");
   expect(ran.code, ran.stderr).toBe(0);
   return { dir, cli };
 }
 
 /** Typed on the way back: numeric and date comparisons, booleans as booleans, the null partition null. */
-async function expectTypedQueries(cli: (...args: string[]) => Promise<CliProcessResult>) {
+async function expectTypedQueries(cli: (...args: string[]) => Promise<CliResult>) {
   const query = await cli(
     "query",
     "SELECT region_id, flag, count(*) AS n, min(day) AS first_day FROM lake WHERE region_id >= 10 AND day < '2024-03-01' GROUP BY region_id, flag ORDER BY region_id",

@@ -1,5 +1,5 @@
 /**
- * DynamoDB incremental exports merged into a Delta table, through the built `snaplake` binary on local
+ * DynamoDB incremental exports merged into a Delta table, through the `snaplake` CLI (in this process) on local
  * folders: a full export becomes the table (mode append), then two incremental exports are merged in (mode
  * merge, recordIdColumn = the key). After each merge the table, read with the test's own Delta log reader,
  * equals the source table's state the generator computed from its own values, key by key; only the files
@@ -20,7 +20,7 @@ import {
   type NativeItem,
   type TableState,
 } from "../../src/testing/dynamodb-export.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { checkFiles, type ReplayedTable, replayLog } from "../table/delta/independent-reader.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -129,7 +129,7 @@ describe("snaplake merging DynamoDB incremental exports into a Delta table", () 
       return path;
     };
     const run = async (config: string, state: string) => {
-      const result = await runBuiltCli(["run", "--config", config, "--state-dir", join(dir, state)], dir);
+      const result = await snaplake(["run", "--config", config, "--state-dir", join(dir, state)]);
       expect(result.stderr).not.toContain('"level":50');
       expect(result.code, result.stderr).toBe(0);
     };

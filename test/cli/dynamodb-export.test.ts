@@ -1,5 +1,5 @@
 /**
- * A DynamoDB "Export to S3" through the built `snaplake` binary, on a local folder and on s3rver, as DynamoDB
+ * A DynamoDB "Export to S3" through the `snaplake` CLI (in this process), on a local folder and on s3rver, as DynamoDB
  * JSON and as ION: the generated export becomes a lake whose rows are the generator's items (compared here,
  * from the items' JavaScript values), validated file by file against the export's itemCounts; a tampered
  * itemCount fails validation naming the file, and a corrupt .json.gz fails its group naming the file and line.
@@ -18,7 +18,7 @@ import type { Storage } from "../../src/storage/types.js";
 import { joinUri, relativeKey } from "../../src/storage/uri.js";
 import { generateDynamoDbExport, itemKey, type NativeItem } from "../../src/testing/dynamodb-export.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 
 interface Place {
@@ -143,11 +143,11 @@ describe.each([
       ).toBe(true);
       const config = await writeProject(place, generated.folder, "full", groupSize);
 
-      const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
+      const run = await snaplake(["run", "--config", config], place.env);
       expect(run.stderr).not.toContain('"level":50');
       expect(run.code).toBe(0);
 
-      const validate = await runBuiltCli(["validate", "--config", config, "--json"], place.dir, place.env);
+      const validate = await snaplake(["validate", "--config", config, "--json"], place.env);
       expect(validate.code).toBe(0);
       const result = JSON.parse(validate.stdout);
       expect(result.ok).toBe(true);
@@ -201,7 +201,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
     const tampered = joinUri(generated.folder, entry.dataFileS3Key.replace(/^.*\/data\//, "data/"));
     const config = await writeProject(place, generated.folder, "tampered");
 
-    const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
+    const run = await snaplake(["run", "--config", config], place.env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `snapshot file ${tampered}: the snapshot manifest counts ${entry.itemCount} rows but step 1.3 read ${entry.itemCount - 1}`,
@@ -245,7 +245,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
     await place.storage.put(manifestUri, `${lines.join("\n")}\n`);
     const config = await writeProject(place, generated.folder, "corrupt");
 
-    const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
+    const run = await snaplake(["run", "--config", config], place.env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${victim.uri} line 11: corrupt gzip data from this line on`);
   }, 300_000);
@@ -305,7 +305,7 @@ describe("snaplake on a DynamoDB export that doesn't add up", () => {
       await place.storage.put(manifestUri, `${lines.join("\n")}\n`);
       const config = await writeProject(place, generated.folder, "bad-line");
 
-      const run = await runBuiltCli(["run", "--config", config], place.dir, place.env);
+      const run = await snaplake(["run", "--config", config], place.env);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`${victim.uri} line 4: ${problem}`);
       // Bad data fails for good at once: retrying can't fix it.

@@ -1,5 +1,5 @@
 /**
- * Issue 20, defect 1, through the built CLI on the embedded tracker: "", null and the default-partition
+ * Issue 20, defect 1, through the CLI (in this process) on the embedded tracker: "", null and the default-partition
  * literal all land in `region=__HIVE_DEFAULT_PARTITION__`, and every id reaches the lake exactly once.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { afterEach, describe, expect, it } from "vitest";
 import { HIVE_DEFAULT_PARTITION } from "../../src/models/hive.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
 
 const dirs: string[] = [];
@@ -44,7 +44,7 @@ describe("snaplake run with empty, null and default-partition values", () => {
       `{"order_id":4,"region":"${HIVE_DEFAULT_PARTITION}"}`,
       '{"order_id":5,"region":"eu"}',
     ]);
-    const ran = await runBuiltCli(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const ran = await snaplake(["run", "--config", join(dir, "snaplake.config.json"), "--json"]);
     expect(ran.stderr).not.toMatch(/\n\s+at /);
     expect(ran.code).toBe(0);
     expect(JSON.parse(ran.stdout).validation.ok).toBe(true);

@@ -1,6 +1,6 @@
 /**
- * `snaplake optimize` and `snaplake vacuum` through the built binary, on local folders and on s3rver with
- * the DynamoDB commit table (dynalite): ten small appends (ten writers' commits) are bin-packed per
+ * `snaplake optimize` and `snaplake vacuum` through the CLI (in this process; the built binary where a
+ * process races or is killed), on local folders and on s3rver with the DynamoDB commit table (dynalite): ten small appends (ten writers' commits) are bin-packed per
  * partition into ceil(bytes / target) files holding the same rows, in one OPTIMIZE commit; vacuum then
  * removes exactly the files no version references. Every check reads the table with the log reader
  * written from the protocol text (a local copy of the table, for S3).
@@ -14,7 +14,7 @@ import type { Storage } from "../../src/storage/types.js";
 import { joinUri, relativeKey } from "../../src/storage/uri.js";
 import { createDeltaLogTable, type DeltaLogStore, DynamoDbLogStore } from "../../src/table/delta/index.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli, snaplake, startBuiltCli, stderrLines } from "../support/cli.js";
+import { snaplake, startBuiltCli, stderrLines } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 import { appendOrdersBatch, ordersBatch, STATUSES } from "../support/delta-appends.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -159,7 +159,7 @@ describe.each([
     const target = Math.ceil(largest * 3.4);
     const { file: config } = await writeConfig(place, target);
 
-    const optimized = await runBuiltCli(["optimize", "--config", config, "--json"], place.dir, place.env);
+    const optimized = await snaplake(["optimize", "--config", config, "--json"], place.env);
     expect(optimized.code, optimized.stderr).toBe(0);
     const summary = JSON.parse(optimized.stdout);
     expect(summary.plans).toHaveLength(1);
@@ -197,7 +197,7 @@ describe.each([
     }
 
     // Nothing small is left: a second optimize plans nothing and commits nothing.
-    const again = await runBuiltCli(["optimize", "--config", config, "--json"], place.dir, place.env);
+    const again = await snaplake(["optimize", "--config", config, "--json"], place.env);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).plans).toEqual([]);
     expect(replayLog(await localTable(place)).version).toBe(10);
@@ -206,18 +206,13 @@ describe.each([
     const removed = [...before.files.keys()]
       .map((path) => joinUri(place.lake, decodeURIComponent(path)))
       .sort();
-    const listed = await runBuiltCli(
-      ["vacuum", "--config", config, "--retain", "0d", "--json"],
-      place.dir,
-      place.env,
-    );
+    const listed = await snaplake(["vacuum", "--config", config, "--retain", "0d", "--json"], place.env);
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout).deleted).toBe(false);
     expect(JSON.parse(listed.stdout).files.sort()).toEqual(removed);
     expect(await place.storage.exists(removed[0]!)).toBe(true);
-    const vacuumed = await runBuiltCli(
+    const vacuumed = await snaplake(
       ["vacuum", "--config", config, "--retain", "0d", "--yes", "--json"],
-      place.dir,
       place.env,
     );
     expect(vacuumed.code, vacuumed.stderr).toBe(0);
@@ -293,7 +288,7 @@ describe("optimize against concurrent writers", () => {
     killed.child.kill("SIGKILL");
     expect((await killed.done).signal).toBe("SIGKILL");
 
-    const again = await runBuiltCli(["optimize", "--config", file, "--json"], place.dir);
+    const again = await snaplake(["optimize", "--config", file, "--json"]);
     expect(again.code, again.stderr).toBe(0);
     const table = replayLog(dir);
     expect(table.version).toBe(8); // versions 0-7 the appends, 8 the one rewrite

@@ -1,5 +1,5 @@
 /**
- * An RDS snapshot export through the built `snaplake` binary on a local folder: one COMPLETE table becomes a
+ * An RDS snapshot export through the `snaplake` CLI (in this process) on a local folder: one COMPLETE table becomes a
  * partitioned lake with its exported column types kept and its rows unchanged; a table whose export FAILED
  * is refused naming the table and its status.
  */
@@ -17,7 +17,7 @@ import {
   RDS_SAMPLE_SCHEMA,
 } from "../../src/testing/rds-export.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { testDynamoClient, uniqueName } from "../support/clients.js";
 
 describe("snaplake run on an RDS snapshot export", () => {
@@ -62,10 +62,7 @@ describe("snaplake run on an RDS snapshot export", () => {
   }
 
   it("turns a COMPLETE table into a partitioned lake with the exported column types and rows", async () => {
-    const run = await runBuiltCli(
-      ["run", "--config", await writeConfig("orders", "shop.public.orders")],
-      dir,
-    );
+    const run = await snaplake(["run", "--config", await writeConfig("orders", "shop.public.orders")]);
     expect(run.stderr).not.toContain('"level":50');
     expect(run.code).toBe(0);
 
@@ -92,7 +89,7 @@ describe("snaplake run on an RDS snapshot export", () => {
   }, 300_000);
 
   it("refuses a table whose export FAILED, naming the table and its status", async () => {
-    const run = await runBuiltCli(["run", "--config", await writeConfig("audit", "shop.public.audit")], dir);
+    const run = await snaplake(["run", "--config", await writeConfig("audit", "shop.public.audit")]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("table shop.public.audit is FAILED, not COMPLETE");
     expect(run.stderr).toContain("Export of this table failed");

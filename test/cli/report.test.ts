@@ -1,5 +1,5 @@
 /**
- * Issue 19, item 5: `snaplake report` through the built CLI on a generated Snowplow archive (bad lines,
+ * Issue 19, item 5: `snaplake report` through the CLI (in this process) on a generated Snowplow archive (bad lines,
  * duplicates, several partitions), opened in headless Debian chromium (puppeteer-core): it renders with no
  * console errors, without any network request, and its charts hold the run's numbers, read back through
  * `Chart.getChart(canvas).data` and compared with the validation result, the lake folder and the bad-row files.
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { describe, expect, it } from "vitest";
 import { writeEnrichedArchive } from "../../src/snowplow/generator.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { uniqueName } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -52,18 +52,20 @@ describe("snaplake report", () => {
       targetParquetFileSize: "64KB",
     };
     writeFileSync(join(dir, "snaplake.config.json"), JSON.stringify(config));
-    const ran = await runBuiltCli(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const configFile = join(dir, "snaplake.config.json");
+    const ran = await snaplake(["run", "--config", configFile, "--json"]);
     expect(ran.code, ran.stderr).toBe(0);
     const summary = JSON.parse(ran.stdout);
     const validation = summary.validation;
 
-    const reported = await runBuiltCli(
-      ["report", "--config", "snaplake.config.json", "--out", "run.html"],
-      dir,
-    );
+    const page = join(dir, "run.html");
+    const reported = await snaplake(["report", "--config", configFile, "--out", page]);
     expect(reported.code, reported.stderr).toBe(0);
     expect(reported.stdout).toMatch(
-      /^wrote run\.html: \d+ tasks, \d+ partitions, \d+ lake files, validation passed$/m,
+      new RegExp(
+        `^wrote ${page.replaceAll(".", "\\.")}: \\d+ tasks, \\d+ partitions, \\d+ lake files, validation passed$`,
+        "m",
+      ),
     );
     const html = readFileSync(join(dir, "run.html"), "utf8");
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/cdn/i);

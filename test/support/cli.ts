@@ -58,11 +58,18 @@ export function expectNoStackTrace(result: { stdout: string; stderr: string }, w
   }
 }
 
+/** Credentials and region the CLI under test gets (dynalite takes any key; s3rver tests set their own). */
+const TEST_AWS_SETTINGS = {
+  AWS_ACCESS_KEY_ID: "snaplaketest",
+  AWS_SECRET_ACCESS_KEY: "snaplaketest",
+  AWS_REGION: "us-east-1",
+};
+
 /**
  * Runs the CLI in-process (runCli, as the `snaplake` binary does) and captures stdout, stderr (log lines
  * included) and the exit code the binary would end with. `env` is laid over the test's environment for the
- * run, with CI=1 as the built binary gets it (JSON logs, no live view). Paths in `args` are taken from the
- * test's current folder: pass the config's absolute path.
+ * run, with CI=1 and the test AWS settings where the test's environment has none, as the built binary gets
+ * them. Paths in `args` are taken from the test's current folder: pass the config's absolute path.
  */
 export async function snaplake(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const out: string[] = [];
@@ -76,7 +83,8 @@ export async function snaplake(args: string[], env: NodeJS.ProcessEnv = {}): Pro
     return true;
   });
   redirectLogs({ write: (line) => err.push(line) });
-  const restoreEnv = overlayEnv({ CI: "1", ...env });
+  const unsetAws = Object.entries(TEST_AWS_SETTINGS).filter(([key]) => process.env[key] === undefined);
+  const restoreEnv = overlayEnv({ ...Object.fromEntries(unsetAws), CI: "1", ...env });
   let code: number;
   try {
     code = await runCli(["node", "snaplake", ...args]);
@@ -128,9 +136,7 @@ export function startBuiltCli(args: string[], cwd: string, env: NodeJS.ProcessEn
     cwd,
     env: {
       ...process.env,
-      AWS_ACCESS_KEY_ID: "snaplaketest",
-      AWS_SECRET_ACCESS_KEY: "snaplaketest",
-      AWS_REGION: "us-east-1",
+      ...TEST_AWS_SETTINGS,
       CI: "1",
       ...env,
     },
