@@ -1,6 +1,6 @@
 /**
- * Runs that share one lake, through the real `snaplake` binary on local folders (tracker on dynalite; the
- * table commands that only read or delete files run in this process):
+ * Runs that share one lake, through the `snaplake` CLI in this process on local folders (tracker on
+ * dynalite):
  * Delta append and overwrite checked with the log reader written from the protocol text, and a hive lake
  * that a second project appends into; the nightly overwrite again on s3rver with the DynamoDB commit table
  * (the table copied to a local folder for the reader).
@@ -14,7 +14,7 @@ import { createStorage } from "../../src/storage/create.js";
 import type { Storage } from "../../src/storage/types.js";
 import { relativeKey } from "../../src/storage/uri.js";
 import { DynamoTracker } from "../../src/tracker/dynamo-tracker.js";
-import { runBuiltCli as run, snaplake } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { createTestBucket, testDynamoClient, testS3Client, uniqueName } from "../support/clients.js";
 import { checkFiles, replayLog } from "../table/delta/independent-reader.js";
 
@@ -69,8 +69,8 @@ async function addRun(
     tracker: { tableName: lake.tableName, leaseSeconds: 60, maxAttempts: 2 },
     aws: { region: "us-east-1", dynamodbEndpoint: inject("servers").dynalite, ...place.aws },
   };
-  const file = `${name}.json`;
-  writeFileSync(join(lake.dir, file), JSON.stringify(config));
+  const file = join(lake.dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config));
   return { file, rows: snapshot.rows, projectId: config.projectId };
 }
 
@@ -86,7 +86,7 @@ describe("runs sharing one lake", () => {
     for (const [i, seed] of [11, 12].entries()) {
       const batch = await addRun(lake, `batch${i + 1}`, seed, { format: "delta", mode: "append" });
       batches.push(batch);
-      const result = await run(["run", "--config", batch.file, "--json"], lake.dir);
+      const result = await snaplake(["run", "--config", batch.file, "--json"]);
       expect(result.stderr, result.stderr).not.toContain("FAILED");
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout).commit).toMatchObject({
@@ -101,9 +101,9 @@ describe("runs sharing one lake", () => {
       expect(table.metaData.partitionColumns).toEqual(["year"]);
     }
     // Batch 1 again, end to end, and its step 4 on its own: the table already holds its commit.
-    const again = await run(["run", "--config", batches[0]!.file, "--json"], lake.dir);
+    const again = await snaplake(["run", "--config", batches[0]!.file, "--json"]);
     expect(again.code).toBe(0);
-    const step4 = await run(["step", "commit", "--config", batches[0]!.file, "--json"], lake.dir);
+    const step4 = await snaplake(["step", "commit", "--config", batches[0]!.file, "--json"]);
     expect(step4.code).toBe(0);
     expect(tableRows(lake.dir).table.version).toBe(1);
 
@@ -127,7 +127,7 @@ describe("runs sharing one lake", () => {
     const night1 = await addRun(lake, "night1", 21, { format: "delta", mode: "overwrite" });
     const night2 = await addRun(lake, "night2", 22, { format: "delta", mode: "overwrite" });
     for (const night of [night1, night2]) {
-      const result = await run(["run", "--config", night.file], lake.dir);
+      const result = await snaplake(["run", "--config", night.file]);
       expect(result.code, result.stderr).toBe(0);
     }
     const latest = tableRows(lake.dir);
@@ -158,8 +158,8 @@ describe("runs sharing one lake", () => {
   it("a validation that fails leaves the Delta table untouched, and step 4 refuses", async () => {
     const lake = await lakeDir();
     const batch = await addRun(lake, "batch", 31, { format: "delta" });
-    expect((await run(["step", "3", "--config", batch.file], lake.dir)).code).not.toBe(0);
-    const commit = await run(["step", "4", "--config", batch.file], lake.dir);
+    expect((await snaplake(["step", "3", "--config", batch.file])).code).not.toBe(0);
+    const commit = await snaplake(["step", "4", "--config", batch.file]);
     expect(commit.code).toBe(1);
     expect(commit.stderr).toContain("no passed validation");
     expect(existsSync(join(lake.dir, "lake", "_delta_log"))).toBe(false);
@@ -170,13 +170,13 @@ describe("runs sharing one lake", () => {
     const first = await addRun(lake, "p1", 41, {});
     const second = await addRun(lake, "p2", 42, {});
     for (const project of [first, second]) {
-      const result = await run(["run", "--config", project.file, "--json"], lake.dir);
+      const result = await snaplake(["run", "--config", project.file, "--json"]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
       const summary = JSON.parse(result.stdout);
       expect(summary.validation.lake.rows).toBe(project.rows);
       expect(summary.commit).toMatchObject({ format: "hive", committed: false });
     }
-    const revalidate = await run(["validate", "--config", first.file], lake.dir);
+    const revalidate = await snaplake(["validate", "--config", first.file]);
     expect(revalidate.code, revalidate.stdout).toBe(0);
   });
 });
@@ -211,11 +211,11 @@ describe("a Delta table on s3rver, commits through the DynamoDB commit table", (
       await addRun(lake, "night2", 52, table, place),
     ];
     for (const night of nights) {
-      const result = await run(["run", "--config", night.file], lake.dir, env);
+      const result = await snaplake(["run", "--config", night.file], env);
       expect(result.code, result.stderr).toBe(0);
     }
     // Night 2 again: its commit is recognised, no version 2.
-    expect((await run(["run", "--config", nights[1]!.file], lake.dir, env)).code).toBe(0);
+    expect((await snaplake(["run", "--config", nights[1]!.file], env)).code).toBe(0);
 
     await copyToFolder(place.storage, `${place.base}lake/`, lake.dir);
     const latest = tableRows(lake.dir);

@@ -1,6 +1,6 @@
 /**
- * The built `snaplake` binary on what a snapshot may name and what it leaves behind (issue 20, defects 2,
- * 3 and 7): manifest entries confined to the snapshot's roots, symbolic links refused, changed and added
+ * The `snaplake` CLI (the built binary where the process's own environment or kills matter, else in this
+ * process) on what a snapshot may name and what it leaves behind (issue 20, defects 2, 3 and 7): manifest entries confined to the snapshot's roots, symbolic links refused, changed and added
  * snapshot files reported, and no temp files left by killed runs. Embedded tracker, local folders, s3rver.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, inject, it } from "vitest";
-import { builtFile } from "../support/cli.js";
+import { builtFile, snaplake } from "../support/cli.js";
 import { createTestBucket, testS3Client, uniqueName } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -51,6 +51,16 @@ function start(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
 }
 
 const run = (args: string[], cwd: string, extraEnv?: NodeJS.ProcessEnv) => start(args, cwd, extraEnv).done;
+
+/**
+ * The same run in this process, as if started in `cwd` (the config file by its path). Not for the tests
+ * about /proc/self/environ: that file holds the environment the process started with, this one's.
+ */
+async function runHere(args: string[], cwd: string): Promise<Result> {
+  const withPath = args.map((arg) => (arg === "snaplake.config.json" ? join(cwd, arg) : arg));
+  const result = await snaplake(withPath, { SNAPLAKE_TEST_SECRET: SECRET });
+  return { code: result.code, signal: null, stdout: result.stdout, output: result.stdout + result.stderr };
+}
 
 /** Every file below `folder` (relative paths), or [] when it does not exist. */
 function filesUnder(folder: string): string[] {
@@ -131,7 +141,7 @@ describe("snaplake run: what a snapshot may name", { timeout: CLI_RUNS_TIMEOUT_M
     writeFileSync(manifest, JSON.stringify({ manifest: join(dir, "manifest", "files.ndjson") }));
 
     writeConfig(dir, { snapshot: { manifestUri: "./manifest/summary.json" } });
-    const refused = await run(["run", "--config", "snaplake.config.json"], dir);
+    const refused = await runHere(["run", "--config", "snaplake.config.json"], dir);
     expect(refused.code).toBe(1);
     expect(refused.output).toContain(`${dir}/snap/a.ndjson`);
     expect(refused.output).toContain("snapshot.allowedRoots");
@@ -139,7 +149,7 @@ describe("snaplake run: what a snapshot may name", { timeout: CLI_RUNS_TIMEOUT_M
 
     // The same manifest with the folder listed (relative to the config file) converts every row.
     writeConfig(dir, { snapshot: { manifestUri: "./manifest/summary.json", allowedRoots: ["./snap/"] } });
-    const ran = await run(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const ran = await runHere(["run", "--config", "snaplake.config.json", "--json"], dir);
     expect(ran.code, ran.output).toBe(0);
     expect(JSON.parse(ran.stdout).validation.lake.rows).toBe(3);
   });
@@ -178,7 +188,7 @@ describe("snaplake run: what a snapshot may name", { timeout: CLI_RUNS_TIMEOUT_M
     writeFileSync(join(dir, "elsewhere", "secret.ndjson"), ndjson([{ id: 9, region: SECRET }]));
     symlinkSync(join(dir, "elsewhere", "secret.ndjson"), join(dir, "snap", "c.ndjson"));
     writeConfig(dir);
-    const result = await run(["run", "--config", "snaplake.config.json"], dir);
+    const result = await runHere(["run", "--config", "snaplake.config.json"], dir);
     expect(result.code).toBe(1);
     expect(result.output).toContain("outside the local storage roots");
     expect(result.output).toContain(`${dir}/snap/c.ndjson`);
@@ -193,7 +203,7 @@ describe("snaplake run: what a snapshot may name", { timeout: CLI_RUNS_TIMEOUT_M
     mkdirSync(join(dir, "elsewhere"));
     symlinkSync(join(dir, "elsewhere"), join(dir, "lake", "region=eu"));
     writeConfig(dir);
-    const result = await run(["run", "--config", "snaplake.config.json"], dir);
+    const result = await runHere(["run", "--config", "snaplake.config.json"], dir);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`${dir}/lake/region=eu/`);
     expect(result.output).toContain("symbolic link");
@@ -207,7 +217,7 @@ describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUN
     writeSnapshot(dir);
     writeConfig(dir);
     for (const step of ["0", "1.1"])
-      expect((await run(["step", step, "--config", "snaplake.config.json"], dir)).code).toBe(0);
+      expect((await runHere(["step", step, "--config", "snaplake.config.json"], dir)).code).toBe(0);
     const before = md5(readFileSync(join(dir, "snap", "b.ndjson")));
     const changed = ndjson([
       { id: 3, region: "eu" },
@@ -215,7 +225,7 @@ describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUN
     ]);
     writeFileSync(join(dir, "snap", "b.ndjson"), changed);
 
-    const result = await run(["run", "--config", "snaplake.config.json"], dir);
+    const result = await runHere(["run", "--config", "snaplake.config.json"], dir);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`${dir}/snap/b.ndjson changed after step 0 recorded it`);
     expect(result.output).toContain(before);
@@ -227,10 +237,10 @@ describe("snaplake run: the snapshot changed after planning", { timeout: CLI_RUN
     const dir = projectDir();
     writeSnapshot(dir);
     writeConfig(dir, { projectId: "late-file" });
-    expect((await run(["step", "0", "--config", "snaplake.config.json"], dir)).code).toBe(0);
+    expect((await runHere(["step", "0", "--config", "snaplake.config.json"], dir)).code).toBe(0);
     writeFileSync(join(dir, "snap", "late.ndjson"), ndjson([{ id: 5, region: "us" }]));
 
-    const result = await run(["run", "--config", "snaplake.config.json"], dir);
+    const result = await runHere(["run", "--config", "snaplake.config.json"], dir);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`${dir}/snap/late.ndjson`);
     expect(result.output).toContain("changed after step 0 listed it: 1 file(s) added");

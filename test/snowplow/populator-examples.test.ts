@@ -1,5 +1,5 @@
 /**
- * The populator's sample configs in examples/populator/ work as shipped: the built CLI fills the event
+ * The populator's sample configs in examples/populator/ work as shipped: the CLI (in this process) fills the event
  * manifest named by local.json from the demo's archive (on dynalite, through AWS_ENDPOINT_URL_DYNAMODB as
  * the example's README says), with resolver.json; aws.json passes the same checks in a dry run (which needs
  * no AWS account). The bad-line count is the one docs/snowplow-archives.md explains.
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ARCHIVE } from "../../src/cli/commands/demo.js";
 import { writeEnrichedArchive } from "../../src/snowplow/generator.js";
 import type { PopulateSummary } from "../../src/snowplow/populator.js";
-import { runBuiltCli } from "../support/cli.js";
+import { snaplake } from "../support/cli.js";
 import { dynamoBackends, testDynamoClient } from "../support/clients.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -44,7 +44,7 @@ describe("examples/populator", () => {
   });
 
   const populate = (storageConfig: string, ...options: string[]) =>
-    runBuiltCli(
+    snaplake(
       [
         "populate-event-manifest",
         archive,
@@ -53,7 +53,6 @@ describe("examples/populator", () => {
         "--json",
         ...options,
       ],
-      dir,
       { AWS_ENDPOINT_URL_DYNAMODB: endpoint },
     );
 
