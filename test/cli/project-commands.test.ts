@@ -1,6 +1,7 @@
 /**
- * The real `snaplake` binary (dist/, built by `npm test`) on a real project: local folders for data, a
- * DynamoDB table on dynalite for the tracker, so several worker processes can share it.
+ * `snaplake` on a real project: local folders for data, a DynamoDB table on dynalite for the tracker, so
+ * several worker processes can share it. The real binary (dist/, built by `npm test`) for init in the
+ * current folder, the bad config's whole stderr and the worker processes; the other commands in this process.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -102,26 +103,25 @@ describe("snaplake CLI", () => {
 
   it("run, status, step, validate and retry on a DynamoDB tracker", async () => {
     const { dir, snapshot, config } = await ordersProjectDir({ rows: 20_000, files: 4 });
-    const ran = await run(["run", "--config", "snaplake.config.json", "--json"], dir);
+    const configFile = join(dir, "snaplake.config.json");
+    const ran = await snaplake(["run", "--config", configFile, "--json"]);
     expect(ran.stderr).not.toContain("Error");
     expect(ran.code).toBe(0);
     const summary = JSON.parse(ran.stdout);
     expect(summary.validation.ok).toBe(true);
     expect(summary.validation.lake.rows).toBe(snapshot.rows);
 
-    const status = JSON.parse(
-      (await run(["status", "--config", "snaplake.config.json", "--json"], dir)).stdout,
-    );
+    const status = JSON.parse((await snaplake(["status", "--config", configFile, "--json"])).stdout);
     expect(status.projectId).toBe(config.projectId);
     expect(status.steps[Step.snapshotToStaging].succeeded).toBe(summary.snapshotGroups.succeeded);
     expect(status.failures).toEqual([]);
 
-    const todo = await run(["step", "1.2", "--config", "snaplake.config.json", "--json"], dir);
+    const todo = await snaplake(["step", "1.2", "--config", configFile, "--json"]);
     expect(JSON.parse(todo.stdout)).toEqual([]);
-    const validated = await run(["validate", "--config", "snaplake.config.json", "--json"], dir);
+    const validated = await snaplake(["validate", "--config", configFile, "--json"]);
     expect(validated.code).toBe(0);
     expect(JSON.parse(validated.stdout).lake.rows).toBe(snapshot.rows);
-    const retried = await run(["retry", "--config", "snaplake.config.json"], dir);
+    const retried = await snaplake(["retry", "--config", configFile]);
     expect(retried.stdout).toContain("0 task(s) reset");
 
     // A lake file removed behind snaplake's back: validate says which partition and exits 1.
@@ -129,7 +129,7 @@ describe("snaplake CLI", () => {
     const { readdirSync, rmSync } = await import("node:fs");
     const folder = join(dir, "lake", lakeFile);
     rmSync(join(folder, readdirSync(folder)[0]!));
-    const broken = await run(["validate", "--config", "snaplake.config.json"], dir);
+    const broken = await snaplake(["validate", "--config", configFile]);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain(lakeFile);
   });
