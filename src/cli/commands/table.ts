@@ -3,6 +3,7 @@
  * `"iceberg"`, or any such table; the format is found from what lies under the URI, see table/detect.ts):
  *   table history <uri> [--json]              each version: time, operation, projectId, rows and files added/removed
  *   table files <uri> [--version N] [--json]  the active files at a version (default the latest)
+ *   table history|files --config <file>       the same for a project's table, with its storage, log store, catalog
  *   vacuum <uri> --retain 7d [--yes]          lists the files no version in the window references; --yes deletes
  *   vacuum --config <file> --retain 7d [--yes]   the same for a project's table, with its storage and log store
  * An Iceberg table's version is its snapshots' sequence number (1, 2, 3…). Iceberg tables are read through
@@ -30,7 +31,9 @@ function retention(value: string): number {
 
 /**
  * The table to read: at a URI (its format detected; Iceberg through the filesystem catalog), or a project's
- * table (`--config`: its storage, format and catalog, Glue included). Also the libraries that read it.
+ * table (`--config`: its storage, format, Delta log store and Iceberg catalog, Glue included, so that a
+ * commit the DynamoDB commit table holds but S3 does not yet is finished and read, as the project's own
+ * readers do). Also the libraries that read it; `close` ends the AWS clients it made.
  */
 async function openTable(uri: string | undefined, configFile: string | undefined) {
   if (Boolean(uri) === Boolean(configFile))
@@ -49,35 +52,59 @@ async function openTable(uri: string | undefined, configFile: string | undefined
         `${uri} holds neither a Delta table (_delta_log/) nor an Iceberg table (metadata/ with a version hint or metadata JSON)`,
       ]);
     }
-    return {
-      storage,
-      uri,
-      format,
-      delta,
-      iceberg,
-      catalog: iceberg.fileSystemCatalogForReading(storage, uri),
-    };
+    const catalog = iceberg.fileSystemCatalogForReading(storage, uri);
+    return { storage, uri, format, delta, iceberg, catalog, logStore: undefined, close: () => {} };
   }
-  const [{ loadConfigFile }, { openStorage }, { createGlueClient }, { icebergCatalogFor }] =
-    await Promise.all([
-      import("../config-file.js"),
-      import("../../runtime.js"),
-      import("../../clients/aws.js"),
-      import("../../table/iceberg-lake-table.js"),
-    ]);
+  const [
+    { loadConfigFile },
+    { openStorage },
+    { createDynamoDBClient, createGlueClient },
+    { icebergCatalogFor },
+    { deltaLogStoreFor },
+  ] = await Promise.all([
+    import("../config-file.js"),
+    import("../../runtime.js"),
+    import("../../clients/aws.js"),
+    import("../../table/iceberg-lake-table.js"),
+    import("../../table/delta-lake-table.js"),
+  ]);
   const { config } = await loadConfigFile(configFile!);
   const storage = openStorage(config);
   const { format } = config.table;
   if (format === "hive") {
     throw new ConfigError(configFile!, [`table.format is "hive": a hive lake has no log to read`]);
   }
-  const glue = config.table.catalog?.type === "glue";
-  const catalog = glue
-    ? icebergCatalogFor(config.table, storage, config.datalakeUri, {
-        glue: () => createGlueClient({ region: config.aws.region, endpoint: config.aws.glueEndpoint }),
-      })
-    : iceberg.fileSystemCatalogForReading(storage, config.datalakeUri);
-  return { storage, uri: config.datalakeUri, format, delta, iceberg, catalog };
+  let dynamodbClient: ReturnType<typeof createDynamoDBClient> | undefined;
+  const dynamodb = () =>
+    (dynamodbClient ??= createDynamoDBClient({
+      region: config.aws.region,
+      endpoint: config.aws.dynamodbEndpoint,
+    }));
+  const glue = () => createGlueClient({ region: config.aws.region, endpoint: config.aws.glueEndpoint });
+  const uriOfTable = config.datalakeUri;
+  // Without a commit store, a filesystem catalog on S3 can be read (not committed to): as for a URI.
+  const throughProject =
+    format === "iceberg" && (config.table.catalog?.type === "glue" || config.table.logStore !== undefined);
+  const catalog = throughProject
+    ? icebergCatalogFor(config.table, storage, uriOfTable, { dynamodb, glue })
+    : iceberg.fileSystemCatalogForReading(storage, uriOfTable);
+  const logStore = format === "delta" ? deltaLogStoreFor(config.table, storage, dynamodb) : undefined;
+  const close = () => dynamodbClient?.destroy();
+  return { storage, uri: uriOfTable, format, delta, iceberg, catalog, logStore, close };
+}
+
+/** `read` of the table openTable opens, its AWS clients ended after. */
+async function withTable<T>(
+  uri: string | undefined,
+  configFile: string | undefined,
+  read: (table: Awaited<ReturnType<typeof openTable>>) => Promise<T>,
+): Promise<T> {
+  const table = await openTable(uri, configFile);
+  try {
+    return await read(table);
+  } finally {
+    table.close();
+  }
 }
 
 /** The Iceberg snapshot with this sequence number (a table version, as history prints it). */
@@ -107,13 +134,16 @@ export function register(program: Command): void {
     .option("--json", "print JSON on stdout")
     .action(
       action(async (given, options) => {
-        const { storage, uri, format, delta, iceberg, catalog } = await openTable(given, options.config);
-        const history =
-          format === "delta"
-            ? await (await delta.openDeltaTable(storage, uri)).history()
-            : (await iceberg.openIcebergTable(storage, catalog))
-                .history()
-                .map((entry) => ({ version: entry.sequenceNumber, ...entry }));
+        const history = await withTable(
+          given,
+          options.config,
+          async ({ storage, uri, format, delta, iceberg, catalog, logStore }) =>
+            format === "delta"
+              ? (await delta.openDeltaTable(storage, uri, { logStore })).history()
+              : (await iceberg.openIcebergTable(storage, catalog))
+                  .history()
+                  .map((entry) => ({ version: entry.sequenceNumber, ...entry })),
+        );
         print(Boolean(options.json), history, () =>
           history
             .map(
@@ -141,31 +171,34 @@ export function register(program: Command): void {
     .option("--json", "print JSON on stdout")
     .action(
       action(async (given, options) => {
-        const { storage, uri, format, delta, iceberg, catalog } = await openTable(given, options.config);
-        const value =
-          format === "delta"
-            ? await delta.openDeltaTable(
-                storage,
-                uri,
-                options.version === undefined ? {} : { version: options.version },
-              )
-            : await (async () => {
-                const current = await iceberg.openIcebergTable(storage, catalog);
-                const opened =
-                  options.version === undefined
-                    ? current
-                    : await iceberg.openIcebergTable(storage, catalog, {
-                        snapshotId: snapshotOfVersion(current, options.version),
-                      });
-                const root = `${opened.uri}/`;
-                return {
-                  version: opened.sequenceNumber,
-                  snapshotId: opened.snapshotId,
-                  partitionColumns: opened.partitionColumns,
-                  schema: opened.schema,
-                  files: opened.files.map((file) => ({ path: file.uri.slice(root.length), ...file })),
-                };
-              })();
+        const value = await withTable(
+          given,
+          options.config,
+          async ({ storage, uri, format, delta, iceberg, catalog, logStore }) =>
+            format === "delta"
+              ? await delta.openDeltaTable(
+                  storage,
+                  uri,
+                  options.version === undefined ? { logStore } : { version: options.version, logStore },
+                )
+              : await (async () => {
+                  const current = await iceberg.openIcebergTable(storage, catalog);
+                  const opened =
+                    options.version === undefined
+                      ? current
+                      : await iceberg.openIcebergTable(storage, catalog, {
+                          snapshotId: snapshotOfVersion(current, options.version),
+                        });
+                  const root = `${opened.uri}/`;
+                  return {
+                    version: opened.sequenceNumber,
+                    snapshotId: opened.snapshotId,
+                    partitionColumns: opened.partitionColumns,
+                    schema: opened.schema,
+                    files: opened.files.map((file) => ({ path: file.uri.slice(root.length), ...file })),
+                  };
+                })(),
+        );
         const { version, partitionColumns, schema, files } = value;
         const snapshot = "snapshotId" in value ? { snapshotId: value.snapshotId } : {};
         print(Boolean(options.json), { version, ...snapshot, partitionColumns, schema, files }, () =>

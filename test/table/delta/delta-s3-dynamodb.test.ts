@@ -1,5 +1,5 @@
 /** Delta commits on s3rver through the S3DynamoDBLogStore protocol, on dynalite and DynamoDB Local. */
-import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import {
   testS3Client,
   uniqueName,
 } from "../../support/clients.js";
+import { leaveUnfinishedCommit } from "./unfinished-commit.js";
 
 let s3: S3Client;
 let bucket: string;
@@ -123,37 +124,15 @@ describe.each(dynamoBackends())("Delta on s3rver + $name", (backend) => {
 
     // Another writer prepared version 1 (temp file + incomplete entry, steps 2.1-2.2) and died before the copy.
     const orphanCommit = await putOrders(storage, `${tableUri}/part-1.parquet`, 5, 10);
-    const size = (await storage.head(orphanCommit)).size;
-    const actions = [
-      { commitInfo: { timestamp: Date.now(), operation: "WRITE" } },
-      { txn: { appId: "dead-writer", version: 1 } },
-      {
-        add: {
-          path: "part-1.parquet",
-          partitionValues: {},
-          size,
-          modificationTime: Date.now(),
-          dataChange: true,
-          stats: '{"numRecords":5}',
-        },
-      },
-    ];
-    const tempPath = ".tmp/00000000000000000001.json.dead";
-    await storage.put(
-      `${tableUri}/_delta_log/${tempPath}`,
-      actions.map((a) => `${JSON.stringify(a)}\n`).join(""),
-    );
-    await dynamo.send(
-      new PutItemCommand({
-        TableName: logTable,
-        Item: {
-          tablePath: { S: tableUri },
-          fileName: { S: "00000000000000000001.json" },
-          tempPath: { S: tempPath },
-          complete: { S: "false" },
-        },
-      }),
-    );
+    await leaveUnfinishedCommit({
+      storage,
+      dynamo,
+      logTable,
+      tableUri,
+      version: 1,
+      appId: "dead-writer",
+      file: { path: "part-1.parquet", rows: 5 },
+    });
     expect(await storage.exists(`${tableUri}/_delta_log/00000000000000000001.json`)).toBe(false);
 
     const opened = await openDeltaTable(storage, tableUri, { logStore });
