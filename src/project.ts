@@ -524,6 +524,9 @@ export abstract class Project implements StepRunner {
   async step4Commit(): Promise<LakeCommitResult> {
     // Also when step 4 already ran: a changed table setting is refused, not answered with the old result.
     await this.checkSettings();
+    // Done already: what its commit wrote then, marked as such, rather than a result that reads as new.
+    const done = await this.tracker.get(this.projectId, Step.commit, SINGLE_TASK_ID);
+    if (done?.status === "succeeded") return { ...(done.output as LakeCommitResult), earlier: true };
     return this.runSingleStep(
       Step.commit,
       async () =>

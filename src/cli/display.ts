@@ -8,6 +8,7 @@ import bytes from "bytes";
 import { createLogUpdate } from "log-update";
 import type { ActivityEvent, ProgressEvent, RunSummary } from "../project.js";
 import { Step, type StepId } from "../steps/catalogue.js";
+import { tableVersionName } from "../table/types.js";
 
 const STEP_LABELS: Record<StepId, string> = {
   [Step.manifest]: "0   manifest",
@@ -267,7 +268,7 @@ export function describeRunTable(records: readonly StepRecord[], summary: RunSum
   const table =
     c.format === "hive"
       ? "hive lake (files visible as written, no versions)"
-      : `Delta version ${c.version}${c.committed ? ` (+${count(c.filesAdded)} files)` : " (already committed)"}`;
+      : `${tableVersionName(c.format, c.version)}${c.committed ? ` (+${count(c.filesAdded)} files)` : " (already committed)"}`;
   return [
     format(header),
     format(widths.map((w) => "-".repeat(w))),

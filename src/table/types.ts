@@ -9,6 +9,11 @@ import type { DeltaPrimitiveType } from "./delta/schema.js";
 /** A lake's table format: plain Hive folders, a Delta table or an Iceberg table (`table.format`). */
 export type LakeFormat = TableSettings["format"];
 
+/** A table version as people read it: "Delta version 3", "Iceberg sequence number 3" (its snapshots' order). */
+export function tableVersionName(format: LakeFormat, version: number | null): string {
+  return `${format === "iceberg" ? "Iceberg sequence number" : "Delta version"} ${version}`;
+}
+
 export interface LakeRun {
   /** The run's identity: a table holds at most one commit per projectId, so a re-run commits nothing. */
   projectId: string;
@@ -29,6 +34,11 @@ export interface LakeCommitResult extends Record<string, unknown> {
   filesRemoved: number;
   rowsAdded: number;
   rowsRemoved: number;
+  /**
+   * Step 4 asked again after it had succeeded: the result its commit recorded then (what that commit
+   * wrote, at which version); nothing was written now.
+   */
+  earlier?: true;
 }
 
 /** One output file of an optimize plan: small files of one partition, rewritten together. */

@@ -10,6 +10,7 @@ import type pl from "nodejs-polars";
 import type { ProjectConfig } from "../../config.js";
 import { ConfigError } from "../../errors.js";
 import type { Storage } from "../../storage/types.js";
+import { tableVersionName } from "../../table/types.js";
 import { action } from "../action.js";
 import { ExitCode } from "../exit-codes.js";
 import { configOption, wholeNumber } from "../options.js";
@@ -34,10 +35,7 @@ async function openLake(options: LakeOptions) {
   const catalog = await glueCatalogOf(config, storage);
   const listing = await lake.listLakeFiles(storage, config.datalakeUri, config.table.format, catalog);
   const files = listing.files.filter((file) => lake.inPartition(file, wanted));
-  const version =
-    listing.version === null
-      ? ""
-      : `, ${listing.format === "iceberg" ? "Iceberg sequence number" : "Delta version"} ${listing.version}`;
+  const version = listing.version === null ? "" : `, ${tableVersionName(listing.format, listing.version)}`;
   process.stderr.write(
     `snaplake: lake ${config.datalakeUri} (${listing.format}${version}): ${files.length} of ${listing.files.length} file(s)\n`,
   );

@@ -20,7 +20,7 @@ import {
   stepNames,
 } from "../../steps/catalogue.js";
 import type { ValidationResult } from "../../steps/step-3-validate-datalake.js";
-import type { LakeCommitResult } from "../../table/types.js";
+import { type LakeCommitResult, tableVersionName } from "../../table/types.js";
 import type { Task } from "../../tracker/types.js";
 import { action } from "../action.js";
 import { describeRunTable } from "../display.js";
@@ -92,9 +92,12 @@ function describeRun(summary: RunSummary): string {
 function describeCommit(c: LakeCommitResult): string {
   if (c.format === "hive")
     return `commit: hive lake, ${c.filesAdded} files visible as written (nothing to commit)`;
+  const at = `${tableVersionName(c.format, c.version)}${c.format === "iceberg" ? ` (snapshot ${c.snapshotId})` : ""}`;
+  const changes = `+${c.filesAdded} files (${c.rowsAdded} rows), -${c.filesRemoved} files (${c.rowsRemoved} rows)`;
+  if (c.earlier) return `commit: committed by an earlier step 4 at ${at}: ${changes}; nothing written now`;
   return c.committed
-    ? `commit: Delta version ${c.version}: +${c.filesAdded} files (${c.rowsAdded} rows), -${c.filesRemoved} files (${c.rowsRemoved} rows)`
-    : `commit: already in the table at Delta version ${c.version} (nothing written)`;
+    ? `commit: ${at}: ${changes}`
+    : `commit: already in the table at ${at} (nothing written)`;
 }
 
 /**
@@ -153,7 +156,7 @@ function describeOptimize(summary: OptimizeSummary): string {
   if (summary.plans.length === 0) return "optimize: no partition has small files to pack (nothing written)";
   return summary.plans
     .map(({ taskId, groups, filesRewritten, bytesRewritten, commit }) => {
-      const version = `${commit.format === "iceberg" ? "Iceberg sequence number" : "Delta version"} ${commit.version}`;
+      const version = tableVersionName(commit.format, commit.version);
       return commit.superseded
         ? `optimize ${taskId}: superseded (another commit removed some of its files; planned again)`
         : commit.committed
