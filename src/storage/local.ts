@@ -27,6 +27,7 @@ import {
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import pLimit from "p-limit";
+import { pMapIterable } from "p-map";
 import {
   AccessDeniedError,
   InvalidUriError,
@@ -99,7 +100,11 @@ export class LocalStorage implements Storage {
 
   async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
     const folder = await this.confinedPath(prefixUri, "read");
-    const infos = inOrderAhead(this.walk(folder), LIST_LOOKAHEAD, (path) => this.infoOrNull(path, prefixUri));
+    // In key order, with the next files already stat'ed and hashing meanwhile.
+    const infos = pMapIterable(this.walk(folder), (path) => this.infoOrNull(path, prefixUri), {
+      concurrency: LIST_LOOKAHEAD,
+      backpressure: LIST_LOOKAHEAD,
+    });
     for await (const info of infos) if (info) yield info;
   }
 
@@ -510,26 +515,6 @@ export class LocalStorage implements Storage {
       folder = dirname(folder);
     }
   }
-}
-
-/**
- * `map` of each item, in the source's order, with up to `ahead` later items already mapping meanwhile. A
- * failure surfaces when its turn comes, as it would one item at a time.
- */
-async function* inOrderAhead<T, R>(
-  source: AsyncIterable<T>,
-  ahead: number,
-  map: (item: T) => Promise<R>,
-): AsyncGenerator<R> {
-  const pending: Promise<R>[] = [];
-  for await (const item of source) {
-    const result = map(item);
-    // Awaited in turn below; until then (or if the listing stops early) its failure is not unhandled.
-    result.catch(() => {});
-    pending.push(result);
-    if (pending.length > ahead) yield await (pending.shift() as Promise<R>);
-  }
-  for (const result of pending) yield await result;
 }
 
 function fileUri(path: string): string {
