@@ -67,7 +67,7 @@ export function redirectLogs(destination?: LogDestination): void {
 }
 
 export function createLogger(
-  options: { level?: string; name?: string; destination?: { write(line: string): void } } = {},
+  options: { level?: string; name?: string; destination?: LogDestination } = {},
 ): Logger {
   const level = options.level ?? process.env.SNAPLAKE_LOG_LEVEL ?? "info";
   return pino(
