@@ -48,7 +48,7 @@ export {
 // --- writing a reader --------------------------------------------------------------------------------------
 export type { FrameLike } from "./frames/convert.js";
 export { LakeSchemaMismatchError, SchemaConflictError } from "./frames/harmonize.js";
-export { createLogger, type Logger, silentLogger } from "./logging.js";
+export { createLogger, type LogDestination, type Logger, silentLogger } from "./logging.js";
 export { PartitionPathTooLongError, type PartitionValues } from "./models/hive.js";
 export { Locations } from "./models/locations.js";
 export type {

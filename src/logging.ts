@@ -36,7 +36,7 @@ function withoutStacks(value: unknown, depth: number): unknown {
 }
 
 /** Where log lines go: anything with a `write(line)`, such as a stream. */
-interface LogDestination {
+export interface LogDestination {
   write(line: string): void;
 }
 
