@@ -2,7 +2,7 @@
  * snaplake's layers, lowest first; a module may import its own layer and the ones below, never above.
  * `npm run lint` checks them (dependency-cruiser, `npm run lint:layers`).
  *
- *   foundation   errors, logging, redact, compression, json-file, version, clients/ (AWS SDK clients, table helper)
+ *   foundation   allocator, errors, logging, redact, compression, json-file, version, clients/ (AWS SDK clients, table helper)
  *   parts        config, storage/, tracker/ (storage and tracker know nothing of each other)
  *   models       models/ (manifests, locations), frames/, table/ (lake table formats: Delta),
  *                samples/ and testing/ (generators), readers/types.ts (the reader contract)
@@ -13,7 +13,7 @@
  *   entry points aws/ (Lambda, Step Functions), cli/, index.ts and api/ (the public API: `snaplake` and its
  *                subpaths snaplake/lambda, /snowplow, /table, /testing)
  */
-const FOUNDATION = "^src/(errors|logging|redact|compression|json-file|version)[.]ts$|^src/clients/";
+const FOUNDATION = "^src/(allocator|errors|logging|redact|compression|json-file|version)[.]ts$|^src/clients/";
 const PARTS = "^src/(config[.]ts$|storage/|tracker/)";
 const MODELS = "^src/(models/|frames/|table/|samples/|testing/|readers/types[.]ts$)";
 const STEPS = "^src/steps/";

@@ -8,6 +8,7 @@
  * @module snaplake
  */
 
+export { ALLOCATOR_ENV, type AllocatorTuning, keepFreedMemory } from "./allocator.js";
 export type { GlueCatalogClient, S3ClientOptions } from "./clients/aws.js";
 // --- configuration ---------------------------------------------------------------------------------------
 export {

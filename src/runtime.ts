@@ -4,9 +4,10 @@
  * the state folder (`.snaplake/` by default), shared by every local process that opens that folder
  * (see tracker/embedded.ts).
  * Local storage is confined to the config's folders: reads to the snapshot's roots, staging and the lake;
- * writes to staging and the lake.
+ * writes to staging and the lake. Opening a runtime also tunes the process's allocator (see allocator.ts).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { keepFreedMemory } from "./allocator.js";
 import { createDynamoDBClient, createGlueClient, type GlueCatalogClient } from "./clients/aws.js";
 import type { ProjectConfig } from "./config.js";
 import { type Logger, silentLogger } from "./logging.js";
@@ -66,6 +67,11 @@ export async function openRuntime(
   options: { stateDir?: string; logger?: Logger } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
+  // Process-wide, once: every batch's buffers are reused instead of mapped from the kernel again.
+  logger.debug(
+    { allocator: await keepFreedMemory() },
+    "allocator tuning (SNAPLAKE_MALLOC=system keeps glibc's defaults)",
+  );
   const { aws, tracker: trackerConfig } = config;
   const storage = openStorage(config);
   const trackerOptions = {
