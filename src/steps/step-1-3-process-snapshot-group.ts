@@ -162,6 +162,24 @@ export function applyDerivedColumns(frame: pl.DataFrame, derived: readonly Deriv
   }, frame);
 }
 
+/**
+ * applyDerivedColumns on polars' threads, so the event loop (the other tasks of this process) goes on
+ * meanwhile; when that fails, the eager version names the derived column at fault.
+ */
+async function withDerivedColumns(
+  frame: pl.DataFrame,
+  derived: readonly DerivedColumn[],
+): Promise<pl.DataFrame> {
+  if (derived.length === 0) return frame;
+  try {
+    return await derived
+      .reduce((acc, column) => acc.withColumns(column.expr.alias(column.name)), frame.lazy())
+      .collect();
+  } catch {
+    return applyDerivedColumns(frame, derived);
+  }
+}
+
 /** Row groups of staging files written without the lake's layout (polars' default). */
 const STAGING_ROW_GROUP_SIZE = 512 * 512;
 
@@ -267,7 +285,9 @@ export async function processSnapshotGroup(input: {
   const data = toPolars(read.data);
   // Empty files give a frame without rows and possibly without columns: nothing to derive or to stage.
   const frame =
-    data.height === 0 ? data : categoricalToString(applyDerivedColumns(data, input.derivedColumns ?? []));
+    data.height === 0
+      ? data
+      : categoricalToString(await withDerivedColumns(data, input.derivedColumns ?? []));
   signal.throwIfAborted();
 
   const parts = frame.height === 0 ? [] : splitByPartition(frame, input.partitionKeys);
