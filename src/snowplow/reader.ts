@@ -248,15 +248,25 @@ function fieldCountOk(): Expr {
 
 const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
 
-let cachedPlan: Expr[] | undefined;
+/**
+ * A value built on first use and kept for the process. For polars expressions that do not depend on the
+ * data: each nodejs-polars Expr is a JS object of a few hundred closures (~1 ms and up to ~0.5 MB of garbage
+ * to build), so building them per batch was a fifth of the main thread's allocations.
+ */
+function builtOnce<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= build();
+    return value;
+  };
+}
 
 /**
  * One select: line number, typed columns and the line's "bad" flag. Each type's columns share
  * one multi-column expression: building a nodejs-polars Expr costs ~1 ms in JS, so a plan of one
  * expression per column cost seconds. Built once per process, since it does not depend on the data.
  */
-function checkPlan(): Expr[] {
-  if (cachedPlan) return cachedPlan;
+const checkPlan = builtOnce((): Expr[] => {
   const flags: Expr[] = [fieldCountOk().not()];
   const plan: Expr[] = [pl.col(LINE_NUMBER)];
   const other = ENRICHED_FIELDS.filter((f) => !(SCALAR_TYPES as readonly string[]).includes(f.type));
@@ -270,9 +280,8 @@ function checkPlan(): Expr[] {
   // Required and empty; an invalid required value is already flagged by its type's check.
   flags.push(pl.anyHorizontal(pl.col([...REQUIRED_FIELDS]).isNull()));
   plan.push(pl.anyHorizontal(flags).fillNull(false).alias(BAD));
-  cachedPlan = plan;
-  return cachedPlan;
-}
+  return plan;
+});
 
 /** Distinct JSON cells validated per slice: small enough that each slice's strings die young. */
 const JSON_SLICE = 1024;
@@ -283,6 +292,15 @@ interface JsonValidation {
   /** With `keepEntries`: each row's parsed entries, per JSON column. */
   entries: Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>;
 }
+
+/** Each JSON column's distinct non-null cells. */
+const distinctCells = builtOnce(
+  () =>
+    Object.fromEntries(JSON_COLUMNS.map((c) => [c, pl.col(c).dropNulls().unique()])) as Record<
+      JsonColumn,
+      Expr
+    >,
+);
 
 /**
  * Work that needs polars to collect frames along the way, written once as a generator that yields each lazy
@@ -317,7 +335,7 @@ function* validateJsonColumns(frame: DataFrame, keepEntries: boolean): PolarsWor
     const type = column === "unstruct_event" ? "unstruct" : "contexts";
     const parsedByValue = new Map<string, SelfDescribingEntry[] | undefined>();
     const invalidValues: string[] = [];
-    const distinct = (yield frame.lazy().select(pl.col(column).dropNulls().unique())).getColumn(column);
+    const distinct = (yield frame.lazy().select(distinctCells()[column])).getColumn(column);
     // A slice at a time: all the distinct cells at once (~50 MB of strings a batch) lived through several
     // young-generation collections, each copying them all (GC was the main thread's largest cost).
     for (let offset = 0; offset < distinct.length; offset += JSON_SLICE) {
@@ -376,7 +394,7 @@ function shreddedColumns(
 
 /** Rows to keep by natural de-duplication: per (event_id, event_fingerprint), the earliest etl_tstamp
  * (null etl_tstamp counts as latest), ties broken by line order. Rows without a fingerprint are kept. */
-function dedupeMask(): Expr {
+const dedupeExprs = builtOnce(() => {
   const etl = pl.col("etl_tstamp");
   const earliest = etl.min().over("event_id", "event_fingerprint");
   const isEarliest = etl.eq(earliest).or(etl.isNull().and(earliest.isNull())).fillNull(false);
@@ -386,8 +404,13 @@ function dedupeMask(): Expr {
     .otherwise(pl.lit(null))
     .min()
     .over("event_id", "event_fingerprint");
-  return pl.col("event_fingerprint").isNull().or(pl.col(LINE_NUMBER).eq(firstEarliestLine));
-}
+  const keep = pl.col("event_fingerprint").isNull().or(pl.col(LINE_NUMBER).eq(firstEarliestLine));
+  return {
+    columns: pl.col([LINE_NUMBER, "event_id", "event_fingerprint", "etl_tstamp"]),
+    candidates: pl.col("event_fingerprint").isNotNull().and(pl.col("event_id").isDuplicated()),
+    removed: keep.not(),
+  };
+});
 
 /**
  * Line numbers that natural de-duplication removes from the rows not in `badLines`. Only
@@ -395,17 +418,13 @@ function dedupeMask(): Expr {
  * on those few rows, not on the whole batch, and only on the four columns they need.
  */
 function* duplicateLines(frame: DataFrame, badLines: number[]): PolarsWork<number[]> {
+  const { columns, candidates, removed } = dedupeExprs();
   // Collected one after the other: the window functions must only see the rows left by the previous filter.
-  const good = yield frame
-    .lazy()
-    .select(LINE_NUMBER, "event_id", "event_fingerprint", "etl_tstamp")
-    .filter(pl.col(LINE_NUMBER).isIn(badLines).not());
-  const candidates = yield good
-    .lazy()
-    .filter(pl.col("event_fingerprint").isNotNull().and(pl.col("event_id").isDuplicated()));
-  if (candidates.height === 0) return [];
-  const removed = yield candidates.lazy().filter(dedupeMask().not());
-  return removed.getColumn(LINE_NUMBER).toArray() as number[];
+  const good = yield frame.lazy().select(columns).filter(pl.col(LINE_NUMBER).isIn(badLines).not());
+  const repeated = yield good.lazy().filter(candidates);
+  if (repeated.height === 0) return [];
+  const duplicates = yield repeated.lazy().filter(removed);
+  return duplicates.getColumn(LINE_NUMBER).toArray() as number[];
 }
 
 /** No lines at all: the typed, empty frame. */
