@@ -465,9 +465,10 @@ function splitFields(lines: LineIndex): DataFrame {
 /**
  * The same split from a file: the pieces are written one after the other into a temporary file (a "\n" ends
  * a piece that has none, as the end of a piece ends its last line), without holding the event loop, and
- * polars reads the file. Measured on 200 MB, alternating in one process: reading the file takes 480 ms of
- * CPU (250 ms on the event loop), reading the same bytes from a Buffer 1,120 ms, and scanning the file
- * (`scanCSV().collect()`, off the event loop) 1,160 ms and 391 chunks per column instead of 33.
+ * polars reads the file. Measured on 200 MB, alternating in one process after a first read: reading the
+ * file takes 480 ms of CPU (250 ms on the event loop), reading the same bytes from a Buffer 1,120 ms, and
+ * scanning the file (`scanCSV().collect()`, off the event loop) 1,160 ms and 391 chunks per column instead
+ * of 33. A process's first read costs ~1,600 ms whichever way (fresh memory faulted in).
  */
 async function splitFieldsFromFile(lines: LineIndex): Promise<DataFrame> {
   const folder = await mkdtemp(join(tmpdir(), "snaplake-enriched-"));
