@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DataFrame, DataType, Expr, LazyDataFrame } from "nodejs-polars";
 import pl from "nodejs-polars";
+import onetime from "onetime";
 import { inflateIfGzip, inflateIfGzipSync } from "../compression.js";
 import { SnaplakeError } from "../errors.js";
 import type { FieldError } from "./errors.js";
@@ -249,24 +250,13 @@ function fieldCountOk(): Expr {
 const SCALAR_TYPES = ["int", "double", "boolean", "timestamp"] as const;
 
 /**
- * A value built on first use and kept for the process. For polars expressions that do not depend on the
- * data: each nodejs-polars Expr is a JS object of a few hundred closures (~1 ms and up to ~0.5 MB of garbage
- * to build), so building them per batch was a fifth of the main thread's allocations.
- */
-function builtOnce<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => {
-    value ??= build();
-    return value;
-  };
-}
-
-/**
  * One select: line number, typed columns and the line's "bad" flag. Each type's columns share
  * one multi-column expression: building a nodejs-polars Expr costs ~1 ms in JS, so a plan of one
- * expression per column cost seconds. Built once per process, since it does not depend on the data.
+ * expression per column cost seconds. Built once per process, since it does not depend on the data (as
+ * every expression `onetime` builds here: each Expr is a JS object of a few hundred closures, up to
+ * ~0.5 MB of garbage, and building them per batch was a fifth of the main thread's allocations).
  */
-const checkPlan = builtOnce((): Expr[] => {
+const checkPlan = onetime((): Expr[] => {
   const flags: Expr[] = [fieldCountOk().not()];
   const plan: Expr[] = [pl.col(LINE_NUMBER)];
   const other = ENRICHED_FIELDS.filter((f) => !(SCALAR_TYPES as readonly string[]).includes(f.type));
@@ -294,7 +284,7 @@ interface JsonValidation {
 }
 
 /** Each JSON column's distinct non-null cells. */
-const distinctCells = builtOnce(
+const distinctCells = onetime(
   () =>
     Object.fromEntries(JSON_COLUMNS.map((c) => [c, pl.col(c).dropNulls().unique()])) as Record<
       JsonColumn,
@@ -394,7 +384,7 @@ function shreddedColumns(
 
 /** Rows to keep by natural de-duplication: per (event_id, event_fingerprint), the earliest etl_tstamp
  * (null etl_tstamp counts as latest), ties broken by line order. Rows without a fingerprint are kept. */
-const dedupeExprs = builtOnce(() => {
+const dedupeExprs = onetime(() => {
   const etl = pl.col("etl_tstamp");
   const earliest = etl.min().over("event_id", "event_fingerprint");
   const isEarliest = etl.eq(earliest).or(etl.isNull().and(earliest.isNull())).fillNull(false);
