@@ -5,8 +5,9 @@
  * Design (measured against splitting one string column in polars, which was ~2× slower):
  *  1. index the lines in JavaScript (one memchr per line): where each starts and its length in bytes, for
  *     the field-count check and the raw text of bad lines;
- *  2. read the bytes as 131 string columns with a row index (quoting off, ragged lines tolerated); a line
- *     has exactly 131 fields iff its length = the fields' lengths + 130 tabs, all in bytes (vectorised);
+ *  2. read the bytes, a slice of lines at a time (steps 2-4), as 131 string columns with a row index
+ *     (quoting off, ragged lines tolerated); a line has exactly 131 fields iff its length = the fields'
+ *     lengths + 130 tabs, all in bytes (vectorised);
  *  3. cast vectorised (strict=false): a value that is non-empty but casts to null is an error;
  *     timestamps also run SCALAR_PATTERNS.timestamp (polars alone accepts "2024-1-2" or 10 fraction digits);
  *  4. validate each distinct non-empty JSON cell in JavaScript (the only per-cell JS work; the async read
@@ -36,6 +37,7 @@ import {
   splitEnrichedLine,
   validateEnrichedFields,
 } from "./rules.js";
+import { cutAtLineEnds } from "./text-lines.js";
 
 /** A rejected input line, ready to be written as one JSON line. */
 export interface BadRow {
@@ -57,6 +59,11 @@ export interface ReadEnrichedOptions {
   dedupe?: boolean;
   /** Keep the 1-based input line number as a `line_number` (UInt32) column. */
   lineNumbers?: boolean;
+  /**
+   * Bytes of text split, typed and checked at a time (default 48 MiB; a longer line is read alone). The
+   * result does not depend on it; a lower value lowers the peak memory of one read.
+   */
+  sliceBytes?: number;
 }
 
 export interface ReadStats {
@@ -163,6 +170,42 @@ function indexLines(texts: Buffer[]): LineIndex {
     }
   }
   return { texts, firstLines, utf8, starts, byteLengths: Uint32Array.from(lengths), invalidUtf8 };
+}
+
+/** Consecutive parts of the line index read together: parts [firstPart, endPart), lines [firstLine, endLine). */
+interface Slice {
+  firstPart: number;
+  endPart: number;
+  firstLine: number;
+  endLine: number;
+}
+
+/** The parts grouped, in order, into slices of at most `maxBytes` (a larger part is a slice of its own). */
+function slicesOf(lines: LineIndex, maxBytes: number): Slice[] {
+  const slices: Slice[] = [];
+  const lineCount = lines.starts.length;
+  let first = 0;
+  let bytes = 0;
+  lines.texts.forEach((text, part) => {
+    if (part > first && bytes + text.length > maxBytes) {
+      slices.push({
+        firstPart: first,
+        endPart: part,
+        firstLine: lines.firstLines[first] as number,
+        endLine: lines.firstLines[part] as number,
+      });
+      first = part;
+      bytes = 0;
+    }
+    bytes += text.length;
+  });
+  slices.push({
+    firstPart: first,
+    endPart: lines.texts.length,
+    firstLine: lines.firstLines[first] as number,
+    endLine: lineCount,
+  });
+  return slices;
 }
 
 /** Line `row` (0-based) as text; invalid UTF-8 becomes U+FFFD, as in polars' lossy reading. */
@@ -311,14 +354,22 @@ async function collectedAsync<T>(work: PolarsWork<T>): Promise<T> {
   return step.value;
 }
 
+function emptyJsonValidation(): JsonValidation {
+  return { invalidRows: new Set(), entries: new Map(JSON_COLUMNS.map((column) => [column, []])) };
+}
+
 /**
  * JSON-column validation in JS, once per distinct non-empty cell: derived contexts and unstruct events
  * repeat a lot, and every JSON.parse allocates. Works on the raw string columns, so it can run while
- * polars types the same rows.
+ * polars types the same rows. `frame`'s rows are the rows from `firstRow` on; what it finds is added to
+ * `into`.
  */
-function* validateJsonColumns(frame: DataFrame, keepEntries: boolean): PolarsWork<JsonValidation> {
-  const invalidRows = new Set<number>();
-  const entries = new Map<JsonColumn, Array<SelfDescribingEntry[] | undefined>>();
+function* validateJsonColumns(
+  frame: DataFrame,
+  keepEntries: boolean,
+  into: JsonValidation,
+  firstRow: number,
+): PolarsWork<void> {
   const invalidByColumn: Expr[] = [];
   const errors: FieldError[] = [];
   for (const column of JSON_COLUMNS) {
@@ -337,18 +388,18 @@ function* validateJsonColumns(frame: DataFrame, keepEntries: boolean): PolarsWor
       }
     }
     if (invalidValues.length > 0) invalidByColumn.push(pl.col(column).isIn(invalidValues));
-    const values = keepEntries ? (frame.getColumn(column).toArray() as Array<string | null>) : [];
-    entries.set(
-      column,
-      values.map((value) => (value == null ? undefined : parsedByValue.get(value))),
-    );
+    if (keepEntries) {
+      const entries = into.entries.get(column) as Array<SelfDescribingEntry[] | undefined>;
+      for (const value of frame.getColumn(column).toArray() as Array<string | null>) {
+        entries.push(value == null ? undefined : parsedByValue.get(value));
+      }
+    }
   }
   if (invalidByColumn.length > 0) {
     const invalid = yield frame.lazy().select(pl.anyHorizontal(invalidByColumn).fillNull(false).alias(BAD));
     const flags = invalid.getColumn(BAD).toArray();
-    for (let row = 0; row < flags.length; row++) if (flags[row]) invalidRows.add(row);
+    for (let row = 0; row < flags.length; row++) if (flags[row]) into.invalidRows.add(firstRow + row);
   }
-  return { invalidRows, entries };
 }
 
 /** One JSON-text column per shredded key: arrays of data for contexts (both columns), the data object for unstruct. */
@@ -443,62 +494,74 @@ function splitOptions(firstLine: number, utf8: boolean) {
   };
 }
 
-/** The pieces split into string fields, on this thread: one polars CSV read per piece, chunks side by side. */
-function splitFields(lines: LineIndex): DataFrame {
-  const frames = lines.texts.map((text, piece) =>
-    pl.readCSV(text, splitOptions(lines.firstLines[piece] as number, lines.utf8[piece] as boolean)),
-  );
-  // Chunks side by side, not copied into one: every later step reads chunked columns as they are.
+/** Frames side by side, their chunks not copied into one: every later step reads chunked columns as they are. */
+function stacked(frames: DataFrame[]): DataFrame {
   return frames.length === 1 ? frames[0]! : pl.concat(frames, { how: "vertical", rechunk: false });
 }
 
+/** A slice split into string fields, on this thread: one polars CSV read per part. */
+function splitFields(lines: LineIndex, slice: Slice): DataFrame {
+  const frames: DataFrame[] = [];
+  for (let part = slice.firstPart; part < slice.endPart; part++) {
+    const options = splitOptions(lines.firstLines[part] as number, lines.utf8[part] as boolean);
+    frames.push(pl.readCSV(lines.texts[part] as Buffer, options));
+  }
+  return stacked(frames);
+}
+
 /**
- * The same split from a file: the pieces are written one after the other into a temporary file (a "\n" ends
- * a piece that has none, as the end of a piece ends its last line), without holding the event loop, and
- * polars reads the file. Measured on 200 MB, alternating in one process after a first read: reading the
+ * The same split from a file: the slice's parts are written one after the other into a temporary file (a
+ * "\n" ends a part that has none, as the end of a part ends its last line), without holding the event loop,
+ * and polars reads the file. Measured on 200 MB, alternating in one process after a first read: reading the
  * file takes 480 ms of CPU (250 ms on the event loop), reading the same bytes from a Buffer 1,120 ms, and
  * scanning the file (`scanCSV().collect()`, off the event loop) 1,160 ms and 391 chunks per column instead
- * of 33. A process's first read costs ~1,600 ms whichever way (fresh memory faulted in).
+ * of 33.
  */
-async function splitFieldsFromFile(lines: LineIndex): Promise<DataFrame> {
-  const folder = await mkdtemp(join(tmpdir(), "snaplake-enriched-"));
+async function splitFieldsFromFile(lines: LineIndex, slice: Slice, folder: string): Promise<DataFrame> {
+  const path = join(folder, "slice.tsv");
+  const file = await open(path, "w");
   try {
-    const path = join(folder, "batch.tsv");
-    const file = await open(path, "w");
-    try {
-      for (const text of lines.texts) {
-        await file.write(text);
-        if (text[text.length - 1] !== 0x0a) await file.write(NEWLINE);
-      }
-    } finally {
-      await file.close();
+    for (let part = slice.firstPart; part < slice.endPart; part++) {
+      const text = lines.texts[part] as Buffer;
+      await file.write(text);
+      if (text[text.length - 1] !== 0x0a) await file.write(NEWLINE);
     }
-    const utf8 = lines.utf8.every(Boolean);
-    return pl.readCSV(path, splitOptions(0, utf8));
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await file.close();
   }
+  const utf8 = lines.utf8.slice(slice.firstPart, slice.endPart).every(Boolean);
+  return pl.readCSV(path, splitOptions(slice.firstLine, utf8));
 }
 
 const NEWLINE = Buffer.from("\n");
 
-/** The vectorised checks of the split fields: the typed columns, and each line's "bad" flag. */
-function checksOf(fields: DataFrame, lines: LineIndex, source: string): LazyDataFrame {
-  if (lines.starts.length !== fields.height) {
-    throw new EnrichedReadError(
-      source,
-      `line split disagrees (${lines.starts.length} lines vs ${fields.height} rows)`,
-    );
+/** The vectorised checks of a slice's split fields: the typed columns, and each line's "bad" flag. */
+function checksOf(fields: DataFrame, lines: LineIndex, slice: Slice, source: string): LazyDataFrame {
+  const lineCount = slice.endLine - slice.firstLine;
+  if (lineCount !== fields.height) {
+    throw new EnrichedReadError(source, `line split disagrees (${lineCount} lines vs ${fields.height} rows)`);
   }
-  const withLineBytes = fields.hstack(
-    [pl.Series(LINE_BYTES, lines.byteLengths)],
-    false,
-  ) as unknown as DataFrame;
+  const byteLengths = lines.byteLengths.subarray(slice.firstLine, slice.endLine);
+  const withLineBytes = fields.hstack([pl.Series(LINE_BYTES, byteLengths)], false) as unknown as DataFrame;
   return withFieldBytes(withLineBytes.lazy()).select(...checkPlan());
 }
 
 function splitFailed(source: string, cause: unknown): EnrichedReadError {
   return new EnrichedReadError(source, (cause as Error).message, { cause });
+}
+
+/**
+ * Lines are split, typed and checked a slice of about this many bytes at a time: the memory of one slice's
+ * intermediate columns (131 string columns, their lengths, the raw text of the typed ones) is freed before
+ * the next slice needs as much, and reused instead of faulted in afresh (see allocator.ts). On 200 MB,
+ * 48 MiB slices took 0.93x the time of one slice and 140 MB less peak RSS (BENCHMARKS.md, session 11).
+ */
+const SLICE_BYTES = 48 * 1024 * 1024;
+
+/** The decompressed, non-empty texts, indexed as lines in parts of at most `sliceBytes`. */
+function linesOf(texts: Buffer[], sliceBytes: number): LineIndex | undefined {
+  const nonEmpty = texts.filter((text) => text.length > 0);
+  return nonEmpty.length === 0 ? undefined : indexLines(cutAtLineEnds(nonEmpty, sliceBytes));
 }
 
 /**
@@ -511,18 +574,26 @@ export function readEnrichedEvents(
   options: ReadEnrichedOptions,
 ): ReadEnrichedResult {
   const pieces = Buffer.isBuffer(input) ? [input] : input;
-  const texts = pieces.map((piece) => decompress(piece, options.source)).filter((text) => text.length > 0);
-  if (texts.length === 0) return emptyRead();
-  const lines = indexLines(texts);
-  let fields: DataFrame;
-  try {
-    fields = splitFields(lines);
-  } catch (cause) {
-    throw splitFailed(options.source, cause);
+  const sliceBytes = options.sliceBytes ?? SLICE_BYTES;
+  const lines = linesOf(
+    pieces.map((piece) => decompress(piece, options.source)),
+    sliceBytes,
+  );
+  if (!lines) return emptyRead();
+  const checked: DataFrame[] = [];
+  const json = emptyJsonValidation();
+  for (const slice of slicesOf(lines, sliceBytes)) {
+    let fields: DataFrame;
+    try {
+      fields = splitFields(lines, slice);
+    } catch (cause) {
+      throw splitFailed(options.source, cause);
+    }
+    const checks = checksOf(fields, lines, slice, options.source);
+    collectedSync(validateJsonColumns(fields, options.shred === true, json, slice.firstLine));
+    checked.push(checks.collectSync());
   }
-  const checks = checksOf(fields, lines, options.source);
-  const json = collectedSync(validateJsonColumns(fields, options.shred === true));
-  const finished = collectedSync(finishRead(checks.collectSync(), json, lines, options));
+  const finished = collectedSync(finishRead(stacked(checked), json, lines, options));
   return resultOf(finished, finished.events.collectSync());
 }
 
@@ -539,19 +610,31 @@ export async function readEnrichedEventsAsync(
   const plain = await Promise.all(pieces.map((piece) => inflateIfGzip(piece))).catch((cause: unknown) => {
     throw corruptGzip(options.source, cause);
   });
-  const texts = plain.filter((text) => text.length > 0);
-  if (texts.length === 0) return emptyRead();
-  const lines = indexLines(texts);
-  const fields = await splitFieldsFromFile(lines).catch((cause: unknown) => {
-    throw splitFailed(options.source, cause);
-  });
-  const checks = checksOf(fields, lines, options.source);
-  const [checked, json] = await Promise.all([
-    checks.collect(),
-    // A microtask, so it starts once collect() has handed the checks to polars' threads.
-    Promise.resolve().then(() => collectedAsync(validateJsonColumns(fields, options.shred === true))),
-  ]);
-  const finished = await collectedAsync(finishRead(checked, json, lines, options));
+  const sliceBytes = options.sliceBytes ?? SLICE_BYTES;
+  const lines = linesOf(plain, sliceBytes);
+  if (!lines) return emptyRead();
+  const checked: DataFrame[] = [];
+  const json = emptyJsonValidation();
+  const folder = await mkdtemp(join(tmpdir(), "snaplake-enriched-"));
+  try {
+    for (const slice of slicesOf(lines, sliceBytes)) {
+      const fields = await splitFieldsFromFile(lines, slice, folder).catch((cause: unknown) => {
+        throw splitFailed(options.source, cause);
+      });
+      const checks = checksOf(fields, lines, slice, options.source);
+      const [sliceChecked] = await Promise.all([
+        checks.collect(),
+        // A microtask, so it starts once collect() has handed the checks to polars' threads.
+        Promise.resolve().then(() =>
+          collectedAsync(validateJsonColumns(fields, options.shred === true, json, slice.firstLine)),
+        ),
+      ]);
+      checked.push(sliceChecked);
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+  const finished = await collectedAsync(finishRead(stacked(checked), json, lines, options));
   return resultOf(finished, await finished.events.collect());
 }
 

@@ -379,6 +379,35 @@ describe("readEnrichedEvents: a batch in pieces", () => {
   });
 });
 
+describe("readEnrichedEvents: in slices", () => {
+  it("gives the same events, bad rows and duplicates whatever the slice size, across slice borders", async () => {
+    const { text } = generateEnrichedTsv(600, { seed: 23, badShare: 0.05 });
+    const lines = text.split("\n").filter((line) => line.length > 0);
+    // A duplicate of the first line at the very end, so de-duplication has to look across every slice; a
+    // blank line, a line that is not UTF-8, a CRLF piece and a line longer than the smallest slices.
+    const pieces = [
+      Buffer.from(`${lines.slice(0, 300).join("\n")}\n\n`),
+      Buffer.concat([Buffer.from([0xff, 0x09, 0x0a]), Buffer.from(`${"x\t".repeat(40_000)}\n`)]),
+      gzipSync(`${lines.slice(300).join("\r\n")}\r\n${lines[0]}`),
+    ];
+    const options = { source: "batch", shred: true, dedupe: true, lineNumbers: true };
+    const whole = readEnrichedEvents(pieces, options);
+    expect(whole.stats.duplicates).toBeGreaterThan(0);
+    expect(whole.stats.lines).toBe(lines.length + 4);
+    expect(whole.events.getColumn("line_number").toArray()).not.toContain(whole.stats.lines);
+    for (const sliceBytes of [16 * 1024, 200 * 1024]) {
+      for (const actual of [
+        readEnrichedEvents(pieces, { ...options, sliceBytes }),
+        await readEnrichedEventsAsync(pieces, { ...options, sliceBytes }),
+      ]) {
+        expect(actual.stats).toEqual(whole.stats);
+        expect(actual.badRows).toEqual(whole.badRows);
+        expect(actual.events.frameEqual(whole.events, true)).toBe(true);
+      }
+    }
+  });
+});
+
 describe("readEnrichedEventsAsync: its temporary batch file", () => {
   it("is written under the OS temp folder and removed once read, also when the read fails", async () => {
     const temp = await mkdtemp(join(tmpdir(), "snaplake-reader-tmp-"));

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { textLines } from "../../src/snowplow/text-lines.js";
+import { cutAtLineEnds, textLines } from "../../src/snowplow/text-lines.js";
 
 /** A stream of the bytes in pieces of `size` (1: the gzip magic arrives in two chunks). */
 const pieces = (bytes: Buffer, size: number) =>
@@ -33,5 +33,17 @@ describe("textLines", () => {
   it("ends with the error of corrupt gzip instead of stopping quietly", async () => {
     const corrupt = gzipSync("x\n".repeat(1000)).subarray(0, 30);
     await expect(linesOf(corrupt)).rejects.toThrow();
+  });
+});
+
+describe("cutAtLineEnds", () => {
+  it("cuts just after a newline into parts of at most maxBytes, a longer line alone, without copying", () => {
+    const long = "x".repeat(25);
+    const texts = [Buffer.from(`ab\ncd\r\n\n${long}\nef\ngh`), Buffer.from("ij\n"), Buffer.alloc(0)];
+    const parts = cutAtLineEnds(texts, 8);
+    expect(parts.map(String)).toEqual(["ab\ncd\r\n\n", `${long}\n`, "ef\ngh", "ij\n"]);
+    expect(parts[0]?.buffer).toBe(texts[0]?.buffer);
+    expect(cutAtLineEnds([Buffer.from(long)], 8).map(String)).toEqual([long]);
+    expect(cutAtLineEnds(texts, 1000).map(String)).toEqual([String(texts[0]), "ij\n"]);
   });
 });
