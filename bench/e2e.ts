@@ -51,7 +51,7 @@ import {
 } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS, SnowplowEnrichedProject } from "../src/snowplow/project.js";
 import { Step } from "../src/steps/catalogue.js";
-import { reportToParent, runBenchChild, usageSince } from "./child.js";
+import { launchNote, reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 import { generatorTag } from "./generator-tag.js";
 
@@ -338,6 +338,7 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(1))
         .join(" ")}`,
   );
+  console.log(launchNote());
   console.log(
     `input: ${inputMb.toFixed(1)} MB uncompressed TSV (${(input.diskBytes / 1e6).toFixed(1)} MB on disk), ` +
       `${input.files} files (half gzipped), ${input.days} days, ${input.truth.lines} lines, ${input.truth.bad} bad, ` +

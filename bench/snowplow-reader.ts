@@ -38,7 +38,7 @@ import { frameToParquet } from "../src/frames/parquet.js";
 import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
 import { SNOWPLOW_DEFAULTS } from "../src/snowplow/project.js";
 import { readEnrichedEventsAsync } from "../src/snowplow/reader.js";
-import { peakRssMb, reportToParent, runBenchChild, usageSince } from "./child.js";
+import { launchNote, peakRssMb, reportToParent, runBenchChild, usageSince } from "./child.js";
 import { enrichedDuckdbColumns } from "./duckdb-columns.js";
 
 /** One timed conversion inside a child. */
@@ -240,6 +240,7 @@ async function main(): Promise<void> {
       `${(mean("duckdb") / mean("polars")).toFixed(2)} × by mean times (>1 means snaplake is faster)`,
   );
   console.log("Peak RSS is measured per child process (each engine alone), so the numbers are not mixed.");
+  console.log(launchNote());
   if (!values.keep) rmSync(input, { force: true });
   rmSync(warmup, { force: true });
 }

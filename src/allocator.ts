@@ -1,13 +1,18 @@
 /**
- * How the process's C allocator treats freed memory. polars and zlib allocate and free buffers of tens of
+ * How the process's C allocator gets and keeps memory. polars and zlib allocate and free buffers of tens of
  * MB for every batch; with glibc's defaults each one is mapped from the kernel, zero-filled page by page,
- * and handed back when freed, only to be mapped again for the next batch. Keeping freed memory in the
- * process for reuse costs ~10% less CPU on `npm run bench` for ~10-20% more peak RSS (BENCHMARKS.md).
+ * and handed back when freed, only to be mapped again for the next batch. Two remedies, measured in
+ * BENCHMARKS.md:
  *
- * The same settings as the environment variable
- * `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864`,
- * applied from inside the process with `mallopt(3)` (through the optional FFI package koffi), so the CLI,
- * the Lambda handler and any program that opens a runtime get them without a launcher.
+ *  - Keep freed memory in the process for reuse (~10% less CPU on `npm run bench` for ~10-20% more peak
+ *    RSS): glibc's mmap threshold 256 MiB, trim threshold 1 GiB, top pad 64 MiB. `keepFreedMemory` applies
+ *    them from inside the process with `mallopt(3)` (through the optional FFI package koffi), so the Lambda
+ *    handler and any program that opens a runtime get them without a launcher.
+ *  - Ask for transparent huge pages (`glibc.malloc.hugetlb=1`, glibc 2.35+): one page fault maps 2 MiB
+ *    instead of 4 KiB. Where faults are dear (virtual machines) this halved bench:snowplow's time. glibc reads
+ *    it only when the process starts, so it takes a launcher: the `snaplake` command (bin/snaplake.js) sets
+ *    `LAUNCH_GLIBC_TUNABLES`, both remedies at once, before node starts; `launchEnv` gives the same
+ *    environment to programs that start snaplake processes themselves (cron wrappers, the benchmarks).
  */
 
 /** Above this size an allocation is mapped on its own (and unmapped when freed); glibc's default is 128 KiB, growing. */
@@ -24,6 +29,27 @@ const M_MMAP_THRESHOLD = -3;
 
 /** Set SNAPLAKE_MALLOC=system to keep the allocator's defaults (e.g. a Lambda sized to the byte). */
 export const ALLOCATOR_ENV = "SNAPLAKE_MALLOC";
+
+/** Transparent huge pages for malloc's memory (madvise); glibc before 2.35 ignores the name. */
+const HUGE_PAGES = "glibc.malloc.hugetlb=1";
+
+/** What the `snaplake` command puts in GLIBC_TUNABLES before node starts (bin/snaplake.js, tested equal). */
+export const LAUNCH_GLIBC_TUNABLES = [
+  HUGE_PAGES,
+  `glibc.malloc.mmap_threshold=${MMAP_THRESHOLD}`,
+  `glibc.malloc.trim_threshold=${TRIM_THRESHOLD}`,
+  `glibc.malloc.top_pad=${TOP_PAD}`,
+].join(":");
+
+/**
+ * The environment the `snaplake` command gives node: `env` with LAUNCH_GLIBC_TUNABLES first in
+ * GLIBC_TUNABLES (what `env` sets there comes after, so it wins), or unchanged with SNAPLAKE_MALLOC=system.
+ */
+export function launchEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env[ALLOCATOR_ENV] === "system") return { ...env };
+  const own = env.GLIBC_TUNABLES ? `:${env.GLIBC_TUNABLES}` : "";
+  return { ...env, GLIBC_TUNABLES: `${LAUNCH_GLIBC_TUNABLES}${own}` };
+}
 
 export type AllocatorTuning = { applied: true } | { applied: false; reason: string };
 

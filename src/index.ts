@@ -8,7 +8,13 @@
  * @module snaplake
  */
 
-export { ALLOCATOR_ENV, type AllocatorTuning, keepFreedMemory } from "./allocator.js";
+export {
+  ALLOCATOR_ENV,
+  type AllocatorTuning,
+  keepFreedMemory,
+  LAUNCH_GLIBC_TUNABLES,
+  launchEnv,
+} from "./allocator.js";
 export type { GlueCatalogClient, S3ClientOptions } from "./clients/aws.js";
 // --- configuration ---------------------------------------------------------------------------------------
 export {
