@@ -4,7 +4,7 @@
  * schemas and all; the metadata is checked against the spec's v2 required fields, and bounds against the
  * data's min and max, decoded from the spec's single-value serialisation here.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -376,7 +376,12 @@ describe("Iceberg metadata growth: the metadata log and manifest merging", () =>
     expect(await readdir(join(table, "metadata"))).not.toContain("v5.metadata.json");
 
     // A metadata file a commit failed to delete is vacuum's to delete; those in the log are kept.
-    await writeFile(join(table, "metadata", "v3.metadata.json"), "{}");
+    // Written a minute ago: with retainMs 0, a file stamped in the same millisecond as vacuum's "now" (or a
+    // tick after, by the file system's clock) would count as too recent to delete.
+    const leftover = join(table, "metadata", "v3.metadata.json");
+    await writeFile(leftover, "{}");
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    await utimes(leftover, aMinuteAgo, aMinuteAgo);
     const vacuum = await vacuumIcebergTable(storage, catalog, { retainMs: 0, dryRun: true });
     expect(vacuum.files.filter((uri) => uri.endsWith(".metadata.json"))).toEqual([
       `${tableUrl()}/metadata/v3.metadata.json`,
