@@ -182,29 +182,28 @@ interface Slice {
 
 /** The parts grouped, in order, into slices of at most `maxBytes` (a larger part is a slice of its own). */
 function slicesOf(lines: LineIndex, maxBytes: number): Slice[] {
+  const partCount = lines.texts.length;
+  const firstLineOf = (part: number) =>
+    part < partCount ? (lines.firstLines[part] as number) : lines.starts.length;
+  const slice = (firstPart: number, endPart: number): Slice => ({
+    firstPart,
+    endPart,
+    firstLine: firstLineOf(firstPart),
+    endLine: firstLineOf(endPart),
+  });
   const slices: Slice[] = [];
-  const lineCount = lines.starts.length;
   let first = 0;
   let bytes = 0;
-  lines.texts.forEach((text, part) => {
-    if (part > first && bytes + text.length > maxBytes) {
-      slices.push({
-        firstPart: first,
-        endPart: part,
-        firstLine: lines.firstLines[first] as number,
-        endLine: lines.firstLines[part] as number,
-      });
+  for (let part = 0; part < partCount; part++) {
+    const length = (lines.texts[part] as Buffer).length;
+    if (part > first && bytes + length > maxBytes) {
+      slices.push(slice(first, part));
       first = part;
       bytes = 0;
     }
-    bytes += text.length;
-  });
-  slices.push({
-    firstPart: first,
-    endPart: lines.texts.length,
-    firstLine: lines.firstLines[first] as number,
-    endLine: lineCount,
-  });
+    bytes += length;
+  }
+  slices.push(slice(first, partCount));
   return slices;
 }
 
@@ -558,10 +557,10 @@ function splitFailed(source: string, cause: unknown): EnrichedReadError {
  */
 const SLICE_BYTES = 48 * 1024 * 1024;
 
-/** The decompressed, non-empty texts, indexed as lines in parts of at most `sliceBytes`. */
+/** The decompressed texts indexed as lines, in parts of at most `sliceBytes`; none when they are all empty. */
 function linesOf(texts: Buffer[], sliceBytes: number): LineIndex | undefined {
-  const nonEmpty = texts.filter((text) => text.length > 0);
-  return nonEmpty.length === 0 ? undefined : indexLines(cutAtLineEnds(nonEmpty, sliceBytes));
+  const parts = cutAtLineEnds(texts, sliceBytes); // never an empty part
+  return parts.length === 0 ? undefined : indexLines(parts);
 }
 
 /**

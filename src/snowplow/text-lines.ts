@@ -1,7 +1,7 @@
 /**
  * Enriched TSV as a stream of lines, plain or gzip, in constant memory, and a batch's texts cut into parts
- * at line ends: the same line rule as the batch reader, so a line number means the same thing everywhere (`snowplow to-json`, the event-manifest
- * populator, bad rows).
+ * at line ends: the same line rule as the batch reader, so a line number means the same thing everywhere
+ * (`snowplow to-json`, the event-manifest populator, bad rows).
  */
 import { inflateStreamIfGzip } from "../compression.js";
 
@@ -28,8 +28,8 @@ export async function* textLines(input: AsyncIterable<Uint8Array>): AsyncGenerat
 }
 
 /**
- * Texts cut at line ends into parts of at most `maxBytes` (a longer line is a part of its own): views,
- * not copies. Each cut falls just after a "\n", so the parts hold the same lines as the texts
+ * Texts cut at line ends into parts of at most `maxBytes` (a longer line is a part of its own; an empty text
+ * gives none): views, not copies. Each cut falls just after a "\n", so the parts hold the same lines as the texts
  * (the end of a text ends its last line, as for the batch reader).
  */
 export function cutAtLineEnds(texts: readonly Buffer[], maxBytes: number): Buffer[] {
