@@ -32,7 +32,6 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { keepFreedMemory } from "../src/allocator.js";
 import { parseProjectConfig } from "../src/config.js";
 import { frameToParquet } from "../src/frames/parquet.js";
 import { EnrichedEventGenerator } from "../src/snowplow/generator.js";
@@ -79,8 +78,6 @@ function lakeParquetOptions() {
 
 async function openPolars(): Promise<ReaderEngine> {
   const parquetOptions = lakeParquetOptions();
-  // A step 1.3 task reads inside an opened runtime, which tunes the allocator first (src/allocator.ts).
-  await keepFreedMemory();
   return {
     async convert(input, output) {
       const startCpu = process.cpuUsage();
