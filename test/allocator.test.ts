@@ -114,8 +114,9 @@ writeFileSync(${JSON.stringify(report)}, JSON.stringify({ pid: process.pid, tuna
     expect(plain.tunables).toBe(launchEnv(base).GLIBC_TUNABLES);
 
     const own = { ...base, GLIBC_TUNABLES: "glibc.malloc.top_pad=0" };
-    expect(launched(own).tunables).toBe(`${LAUNCH_GLIBC_TUNABLES}:glibc.malloc.top_pad=0`);
-    expect(launched(own).tunables).toBe(launchEnv(own).GLIBC_TUNABLES);
+    const withOwn = launched(own);
+    expect(withOwn.tunables).toBe(`${LAUNCH_GLIBC_TUNABLES}:glibc.malloc.top_pad=0`);
+    expect(withOwn.tunables).toBe(launchEnv(own).GLIBC_TUNABLES);
 
     const system = { ...base, SNAPLAKE_MALLOC: "system" };
     expect(launched(system).tunables).toBeNull();
